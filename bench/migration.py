@@ -1,0 +1,98 @@
+"""Apply and revert an Alembic migration file through Alembic's operations API.
+
+No alembic.ini or env.py is needed: the file's upgrade()/downgrade() run against a
+MigrationContext on our own connection, inside one transaction, so a failing index rolls the
+whole migration back. Each CREATE/DROP INDEX statement is timed as it runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+
+from bench.errors import MigrationError
+
+_INDEX_STMT = re.compile(
+    r"^\s*(CREATE|DROP)\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
+    r"\"?([\w$]+)\"?",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class StatementTiming:
+    action: str  # "create" or "drop"
+    index: str
+    seconds: float
+    sql: str
+
+
+@dataclass
+class MigrationRun:
+    revision: str
+    direction: str
+    seconds: float
+    statements: list[StatementTiming] = field(default_factory=list)
+
+
+def load_migration(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise MigrationError(f"{path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise MigrationError(f"{path}: cannot be loaded: {type(exc).__name__}: {exc}") from None
+    for fn in ("upgrade", "downgrade"):
+        if not callable(getattr(module, fn, None)):
+            raise MigrationError(f"{path}: has no {fn}() function")
+    return module
+
+
+def run_migration(engine: sa.Engine, path: Path, direction: str) -> MigrationRun:
+    """Run upgrade() or downgrade() of the migration file in a single transaction."""
+    module = load_migration(path)
+    revision = str(getattr(module, "revision", path.stem))
+    timings: list[StatementTiming] = []
+    starts: list[float] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        starts.append(time.perf_counter())
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        elapsed = time.perf_counter() - starts.pop()
+        m = _INDEX_STMT.match(statement)
+        if m:
+            timings.append(StatementTiming(m.group(1).lower(), m.group(2), elapsed,
+                                           " ".join(statement.split())))
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    start = time.perf_counter()
+    current = ""
+    try:
+        with engine.begin() as conn:
+            ctx = MigrationContext.configure(conn)
+            with Operations.context(ctx):
+                current = direction
+                getattr(module, direction)()
+    except sa.exc.DBAPIError as exc:
+        failing = _INDEX_STMT.match(exc.statement or "")
+        what = f"index {failing.group(2)}" if failing else "a statement"
+        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise MigrationError(
+            f"{path.name} {current}() failed at {what}: {detail} (rolled back, nothing changed)"
+        ) from None
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(engine, "after_cursor_execute", after)
+    return MigrationRun(revision, direction, time.perf_counter() - start, timings)

@@ -1,0 +1,45 @@
+"""Reading EXPLAIN (FORMAT JSON) plans: node types, indexes used, scans, buffers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+Plan = dict[str, Any]
+
+
+def walk(node: Plan) -> Iterator[Plan]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from walk(child)
+
+
+def node_types(plan: Plan) -> list[str]:
+    return sorted({n["Node Type"] for n in walk(plan)})
+
+
+def indexes_used(plan: Plan) -> list[str]:
+    return sorted({n["Index Name"] for n in walk(plan) if "Index Name" in n})
+
+
+def shape_key(plan: Plan) -> str:
+    """A plan's structure without costs or timings, to tell plan variants apart."""
+    parts = []
+    for n in walk(plan):
+        target = n.get("Index Name") or n.get("Relation Name") or ""
+        parts.append(f"{n['Node Type']}{'(' + target + ')' if target else ''}")
+    return " > ".join(parts)
+
+
+def summary(plan: Plan) -> str:
+    """How each table is read, grouped by access method: 'Seq Scan on a, b; Index Scan ix'."""
+    groups: dict[str, list[str]] = {}
+    for n in walk(plan):
+        kind = n["Node Type"]
+        if kind == "Seq Scan":
+            groups.setdefault("Seq Scan on", []).append(n.get("Relation Name", "?"))
+        elif "Index Name" in n:
+            groups.setdefault(kind, []).append(n["Index Name"])
+    if not groups:
+        return plan["Node Type"]
+    return "; ".join(f"{kind} {', '.join(dict.fromkeys(names))}" for kind, names in groups.items())

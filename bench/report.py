@@ -1,0 +1,213 @@
+"""report.md from results.json alone: claimed next to measured, ready for a PR comment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench import charts, claims
+from bench.verdict import fmt_factor
+
+VERDICT_ICON = {"faster": "✅", "slower": "❌", "unchanged": "➖", "error": "⚠️"}
+
+
+def ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value >= 100:
+        return f"{value:,.0f} ms"
+    if value >= 10:
+        return f"{value:.1f} ms"
+    if value >= 1:
+        return f"{value:.2f} ms"
+    return f"{value:.3f} ms"
+
+
+def factor(value: float | None) -> str:
+    return "–" if value is None else fmt_factor(value)
+
+
+def _timing(phase: dict[str, Any] | None) -> str:
+    if not phase or phase.get("median_ms") is None:
+        return f"not measured{': ' + phase['error'] if phase and phase.get('error') else ''}"
+    return f"{ms(phase['median_ms'])} (IQR {ms(phase['q1_ms'])}–{ms(phase['q3_ms'])})"
+
+
+def _plan(phase: dict[str, Any] | None) -> str:
+    if not phase or not phase.get("plan_summary"):
+        return "–"
+    text = phase["plan_summary"]
+    variants = phase.get("plan_variants") or []
+    if len(variants) > 1:
+        text += f" (+{len(variants) - 1} other plan{'s' if len(variants) > 2 else ''})"
+    return text
+
+
+def _claim(q: dict[str, Any]) -> str:
+    c = q.get("claimed")
+    if not c:
+        return "–"
+    return f"{ms(c['before_ms'])} → {ms(c['after_ms'])} ({factor(c['factor'])})"
+
+
+def _measured_factor(q: dict[str, Any]) -> str:
+    if q.get("speedup") is None:
+        return "–"
+    lo, hi = q["speedup_ci95"]
+    return f"**{factor(q['speedup'])}** ({factor(lo)}–{factor(hi)})"
+
+
+def headline(doc: dict[str, Any]) -> str:
+    qs = [q for q in doc["queries"] if q.get("verdict")]
+    counts = {k: sum(q["verdict"] == k for q in qs) for k in VERDICT_ICON}
+    parts = [f"{counts['faster']} of {len(qs)} query shapes faster"]
+    if counts["unchanged"]:
+        parts.append(f"{counts['unchanged']} unchanged")
+    if counts["slower"]:
+        parts.append(f"{counts['slower']} slower")
+    if counts["error"]:
+        parts.append(f"{counts['error']} not measured")
+    meets = sum(
+        1 for q in qs
+        if q.get("claimed") and q.get("speedup_ci95")
+        and q["speedup_ci95"][0] >= q["claimed"]["factor"]
+    )
+    parts.append(f"{meets} of {len(qs)} reach the report's claimed factor")
+    return "; ".join(parts) + "."
+
+
+def _setup_line(doc: dict[str, Any]) -> str:
+    cfg, seed, server = doc["config"], doc.get("seed", {}), doc.get("server", {})
+    settings = server.get("settings", {})
+    version = settings.get("server_version", "?")
+    rows = f"{seed['total_rows']:,} rows" if seed else "? rows"
+    return (
+        f"PostgreSQL {version} ({server.get('source', '?')}), scale {cfg['scale']:g} ({rows}), "
+        f"seed {cfg['seed']}; {cfg['rounds']} measured rounds after {cfg['warmup']} warm-up per "
+        f"shape and phase, rounds interleaved across shapes; JIT {settings.get('jit', '?')}, "
+        f"parallel workers per gather {settings.get('max_parallel_workers_per_gather', '?')}, "
+        f"work_mem {settings.get('work_mem', '?')}, shared_buffers "
+        f"{settings.get('shared_buffers', '?')}; warm cache."
+    )
+
+
+def read_table(doc: dict[str, Any]) -> list[str]:
+    lines = [
+        "| Shape | Report row | Claimed before → after | Measured before | Measured after "
+        "| Measured factor (95% CI) | Plan before → after | Verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for q in doc["queries"]:
+        before, after = q.get("before"), q.get("after")
+        lines.append(
+            f"| `{q['name']}` | {q['report_row']} | {_claim(q)} | {_timing(before)} | "
+            f"{_timing(after)} | {_measured_factor(q)} | {_plan(before)} → {_plan(after)} | "
+            f"{VERDICT_ICON.get(q.get('verdict', ''), '')} {q.get('verdict_text', '')} |"
+        )
+    return lines
+
+
+def migration_section(doc: dict[str, Any]) -> list[str]:
+    mig = doc.get("migration")
+    if not mig:
+        return []
+    lines = [
+        "## Migration",
+        "",
+        f"`{doc['config']['migration']}` (revision `{mig['revision']}`) created "
+        f"**{mig['index_count']} indexes** in {mig['seconds']:.1f} s "
+        f"(the report says {claims.TOTAL_NEW_INDEXES}); all verified in `pg_indexes`."
+        + (" The downgrade removed them again (verified)." if doc.get("migration_down") else ""),
+        "",
+        "| Table | Indexes before | After | New (measured) | New (report's table) |",
+        "|---|---|---|---|---|",
+    ]
+    for table, n_before in mig["index_counts_before"].items():
+        n_after = mig["index_counts_after"][table]
+        claimed = claims.NEW_INDEXES_PER_TABLE.get(table)
+        new = n_after - n_before
+        flag = "" if claimed == new else " ⚠️"
+        lines.append(f"| `{table}` | {n_before} | {n_after} | +{new} | "
+                     f"{'not listed' if claimed is None else f'+{claimed}'}{flag} |")
+    lines.append("")
+    return lines
+
+
+def details(doc: dict[str, Any]) -> list[str]:
+    lines = ["<details><summary>Query shapes, parameters and plans</summary>", ""]
+    for q in doc["queries"]:
+        lines += [f"### `{q['name']}`", "", q.get("description", ""), ""]
+        lines += ["```sql", q["sql"], "```", ""]
+        for phase in ("before", "after"):
+            p = q.get(phase)
+            if not p or p.get("median_ms") is None:
+                continue
+            lines.append(
+                f"- **{phase}**: median {ms(p['median_ms'])}, p95 {ms(p['p95_ms'])}, "
+                f"min {ms(p['min_ms'])}, CV {p['cv']:.0%}, planning {ms(p['planning_median_ms'])}, "
+                f"buffers hit/read {p['shared_hit_median']:,.0f}/{p['shared_read_median']:,.0f}; "
+                f"indexes used: {', '.join(p['indexes_used']) or 'none'}"
+            )
+            for v in p.get("plan_variants", []):
+                lines.append(f"  - {v['rounds']} round(s): {v['summary']}")
+        if q.get("by_parameter"):
+            lines += ["", "| Parameters | Rounds | Before | After | Factor |",
+                      "|---|---|---|---|---|"]
+            for g in q["by_parameter"]:
+                args = ", ".join(f"{k}={v}" for k, v in g["params"].items())
+                lines.append(f"| {args} | {g['rounds']} | {ms(g['before_median_ms'])} | "
+                             f"{ms(g['after_median_ms'])} | {factor(g['speedup'])} |")
+        lines.append("")
+    lines += ["</details>", ""]
+    return lines
+
+
+def render(doc: dict[str, Any], chart_names: list[str]) -> str:
+    status = "" if doc.get("complete") else (
+        "\n> ⚠️ **Incomplete run**: it stopped early; the figures below are what was measured "
+        "before it stopped.\n"
+    )
+    lines = [
+        "# Index impact: migration 007, measured",
+        status,
+        f"**{headline(doc)}**",
+        "",
+        _setup_line(doc),
+        "Times are server-side execution times from `EXPLAIN (ANALYZE, BUFFERS)`; the factor is "
+        "median before / median after, with a 95% paired bootstrap interval (round *i* used the "
+        "same parameters before and after). The claimed figures are the report's *expected* "
+        "ones, measured on an unknown machine and data size.",
+        "",
+        "## Read queries: claimed vs measured",
+        "",
+        *read_table(doc),
+        "",
+    ]
+    lines += [f"![{name}]({name})" for name in chart_names]
+    lines.append("")
+    lines += migration_section(doc)
+    seed = doc.get("seed")
+    if seed:
+        rows = ", ".join(f"{t} {n:,}" for t, n in seed["rows"].items())
+        lines += ["## Data", "",
+                  f"{seed['total_rows']:,} rows ({rows}), seeded in {seed['total_seconds']:.1f} s "
+                  f"({seed['rows_per_s']:,.0f} rows/s overall, COPY {seed['copy_rows_per_s']:,.0f} "
+                  "rows/s).", ""]
+    lines += details(doc)
+    env = doc["environment"]
+    lines += [
+        f"<sub>pg-index-bench {env['harness_version']}, commit "
+        f"{(env.get('git_commit') or 'unknown')[:10]}{' (dirty)' if env.get('git_dirty') else ''}, "
+        f"{env['cpu_count']} CPU {env['cpu_model']}, Python {env['python']}, "
+        f"run {doc['started_at']} in {doc.get('wall_seconds', 0):.0f} s.</sub>",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write(doc: dict[str, Any], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    chart_names = charts.draw_all(doc, out_dir)
+    path = out_dir / "report.md"
+    path.write_text(render(doc, chart_names))
+    return path

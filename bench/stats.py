@@ -1,0 +1,70 @@
+"""Statistics as pure functions: summaries of timing samples and intervals for ratios."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+
+@dataclass(frozen=True)
+class Summary:
+    rounds: int
+    median_ms: float
+    mean_ms: float
+    min_ms: float
+    max_ms: float
+    p95_ms: float
+    q1_ms: float
+    q3_ms: float
+    iqr_ms: float
+    stdev_ms: float
+    cv: float  # stdev / mean
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def summarize(samples: Sequence[float]) -> Summary:
+    if len(samples) == 0:
+        raise ValueError("no samples to summarize")
+    x = np.asarray(samples, dtype=float)
+    q1, med, q3, p95 = np.percentile(x, [25, 50, 75, 95])
+    mean = float(x.mean())
+    stdev = float(x.std(ddof=1)) if len(x) > 1 else 0.0
+    return Summary(
+        rounds=len(x), median_ms=float(med), mean_ms=mean, min_ms=float(x.min()),
+        max_ms=float(x.max()), p95_ms=float(p95), q1_ms=float(q1), q3_ms=float(q3),
+        iqr_ms=float(q3 - q1), stdev_ms=stdev, cv=stdev / mean if mean else 0.0,
+    )
+
+
+def _median_ratio(before: np.ndarray, after: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.median(before, axis=axis) / np.median(after, axis=axis)
+
+
+def ratio_of_medians_ci(
+    before: Sequence[float], after: Sequence[float], *, paired: bool, confidence: float = 0.95,
+    n_resamples: int = 2000, seed: int = 0,
+) -> tuple[float, float]:
+    """Bootstrap interval for median(before) / median(after).
+
+    paired=True resamples rounds together: round i used the same parameters before and after,
+    so parameter-to-parameter variation cancels instead of widening the interval.
+    """
+    b, a = np.asarray(before, float), np.asarray(after, float)
+    if len(b) < 2 or len(a) < 2 or (np.all(b == b[0]) and np.all(a == a[0])):
+        r = float(np.median(b) / np.median(a))
+        return (r, r)
+    res = sps.bootstrap(
+        (b, a), _median_ratio, paired=paired, vectorized=True, confidence_level=confidence,
+        n_resamples=n_resamples, method="percentile", rng=np.random.default_rng(seed),
+    )
+    lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    if math.isnan(lo) or math.isnan(hi):
+        r = float(np.median(b) / np.median(a))
+        return (r, r)
+    return (lo, hi)

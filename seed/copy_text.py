@@ -1,0 +1,44 @@
+"""Column arrays -> PostgreSQL COPY text format, vectorised per column.
+
+Converting whole columns with NumPy and joining rows once is several times faster than
+psycopg's per-row `write_row` or pandas' `to_csv`, which keeps seeding near COPY's own speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+NULL = "\\N"
+
+
+def column_strings(values: np.ndarray) -> list[str]:
+    kind = values.dtype.kind
+    if kind in "iu":
+        return values.astype(str).tolist()
+    if kind == "f":
+        # Whole numbers (counts stored as float to allow NULL) print without ".0".
+        as_int = np.isfinite(values) & (values == np.round(values))
+        out = np.where(as_int, np.nan_to_num(values).astype(np.int64).astype(str),
+                       values.astype(str)).astype(object)
+        out[np.isnan(values)] = NULL
+        return out.tolist()
+    if kind == "M":
+        out = np.datetime_as_string(values, unit="ms", timezone="UTC").astype(object)
+        out[np.isnat(values)] = NULL
+        return out.tolist()
+    if kind == "b":
+        return np.where(values, "t", "f").tolist()
+    return [NULL if v is None else v for v in values.tolist()]
+
+
+def copy_chunks(
+    columns: Sequence[np.ndarray], chunk_rows: int = 50_000
+) -> Iterator[tuple[int, str]]:
+    """Yield (rows, text) chunks of COPY text for the given equally long columns."""
+    n = len(columns[0])
+    for start in range(0, n, chunk_rows):
+        part = [column_strings(c[start:start + chunk_rows]) for c in columns]
+        rows = len(part[0])
+        yield rows, "\n".join(map("\t".join, zip(*part, strict=True))) + "\n"
