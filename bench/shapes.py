@@ -78,7 +78,8 @@ def parse_shape(path: Path) -> Shape:
     if ";" in query:
         raise ShapeError(f"{path}: one statement per shape file (found ';' inside the query)")
     try:
-        compiled = text(query).compile(dialect=pg_psycopg.dialect())
+        # Escape casts so ':day::date' still binds :day (text() reads a backslash-colon as ':').
+        compiled = text(query.replace("::", r"\:\:")).compile(dialect=pg_psycopg.dialect())
     except ArgumentError as exc:
         raise ShapeError(f"{path}: {exc}") from None
     used = set(compiled.params)

@@ -5,7 +5,7 @@
 -- param priority: SELECT DISTINCT contact_priority FROM contact_social_profiles ORDER BY 1
 --
 -- Contacts by priority: an equality filter on one newly indexed column. contact_priority has
--- four values of very different frequency (critical ~2%, high ~14%, medium ~39%, low ~45%), and
+-- four values of very different frequency (critical ~1%, high ~15%, medium ~49%, low ~35%), and
 -- each is asked for equally often: a low-cardinality column is where a B-tree index helps least.
 SELECT id, lead_id, full_name, job_title, company_name, decision_maker_score
 FROM contact_social_profiles
