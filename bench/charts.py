@@ -63,10 +63,81 @@ def query_latency(doc: dict[str, Any], path: Path) -> bool:
     return True
 
 
+def write_overhead(doc: dict[str, Any], path: Path) -> bool:
+    """Server-side overhead per write workload with its 95% interval, against the claim."""
+    ws = [w for w in (doc.get("writes") or {}).get("workloads", [])
+          if w.get("overhead_pct") is not None]
+    if not ws:
+        return False
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(ws) + 1.8), dpi=120)
+    y = np.arange(len(ws))[::-1]
+    for yi, w in zip(y, ws, strict=True):
+        claim = w.get("claimed_pct")
+        if claim:
+            ax.fill_betweenx([yi - 0.4, yi + 0.4], claim[0], claim[1], color="#2ca02c",
+                             alpha=0.5, lw=0, zorder=4,
+                             label="claimed range" if yi == y[0] else None)
+        lo, hi = w["overhead_ci95"]
+        color = BEFORE if claim and lo > claim[1] else AFTER
+        ax.barh(yi, w["overhead_pct"], height=0.55, color=color, alpha=0.85)
+        err = [[w["overhead_pct"] - lo], [hi - w["overhead_pct"]]]
+        ax.errorbar(w["overhead_pct"], yi, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
+        b, a = w["before"], w["after"]
+        wall = 100 * (a["wall_us_per_row"] / b["wall_us_per_row"] - 1)
+        ax.scatter(wall, yi, marker="o", facecolors="white", edgecolors="black", s=28, zorder=3,
+                   label="wall-clock overhead (client view)" if yi == y[0] else None)
+        ax.annotate(f"{w['overhead_pct']:+.0f}%", (max(hi, w["overhead_pct"], 0), yi),
+                    textcoords="offset points", xytext=(6, -3), fontsize=8)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, [w["name"] for w in ws], fontsize=9)
+    ax.set_xlabel("overhead after migration 007 (%, server-side time per row; bar = median, "
+                  "line = 95% CI)")
+    ax.set_title("Write cost of the 19 indexes (red: beyond the report's claim)", fontsize=11)
+    ax.grid(axis="x", alpha=0.25)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.margins(x=0.12)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def disk(doc: dict[str, Any], path: Path) -> bool:
+    """Per table: heap, pre-existing indexes and the new indexes, in MB."""
+    ix = doc.get("indexes")
+    if not ix:
+        return False
+    tables = list(ix["tables"])
+    heap = np.array([ix["tables"][t]["before"]["table_bytes"] for t in tables]) / 1e6
+    old = np.array([ix["tables"][t]["before"]["index_bytes"] for t in tables]) / 1e6
+    new = np.array([ix["tables"][t]["new_index_bytes"] for t in tables]) / 1e6
+    fig, ax = plt.subplots(figsize=(10, 4.2), dpi=120)
+    y = np.arange(len(tables))[::-1]
+    ax.barh(y, heap, color="#bbbbbb", label="table (heap + TOAST)")
+    ax.barh(y, old, left=heap, color=AFTER, label="indexes before 007")
+    ax.barh(y, new, left=heap + old, color=BEFORE, label="indexes added by 007")
+    for yi, h, o, n in zip(y, heap, old, new, strict=True):
+        ax.annotate(f"+{100 * n / (h + o):.0f}%", (h + o + n, yi), textcoords="offset points",
+                    xytext=(5, -3), fontsize=8)
+    ax.set_yticks(y, tables, fontsize=9)
+    ax.set_xlabel("MB")
+    claim = ix["claimed_growth_pct"]
+    ax.set_title(f"Disk: {ix['growth_pct']:+.0f}% in total after migration 007 "
+                 f"(claimed +{claim[0]:g}-{claim[1]:g}%)", fontsize=11)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.margins(x=0.1)
+    ax.grid(axis="x", alpha=0.25)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
 def draw_all(doc: dict[str, Any], out_dir: Path) -> list[str]:
     """Draw every chart the results support; return the file names written."""
     written = []
-    for name, draw in (("query_latency.png", query_latency),):
+    for name, draw in (("query_latency.png", query_latency),
+                       ("write_overhead.png", write_overhead), ("disk.png", disk)):
         if draw(doc, out_dir / name):
             written.append(name)
     return written

@@ -40,6 +40,8 @@ def parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--rounds", type=int, default=20, help="measured rounds per shape and phase")
     run.add_argument("--warmup", type=int, default=2, help="warm-up rounds per shape and phase")
+    run.add_argument("--write-rounds", type=int, default=15,
+                     help="measured rounds per write workload and phase (0: skip writes)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT,
                      help="output folder (default reports/latest)")
     run.add_argument("--shapes", default="",
@@ -66,7 +68,8 @@ def _config(args: argparse.Namespace, argv: list[str]) -> RunConfig:
     shapes = tuple(s.strip() for s in getattr(args, "shapes", "").split(",") if s.strip())
     return RunConfig(
         scale=args.scale, seed=args.seed, rounds=getattr(args, "rounds", 20),
-        warmup=getattr(args, "warmup", 2), dsn=dsn_from_env(args.dsn), keep=args.keep,
+        warmup=getattr(args, "warmup", 2), write_rounds=getattr(args, "write_rounds", 15),
+        dsn=dsn_from_env(args.dsn), keep=args.keep,
         out=getattr(args, "out", DEFAULT_OUT), shapes=shapes,
         queries_dir=getattr(args, "queries", QUERIES_DIR),
         migration=getattr(args, "migration", MIGRATION_FILE),

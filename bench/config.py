@@ -20,6 +20,7 @@ class RunConfig:
     seed: int = 42
     rounds: int = 20
     warmup: int = 2
+    write_rounds: int = 15  # 0 skips the write workloads
     dsn: str | None = None
     keep: bool = False
     out: Path = DEFAULT_OUT
@@ -38,6 +39,8 @@ class RunConfig:
             raise ConfigError(f"--scale {self.scale} is over 100 (200 million rows); use <= 100")
         if self.rounds < 1:
             raise ConfigError(f"--rounds must be at least 1 (got {self.rounds})")
+        if self.write_rounds < 0:
+            raise ConfigError(f"--write-rounds must be 0 or more (got {self.write_rounds})")
         if self.warmup < 0:
             raise ConfigError(f"--warmup must be 0 or more (got {self.warmup})")
         if self.parallel_workers < 0:

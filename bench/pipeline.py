@@ -11,17 +11,21 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench import catalog, environment, measure, migration, report, results
+from bench import catalog, claims, disk, environment, measure, migration, report, results
 from bench.config import ROOT, RunConfig
 from bench.errors import MigrationError
 from bench.params import parameter_sets
 from bench.server import Target, provision, redact
 from bench.shapes import Shape, load_shapes
+from bench.writes import WriteBench
 from seed.generate import generate
 from seed.load import LoadStats, load
 from seed.models import TABLES
 
 Echo = Callable[[str], None]
+# The report claims "INSERT +3-5%": bulk COPY is held to the same claim as single-row INSERTs.
+WRITE_CLAIMS = {"insert": claims.INSERT_OVERHEAD_PCT, "copy": claims.INSERT_OVERHEAD_PCT,
+                "update": claims.UPDATE_OVERHEAD_PCT}
 
 
 def _stderr(line: str) -> None:
@@ -115,6 +119,7 @@ def run(cfg: RunConfig, echo: Echo = _stderr) -> dict[str, Any]:
         "environment": environment.collect(ROOT),
         "config": {
             "scale": cfg.scale, "seed": cfg.seed, "rounds": cfg.rounds, "warmup": cfg.warmup,
+            "write_rounds": cfg.write_rounds,
             "parallel_workers": cfg.parallel_workers,
             "statement_timeout_s": cfg.statement_timeout_s,
             "shapes": [s.name for s in shapes], "migration": cfg.migration.name,
@@ -142,6 +147,16 @@ def run(cfg: RunConfig, echo: Echo = _stderr) -> dict[str, Any]:
                                                warmup=cfg.warmup, settings=settings)
             doc["queries"] = _queries(shapes, params, before, None)
             results.save(doc, cfg.out)
+            with target.connect() as conn:
+                sizes_before = catalog.table_sizes(conn, TABLES)  # as seeded, before any writes
+            writes = None
+            if cfg.write_rounds:
+                with target.connect(autocommit=True) as conn:
+                    writes = WriteBench(conn, cfg.seed, cfg.write_rounds, cfg.warmup)
+                with step(echo, "writes before"):
+                    writes.measure(target.conninfo, "before")
+                doc["writes"] = writes.section(WRITE_CLAIMS)
+                results.save(doc, cfg.out)
 
             engine = sa.create_engine(target.sqlalchemy_url(), poolclass=sa.pool.NullPool)
             try:
@@ -149,11 +164,22 @@ def run(cfg: RunConfig, echo: Echo = _stderr) -> dict[str, Any]:
                     doc["migration"] = apply_migration(engine, target, cfg, "upgrade")
                 echo(f"migrate up: {doc['migration']['index_count']} indexes created "
                      f"(revision {doc['migration']['revision']})")
+                with target.connect() as conn:
+                    doc["indexes"] = disk.index_costs(
+                        sizes_before, catalog.table_sizes(conn, TABLES),
+                        catalog.list_indexes(conn, TABLES), doc["migration"]["indexes"],
+                        doc["migration"]["statements"], claims.DISK_GROWTH_PCT)
+                results.save(doc, cfg.out)
                 with step(echo, "measure after"):
                     after = measure.measure_phase(target.conninfo, shapes, params,
                                                   warmup=cfg.warmup, settings=settings)
                 doc["queries"] = _queries(shapes, params, before, after)
                 results.save(doc, cfg.out)
+                if writes:
+                    with step(echo, "writes after"):
+                        writes.measure(target.conninfo, "after")
+                    doc["writes"] = writes.section(WRITE_CLAIMS)
+                    results.save(doc, cfg.out)
                 with step(echo, "migrate down"):
                     doc["migration_down"] = apply_migration(engine, target, cfg, "downgrade")
             finally:

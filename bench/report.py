@@ -133,6 +133,106 @@ def migration_section(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def mb(n: float | None) -> str:
+    return "–" if n is None else f"{n / 1e6:,.1f} MB"
+
+
+def pct(value: float | None, signed: bool = True) -> str:
+    return "–" if value is None else (f"{value:+.0f}%" if signed else f"{value:.0f}%")
+
+
+def write_verdict(w: dict[str, Any]) -> str:
+    if w.get("overhead_ci95") is None:
+        return "⚠️ not measured"
+    lo, hi = w["overhead_ci95"]
+    claim = w.get("claimed_pct")
+    if not claim:
+        return ""
+    if lo > claim[1]:
+        return f"❌ exceeds the claimed +{claim[0]:g}–{claim[1]:g}%"
+    if hi < claim[0]:
+        return f"✅ below the claimed +{claim[0]:g}–{claim[1]:g}%"
+    return f"✅ within the claimed +{claim[0]:g}–{claim[1]:g}%"
+
+
+def writes_section(doc: dict[str, Any]) -> list[str]:
+    section = doc.get("writes")
+    if not section or not section.get("workloads"):
+        return []
+    done = [w for w in section["workloads"] if w.get("overhead_pct") is not None]
+    exceeded = [w for w in done if write_verdict(w).startswith("❌")]
+    lines = [
+        "## Write overhead: claimed vs measured",
+        "",
+        f"**{len(exceeded)} of {len(done)} write workloads cost more than the report claims** "
+        "(INSERT +3–5%, UPDATE +2–4%; COPY is held to the INSERT claim)." if exceeded else
+        f"All {len(done)} write workloads are within the report's claims.",
+        "",
+        f"Per row, server-side (`EXPLAIN (ANALYZE, WAL)` execution time, which includes index "
+        f"maintenance and foreign-key checks but not the round trip; COPY is timed by the "
+        f"client). Single-row statements run {section['rows_per_round']} per round, committed "
+        f"every {section['rows_per_transaction']}; {section['rounds']} rounds after "
+        f"{section['warmup']} warm-up, the same rows before and after. *Wall* is the client's "
+        "view including round trips and commits (fsync), which dilutes the index cost.",
+        "",
+        "| Workload | Before (µs/row) | After (µs/row) | Overhead (95% CI) | Wall overhead "
+        "| WAL bytes/row | WAL records/row | HOT updates | Verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for w in section["workloads"]:
+        b, a = w.get("before") or {}, w.get("after") or {}
+        ci = w.get("overhead_ci95")
+        wall = (100 * (a["wall_us_per_row"] / b["wall_us_per_row"] - 1)
+                if a and b else None)
+        records = (f"{b['wal_records_per_row']:.1f} → {a['wal_records_per_row']:.1f}"
+                   if a and b and b.get("wal_records_per_row") else "–")
+        hot = (f"{b['hot_pct']:.0f}% → {a['hot_pct']:.0f}%" if "hot_pct" in b and "hot_pct" in a
+               else "–")
+        lines.append(
+            f"| `{w['name']}` | {b.get('median_us_per_row', 0):.1f} | "
+            f"{a.get('median_us_per_row', 0):.1f} | **{pct(w.get('overhead_pct'))}** "
+            f"({pct(ci[0]) if ci else '–'} to {pct(ci[1]) if ci else '–'}) | {pct(wall)} | "
+            f"{b.get('wal_bytes_per_row', 0):,.0f} → {a.get('wal_bytes_per_row', 0):,.0f} | "
+            f"{records} | {hot} | {write_verdict(w)} |"
+        )
+    if section.get("inserted_leads_kept"):
+        lines += ["", "> The role may not skip foreign-key checks (session_replication_role), "
+                  "so the leads inserted in the *before* phase were kept for the *after* phase."]
+    lines.append("")
+    return lines
+
+
+def disk_section(doc: dict[str, Any]) -> list[str]:
+    ix = doc.get("indexes")
+    if not ix:
+        return []
+    claim = ix["claimed_growth_pct"]
+    growth = ix["growth_pct"]
+    verdict = ("exceeds" if growth > claim[1] else "is below" if growth < claim[0] else "is within")
+    lines = [
+        "## Disk and build cost",
+        "",
+        f"The {len(ix['created'])} new indexes take **{mb(ix['new_index_bytes'])}** and were built "
+        f"in {ix['build_seconds_total']:.1f} s. The six tables with their indexes grow from "
+        f"{mb(ix['total_before_bytes'])} to {mb(ix['total_after_bytes'])}: **{pct(growth)}**, "
+        f"which {verdict} the claimed +{claim[0]:g}–{claim[1]:g}%. Index bytes alone grow "
+        f"{pct(ix['index_growth_pct'])}.",
+        "",
+        "| Table | Heap + TOAST | Indexes before | New indexes | Growth (of table + indexes) |",
+        "|---|---|---|---|---|",
+    ]
+    for table, s in ix["tables"].items():
+        b = s["before"]
+        lines.append(f"| `{table}` | {mb(b['table_bytes'])} | {mb(b['index_bytes'])} | "
+                     f"{mb(s['new_index_bytes'])} | {pct(s['growth_pct'])} |")
+    lines += ["", "| New index | Table | Size | Build time |", "|---|---|---|---|"]
+    for r in ix["created"]:
+        build = f"{r['build_seconds'] * 1000:,.0f} ms" if r["build_seconds"] is not None else "–"
+        lines.append(f"| `{r['name']}` | `{r['table']}` | {mb(r['size_bytes'])} | {build} |")
+    lines.append("")
+    return lines
+
+
 def details(doc: dict[str, Any]) -> list[str]:
     lines = ["<details><summary>Query shapes, parameters and plans</summary>", ""]
     for q in doc["queries"]:
@@ -183,7 +283,13 @@ def render(doc: dict[str, Any], chart_names: list[str]) -> str:
         *read_table(doc),
         "",
     ]
-    lines += [f"![{name}]({name})" for name in chart_names]
+    lines += [f"![{name}]({name})" for name in chart_names if name.startswith("query")]
+    lines.append("")
+    lines += writes_section(doc)
+    lines += [f"![{name}]({name})" for name in chart_names if name.startswith("write")]
+    lines.append("")
+    lines += disk_section(doc)
+    lines += [f"![{name}]({name})" for name in chart_names if name.startswith("disk")]
     lines.append("")
     lines += migration_section(doc)
     seed = doc.get("seed")
