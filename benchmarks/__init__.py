@@ -1,0 +1,1 @@
+"""pytest-benchmark suite: the six query shapes before and after migration 007."""
