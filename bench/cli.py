@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import traceback
 from pathlib import Path
 
-from bench import __version__
-from bench.config import DEFAULT_OUT, MIGRATION_FILE, QUERIES_DIR, RunConfig, dsn_from_env
+from bench import __version__, ci_commands
+from bench.config import (
+    DEFAULT_OUT,
+    MIGRATION_FILE,
+    QUERIES_DIR,
+    RunConfig,
+    check_out_dir,
+    dsn_from_env,
+)
 from bench.errors import BenchError
 
 
@@ -38,8 +46,24 @@ def parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="seed, measure before/after the migration, write a report")
     _common(run)
-    run.add_argument("--rounds", type=int, default=20, help="measured rounds per shape and phase")
+    run.add_argument("--rounds", type=int, default=None,
+                     help="fixed measured rounds per shape and phase (default: adaptive, until "
+                          "the median's 95%% interval is within +-5%% or --max-time is spent)")
+    run.add_argument("--min-rounds", type=int, default=10, help="adaptive: at least (default 10)")
+    run.add_argument("--max-rounds", type=int, default=100, help="adaptive: at most (default 100)")
+    run.add_argument("--max-time", type=float, default=2.0,
+                     help="adaptive: seconds per shape and phase (default 2)")
+    run.add_argument("--scales", default=None,
+                     help="scale sweep, e.g. 0.01,0.1,1: a full run per scale in OUT/scale-<s>/, "
+                          "plus sweep.md and growth.png in OUT")
     run.add_argument("--warmup", type=int, default=2, help="warm-up rounds per shape and phase")
+    run.add_argument("--cache", choices=("warm", "cold"), default="warm",
+                     help="warm: pg_prewarm + warm-up rounds (default); cold: restart the "
+                          "embedded server (and drop the OS page cache) before every round")
+    run.add_argument("--crosscheck-rounds", type=int, default=5,
+                     help="rounds of the plain query, timed by the client (default 5)")
+    run.add_argument("--drift-rounds", type=int, default=5,
+                     help="'before' rounds repeated at the end to detect drift (default 5)")
     run.add_argument("--write-rounds", type=int, default=15,
                      help="measured rounds per write workload and phase (0: skip writes)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT,
@@ -61,13 +85,19 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("results", type=Path, help="results.json or the folder holding it")
     rep.add_argument("--out", type=Path, default=None, help="output folder (default: alongside)")
     rep.add_argument("--debug", action="store_true")
+    ci_commands.add_parsers(sub)  # compare, archive, trend
     return top
 
 
 def _config(args: argparse.Namespace, argv: list[str]) -> RunConfig:
     shapes = tuple(s.strip() for s in getattr(args, "shapes", "").split(",") if s.strip())
+    argv = [_mask(a, args) for a in argv]  # the command line is recorded in results.json
     return RunConfig(
-        scale=args.scale, seed=args.seed, rounds=getattr(args, "rounds", 20),
+        scale=args.scale, seed=args.seed, rounds=getattr(args, "rounds", None),
+        min_rounds=getattr(args, "min_rounds", 10), max_rounds=getattr(args, "max_rounds", 100),
+        max_time_s=getattr(args, "max_time", 2.0),
+        crosscheck_rounds=getattr(args, "crosscheck_rounds", 5),
+        drift_rounds=getattr(args, "drift_rounds", 5), cache=getattr(args, "cache", "warm"),
         warmup=getattr(args, "warmup", 2), write_rounds=getattr(args, "write_rounds", 15),
         dsn=dsn_from_env(args.dsn), keep=args.keep,
         out=getattr(args, "out", DEFAULT_OUT), shapes=shapes,
@@ -79,11 +109,23 @@ def _config(args: argparse.Namespace, argv: list[str]) -> RunConfig:
     )
 
 
+_MAIN_PID = os.getpid()
+
+
 def _raise_interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (and Ctrl-C) in the harness: unwind like Ctrl-C, so cleanup code runs.
+
+    A forked worker (the seeder's data generator) inherits this handler and gets Ctrl-C with
+    the whole process group: it exits at once and quietly, and the parent cleans up.
+    """
+    if os.getpid() != _MAIN_PID:
+        os._exit(128 + signum)
     raise KeyboardInterrupt
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.command in ci_commands.COMMANDS:
+        return ci_commands.run(args)
     if args.command == "report":
         from bench import report, results
 
@@ -94,40 +136,97 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     cfg = _config(args, argv)
     if args.command == "seed":
         from bench.pipeline import seed_database
-        from bench.server import provision
+        from bench.server import provision, redact
 
         with provision(cfg.dsn, keep=cfg.keep) as target:
             seed_database(target, cfg)
             if cfg.keep:
-                print(target.conninfo)
+                print(redact(target.conninfo))
         return 0
     from bench.pipeline import run
 
+    check_out_dir(cfg.out)
+    if args.scales:
+        from bench.sweep import parse_scales, run_sweep
+
+        run_sweep(cfg, parse_scales(args.scales), echo=lambda line: print(line, file=sys.stderr))
+        print(f"wrote {cfg.out / 'sweep.md'}, sweep.json and growth.png", file=sys.stderr)
+        return 0
     doc = run(cfg)
     print(f"wrote {cfg.out / 'report.md'} and results.json in {doc['wall_seconds']:.1f} s",
           file=sys.stderr)
     return 0
 
 
+def _dsn(args: argparse.Namespace) -> str | None:
+    return dsn_from_env(getattr(args, "dsn", None))
+
+
+def _mask(text: str, args: argparse.Namespace) -> str:
+    """`text` without the DSN's password, wherever it came from."""
+    dsn = _dsn(args)
+    if not dsn:
+        return text
+    from bench.server import mask
+
+    return mask(text, dsn)
+
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """Errors from the database layers that escaped the harness's own checks."""
+    import psycopg
+    import sqlalchemy.exc
+
+    return psycopg.Error, sqlalchemy.exc.SQLAlchemyError
+
+
+def _fail(args: argparse.Namespace, message: str) -> int:
+    if getattr(args, "debug", False):
+        traceback.print_exc()
+    line = " ".join(_mask(message, args).split()) or "unknown error"
+    print(f"error: {line}", file=sys.stderr)
+    return 2
+
+
+def _interrupted(args: argparse.Namespace) -> str:
+    """What an interrupted command left behind (cleanup has run by the time this prints)."""
+    if args.command not in ("run", "seed"):
+        return "stopped"
+    if getattr(args, "keep", False):
+        done = "scratch database kept (--keep)"
+    else:
+        done = "scratch database dropped" + ("" if _dsn(args) else ", embedded server stopped")
+    if args.command == "run":
+        done += f"; results so far in {args.out / 'results.json'} (marked incomplete)"
+    return done
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+    debug = getattr(args, "debug", False)
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    if previous[signal.SIGINT] is signal.default_int_handler:  # not if ignored (nohup)
+        signal.signal(signal.SIGINT, _raise_interrupt)
     try:
         return _run(args, argv)
     except BenchError as exc:
-        if args.debug:
-            traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(args, str(exc))
     except OSError as exc:
-        if args.debug:
-            traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(args, str(exc))
+    except _database_errors() as exc:
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        return _fail(args, f"PostgreSQL: {first}")
     except KeyboardInterrupt:
-        print("interrupted: server stopped, scratch database dropped; partial results saved "
-              "(marked incomplete)", file=sys.stderr)
+        print(f"interrupted: {_interrupted(args)}", file=sys.stderr)
         return 130
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:
+                signal.signal(signum, handler)

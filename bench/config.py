@@ -12,14 +12,24 @@ ROOT = Path(__file__).resolve().parent.parent
 QUERIES_DIR = ROOT / "queries"
 MIGRATION_FILE = QUERIES_DIR / "migrations" / "007_add_comprehensive_database_indexes.py"
 DEFAULT_OUT = ROOT / "reports" / "latest"
+# PostgreSQL's own limits: max_parallel_workers_per_gather, statement_timeout (int ms).
+MAX_PARALLEL_WORKERS = 1024
+MIN_TIMEOUT_S = 0.001
+MAX_TIMEOUT_S = 2_147_483.0
 
 
 @dataclass(frozen=True)
 class RunConfig:
     scale: float = 1.0
     seed: int = 42
-    rounds: int = 20
+    rounds: int | None = None  # None: adaptive (min_rounds .. max_rounds within max_time_s)
+    min_rounds: int = 10
+    max_rounds: int = 100
+    max_time_s: float = 2.0  # per shape and phase
     warmup: int = 2
+    crosscheck_rounds: int = 5  # plain-query rounds timed by the client
+    drift_rounds: int = 5  # "before" rounds repeated at the end to detect drift
+    cache: str = "warm"  # warm: pg_prewarm + warm-up rounds; cold: restart before every round
     write_rounds: int = 15  # 0 skips the write workloads
     dsn: str | None = None
     keep: bool = False
@@ -32,24 +42,49 @@ class RunConfig:
     progress: bool = True
     argv: tuple[str, ...] = field(default_factory=tuple)
 
+    @property
+    def param_rounds(self) -> int:
+        """How many parameter sets to draw: enough for the most rounds any phase may run."""
+        return max(self.rounds or self.max_rounds, self.drift_rounds, self.crosscheck_rounds, 1)
+
     def __post_init__(self) -> None:
         if not self.scale > 0:
             raise ConfigError(f"--scale must be greater than 0 (got {self.scale})")
         if self.scale > 100:
             raise ConfigError(f"--scale {self.scale} is over 100 (200 million rows); use <= 100")
-        if self.rounds < 1:
+        if self.rounds is not None and self.rounds < 1:
             raise ConfigError(f"--rounds must be at least 1 (got {self.rounds})")
+        if self.min_rounds < 1 or self.max_rounds < self.min_rounds:
+            raise ConfigError(f"need 1 <= --min-rounds <= --max-rounds (got {self.min_rounds} "
+                              f"and {self.max_rounds})")
+        if not self.max_time_s > 0:
+            raise ConfigError(f"--max-time must be greater than 0 seconds (got {self.max_time_s})")
+        if self.crosscheck_rounds < 0 or self.drift_rounds < 0:
+            raise ConfigError("--crosscheck-rounds and --drift-rounds must be 0 or more")
+        if self.cache not in ("warm", "cold"):
+            raise ConfigError(f"--cache must be warm or cold (got {self.cache!r})")
+        if self.cache == "cold" and self.dsn:
+            raise ConfigError(
+                "--cache cold needs the embedded server: it restarts PostgreSQL and drops the OS "
+                "page cache, which the harness never does to a server it does not own")
         if self.write_rounds < 0:
             raise ConfigError(f"--write-rounds must be 0 or more (got {self.write_rounds})")
         if self.warmup < 0:
             raise ConfigError(f"--warmup must be 0 or more (got {self.warmup})")
-        if self.parallel_workers < 0:
-            raise ConfigError(f"--parallel-workers must be 0 or more (got {self.parallel_workers})")
-        if not self.statement_timeout_s > 0:
+        if self.seed < 0:
+            raise ConfigError(f"--seed must be 0 or more (got {self.seed})")
+        if not 0 <= self.parallel_workers <= MAX_PARALLEL_WORKERS:
+            raise ConfigError(f"--parallel-workers must be between 0 and {MAX_PARALLEL_WORKERS} "
+                              f"(got {self.parallel_workers})")
+        if not MIN_TIMEOUT_S <= self.statement_timeout_s <= MAX_TIMEOUT_S:
             raise ConfigError(
-                "--statement-timeout must be greater than 0 seconds "
-                f"(got {self.statement_timeout_s})"
+                f"--statement-timeout must be between {MIN_TIMEOUT_S} and {MAX_TIMEOUT_S:,.0f} "
+                f"seconds (got {self.statement_timeout_s})"
             )
+        if self.dsn:
+            from bench.server import check_dsn
+
+            check_dsn(self.dsn)
         if not self.queries_dir.is_dir():
             raise ConfigError(f"query folder not found: {self.queries_dir}")
         if not self.migration.is_file():
@@ -58,3 +93,17 @@ class RunConfig:
 
 def dsn_from_env(explicit: str | None) -> str | None:
     return explicit or os.environ.get("DATABASE_URL") or None
+
+
+def check_out_dir(out: Path) -> None:
+    """Make the output folder now and prove it writable, so a bad --out fails before seeding."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".pgindexbench-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"--out {out}: cannot write there ({reason})") from None

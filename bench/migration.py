@@ -92,6 +92,12 @@ def run_migration(engine: sa.Engine, path: Path, direction: str) -> MigrationRun
         raise MigrationError(
             f"{path.name} {current}() failed at {what}: {detail} (rolled back, nothing changed)"
         ) from None
+    except Exception as exc:  # the file's own code failed: a typo, a bad op.* call
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise MigrationError(
+            f"{path.name} {current or direction}() raised {type(exc).__name__}: {detail} "
+            f"(rolled back, nothing changed)"
+        ) from exc
     finally:
         sa.event.remove(engine, "before_cursor_execute", before)
         sa.event.remove(engine, "after_cursor_execute", after)

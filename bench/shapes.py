@@ -52,7 +52,10 @@ class Shape:
 
 
 def parse_shape(path: Path) -> Shape:
-    raw = path.read_text()
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ShapeError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
     meta: dict[str, str] = {}
     params: dict[str, str] = {}
     description: list[str] = []
