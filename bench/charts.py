@@ -141,3 +141,52 @@ def draw_all(doc: dict[str, Any], out_dir: Path) -> list[str]:
         if draw(doc, out_dir / name):
             written.append(name)
     return written
+
+
+def growth(sweep: dict[str, Any], path: Path) -> bool:
+    """Latency against rows (log-log) per shape, before and after, from a scale sweep."""
+    runs = [r for r in sweep["runs"] if r.get("total_rows")]
+    if not runs:
+        return False
+    names = [q["name"] for q in runs[0]["queries"]]
+    cols = 3
+    rows_n = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows_n, cols, figsize=(12, 3.6 * rows_n), dpi=110, squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        for phase, color in (("before", BEFORE), ("after", AFTER)):
+            xs, ys, lo, hi = [], [], [], []
+            for r in runs:
+                q = next((q for q in r["queries"] if q["name"] == name), None)
+                if not q or q.get(f"{phase}_median_ms") is None:
+                    continue
+                med = q[f"{phase}_median_ms"]
+                ci = q.get(f"{phase}_ci95_ms") or [med, med]
+                xs.append(r["total_rows"])
+                ys.append(med)
+                lo.append(med - ci[0])
+                hi.append(ci[1] - med)
+            if xs:
+                ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", color=color, capsize=3,
+                            label=phase)
+        for r in runs:
+            q = next((q for q in r["queries"] if q["name"] == name), None)
+            if q and q.get("speedup") and q.get("before_median_ms"):
+                ax.annotate(f"{q['speedup']:.0f}x" if q["speedup"] >= 10 else
+                            f"{q['speedup']:.1f}x", (r["total_rows"], q["before_median_ms"]),
+                            textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(name, fontsize=10)
+        ax.grid(which="both", alpha=0.2)
+        ax.set_xlabel("rows in the six tables", fontsize=8)
+        ax.set_ylabel("execution time (ms)", fontsize=8)
+        ax.margins(y=0.25)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=8, loc="upper left")
+    fig.suptitle("How latency grows with data size, before and after migration 007 "
+                 "(median, 95% CI; speedup labelled)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True

@@ -7,7 +7,9 @@ in the machine's state spreads evenly over shapes instead of landing on one of t
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +18,7 @@ import psycopg
 from bench import plans
 from bench.errors import ShapeError
 from bench.shapes import Shape
-from bench.stats import Summary, summarize
+from bench.stats import Summary, relative_halfwidth, summarize
 
 # Settings that move timings: fixed per session, then read back and recorded.
 RECORDED_SETTINGS = [
@@ -75,6 +77,7 @@ class Round:
 class PhaseResult:
     rounds: list[Round] = field(default_factory=list)
     error: str | None = None
+    plain: list[float] = field(default_factory=list)  # client ms of the plain query
 
     @property
     def times(self) -> list[float]:
@@ -136,20 +139,66 @@ def check_shapes(conn: psycopg.Connection, shapes: list[Shape],
             raise ShapeError(f"{shape.path}: {msg}") from None
 
 
+@dataclass(frozen=True)
+class RoundPolicy:
+    """How many measured rounds a shape gets in a phase.
+
+    Adaptive (the default, as pytest-benchmark and hyperfine calibrate): at least min_rounds,
+    then stop once the median's 95% interval is within +-target of the median, or when the
+    shape has used max_time_s of this phase, or at max_rounds. `fixed` overrides all of it.
+    """
+
+    min_rounds: int = 10
+    max_rounds: int = 100
+    max_time_s: float = 2.0
+    target: float = 0.05
+    fixed: int | None = None
+
+    def done(self, times: list[float], elapsed_s: float) -> bool:
+        n = len(times)
+        if self.fixed is not None:
+            return n >= self.fixed
+        if n >= self.max_rounds:
+            return True
+        if elapsed_s >= self.max_time_s and n >= MIN_ROUNDS_FOR_SPREAD:
+            return True
+        return n >= self.min_rounds and relative_halfwidth(times) <= self.target
+
+
+MIN_ROUNDS_FOR_SPREAD = 5
+
+
 def measure_phase(
     conninfo: str, shapes: list[Shape], params: dict[str, list[dict[str, Any]]], *,
-    warmup: int, settings: SessionSettings,
+    warmup: int, settings: SessionSettings, policy: dict[str, RoundPolicy],
+    crosscheck: int = 0, cold: Callable[[], None] | None = None,
+    into: dict[str, PhaseResult] | None = None,
 ) -> dict[str, PhaseResult]:
-    """Warm-up rounds, then one measured round per parameter set, for every shape."""
-    results = {s.name: PhaseResult() for s in shapes}
-    rounds = max(len(p) for p in params.values())
+    """Warm-up rounds, then measured rounds until each shape's policy is satisfied.
+
+    Round i of a shape always uses parameter set i, so phases pair up round by round.
+    Then `crosscheck` rounds of the plain query (no EXPLAIN), timed by the client.
+    With `cold` (a server restart), every measured round runs right after one, in a new
+    session, and there are no warm-up rounds. Results fill `into` as they are measured, so a
+    caller that is interrupted keeps the rounds taken so far.
+    """
+    results = into if into is not None else {}
+    results.update({s.name: PhaseResult() for s in shapes})
+    if cold is not None:
+        return _measure_cold(conninfo, shapes, params, settings, policy, cold, results)
+    spent = dict.fromkeys(results, 0.0)
     with open_session(conninfo, settings) as conn:
-        for i in range(-warmup, rounds):
-            for shape in shapes:
+        for i in range(-warmup, max(len(p) for p in params.values())):
+            active = [s for s in shapes if not results[s.name].error and (
+                i < 0 or not policy[s.name].done(results[s.name].times, spent[s.name]))]
+            if not active:
+                break
+            for shape in active:
                 result = results[shape.name]
                 seq = params[shape.name]
-                if result.error or i >= len(seq):
+                if i >= len(seq):
                     continue
+                start = time.perf_counter()
                 try:
                     doc = explain_once(conn, shape, seq[i % len(seq)])
                 except psycopg.errors.QueryCanceled:
@@ -159,5 +208,48 @@ def measure_phase(
                 except psycopg.Error as exc:
                     raise ShapeError(f"{shape.path}: {str(exc).strip().splitlines()[0]}") from None
                 if i >= 0:
+                    spent[shape.name] += time.perf_counter() - start
                     result.rounds.append(_round(i, doc))
+        for shape in shapes:
+            result = results[shape.name]
+            if not result.error:
+                result.plain = _plain_rounds(conn, shape, params[shape.name][:crosscheck])
     return results
+
+
+def _measure_cold(
+    conninfo: str, shapes: list[Shape], params: dict[str, list[dict[str, Any]]],
+    settings: SessionSettings, policy: dict[str, RoundPolicy], restart: Callable[[], None],
+    results: dict[str, PhaseResult],
+) -> dict[str, PhaseResult]:
+    i = 0
+    while True:
+        active = [s for s in shapes if not results[s.name].error
+                  and not policy[s.name].done(results[s.name].times, 0.0)]
+        if not active:
+            return results
+        for shape in active:
+            restart()
+            with open_session(conninfo, settings) as conn:
+                try:
+                    doc = explain_once(conn, shape, params[shape.name][i % len(params[shape.name])])
+                except psycopg.errors.QueryCanceled:
+                    results[shape.name].error = (
+                        f"statement timeout: a round ran longer than "
+                        f"{settings.statement_timeout_s:g} s; shape skipped")
+                    continue
+            results[shape.name].rounds.append(_round(i, doc))
+        i += 1
+
+
+def _plain_rounds(conn: psycopg.Connection, shape: Shape,
+                  param_sets: list[dict[str, Any]]) -> list[float]:
+    """Client-side wall time (ms) of the plain query, rows fetched, per parameter set."""
+    out = []
+    for p in param_sets:
+        with conn.cursor() as cur:
+            start = time.perf_counter()
+            cur.execute(shape.driver_sql, p, prepare=False)
+            cur.fetchall()
+            out.append((time.perf_counter() - start) * 1000)
+    return out

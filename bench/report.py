@@ -30,7 +30,13 @@ def factor(value: float | None) -> str:
 def _timing(phase: dict[str, Any] | None) -> str:
     if not phase or phase.get("median_ms") is None:
         return f"not measured{': ' + phase['error'] if phase and phase.get('error') else ''}"
-    return f"{ms(phase['median_ms'])} (IQR {ms(phase['q1_ms'])}–{ms(phase['q3_ms'])})"
+    text = ms(phase["median_ms"])
+    if phase.get("median_ci95_ms"):
+        lo, hi = phase["median_ci95_ms"]
+        text += f" ({ms(lo)}–{ms(hi)})"
+    if phase.get("noisy"):
+        text += " ⚠️"
+    return text
 
 
 def _plan(phase: dict[str, Any] | None) -> str:
@@ -83,12 +89,81 @@ def _setup_line(doc: dict[str, Any]) -> str:
     rows = f"{seed['total_rows']:,} rows" if seed else "? rows"
     return (
         f"PostgreSQL {version} ({server.get('source', '?')}), scale {cfg['scale']:g} ({rows}), "
-        f"seed {cfg['seed']}; {cfg['rounds']} measured rounds after {cfg['warmup']} warm-up per "
-        f"shape and phase, rounds interleaved across shapes; JIT {settings.get('jit', '?')}, "
-        f"parallel workers per gather {settings.get('max_parallel_workers_per_gather', '?')}, "
-        f"work_mem {settings.get('work_mem', '?')}, shared_buffers "
-        f"{settings.get('shared_buffers', '?')}; warm cache."
+        f"seed {cfg['seed']}; {_rounds_text(cfg)} after {cfg['warmup']} warm-up per shape and "
+        f"phase, interleaved across shapes; JIT {settings.get('jit', '?')}, parallel workers "
+        f"per gather {settings.get('max_parallel_workers_per_gather', '?')}, work_mem "
+        f"{settings.get('work_mem', '?')}, shared_buffers {settings.get('shared_buffers', '?')}; "
+        f"{_cache_text(doc)}."
     )
+
+
+def _rounds_text(cfg: dict[str, Any]) -> str:
+    if cfg["rounds"] != "adaptive":
+        return f"{cfg['rounds']} measured rounds"
+    return (f"adaptive rounds (at least {cfg['min_rounds']}, until the median's 95% interval is "
+            f"within ±5% or {cfg['max_time_s']:g} s per shape are spent; the after phase repeats "
+            "the before phase's rounds)")
+
+
+def _cache_text(doc: dict[str, Any]) -> str:
+    c = doc.get("cache") or {}
+    if c.get("mode") == "cold":
+        return c.get("note", "cold cache")
+    if c.get("pg_prewarm"):
+        return f"warm cache (pg_prewarm of {c['relations']} tables and indexes, then warm-up)"
+    return "warm cache (warm-up rounds only: " + c.get("reason", "pg_prewarm unavailable") + ")"
+
+
+def noise_section(doc: dict[str, Any]) -> list[str]:
+    qs = [q for q in doc["queries"] if q.get("before") and q["before"].get("rounds")]
+    if not qs:
+        return []
+    drift = (doc.get("drift") or {}).get("shapes", {})
+    cvs = [q[p]["cv"] for q in qs for p in ("before", "after") if q.get(p) and q[p].get("rounds")]
+    lines = ["## Noise, drift and cross-checks", ""]
+    summary = ("Median coefficient of variation over all shapes and phases: "
+               f"{pct(_median(cvs) * 100, signed=False)}.")
+    if doc.get("drift", {}).get("median_ratio"):
+        r = doc["drift"]["median_ratio"]
+        summary += (f" Re-running the *before* phase at the end (after the downgrade) took "
+                    f"{pct(100 * (r - 1))} against its first run (median over shapes): that is the "
+                    "drift of this machine during the run.")
+    noisy = [f"`{q['name']}` {p}" for q in qs for p in ("before", "after")
+             if q.get(p) and q[p].get("noisy")]
+    if noisy:
+        summary += (" ⚠️ marks a median whose 95% interval is wider than ±10%: " +
+                    ", ".join(noisy) + ". Most of that spread is the parameters (see the "
+                    "per-parameter tables below), not the machine.")
+    lines += [summary, "",
+              "The speedups use the server's `EXPLAIN ANALYZE` execution time. The *plain* column "
+              "is the same query without EXPLAIN, timed by the client (round trip and row "
+              "transfer included), on the same parameters.", "",
+              "| Shape | Rounds | CV before | CV after | p95 before | p95 after | Plain / EXPLAIN "
+              "before | Plain / EXPLAIN after | Drift (95% CI) |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for q in qs:
+        b, a = q["before"], q.get("after") or {}
+        d = drift.get(q["name"])
+        drift_text = (f"{pct(100 * (d['ratio'] - 1))} ({pct(100 * (d['ci95'][0] - 1))} to "
+                      f"{pct(100 * (d['ci95'][1] - 1))})" if d else "–")
+        lines.append(
+            f"| `{q['name']}` | {b['rounds']} | {pct(b['cv'] * 100, False)} | "
+            f"{pct(a['cv'] * 100, False) if a.get('rounds') else '–'} | {ms(b['p95_ms'])} | "
+            f"{ms(a.get('p95_ms'))} | {_plain(b)} | {_plain(a)} | {drift_text} |")
+    lines.append("")
+    return lines
+
+
+def _plain(phase: dict[str, Any]) -> str:
+    c = phase.get("crosscheck")
+    if not c:
+        return "–"
+    return f"{ms(c['plain_client_median_ms'])} / {ms(c['explain_execution_median_ms'])}"
+
+
+def _median(values: list[float]) -> float:
+    s = sorted(values)
+    return (s[(len(s) - 1) // 2] + s[len(s) // 2]) / 2 if s else 0.0
 
 
 def read_table(doc: dict[str, Any]) -> list[str]:
@@ -273,10 +348,11 @@ def render(doc: dict[str, Any], chart_names: list[str]) -> str:
         f"**{headline(doc)}**",
         "",
         _setup_line(doc),
-        "Times are server-side execution times from `EXPLAIN (ANALYZE, BUFFERS)`; the factor is "
-        "median before / median after, with a 95% paired bootstrap interval (round *i* used the "
-        "same parameters before and after). The claimed figures are the report's *expected* "
-        "ones, measured on an unknown machine and data size.",
+        "Times are server-side execution times from `EXPLAIN (ANALYZE, BUFFERS)`: medians with "
+        "their 95% interval (order statistics). The factor is median before / median after, "
+        "with a 95% paired bootstrap interval (round *i* used the same parameters before and "
+        "after). The claimed figures are the report's *expected* ones, measured on an unknown "
+        "machine and data size.",
         "",
         "## Read queries: claimed vs measured",
         "",
@@ -291,6 +367,7 @@ def render(doc: dict[str, Any], chart_names: list[str]) -> str:
     lines += disk_section(doc)
     lines += [f"![{name}]({name})" for name in chart_names if name.startswith("disk")]
     lines.append("")
+    lines += noise_section(doc)
     lines += migration_section(doc)
     seed = doc.get("seed")
     if seed:

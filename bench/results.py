@@ -18,10 +18,11 @@ from bench import plans
 from bench.errors import BenchError
 from bench.measure import PhaseResult
 from bench.shapes import Shape
-from bench.stats import ratio_of_medians_ci
+from bench.stats import median_ci, ratio_of_medians_ci, relative_halfwidth
 from bench.verdict import read_verdict
 
 SCHEMA_VERSION = 1
+NOISY_HALFWIDTH = 0.10
 
 
 def _json_default(value: Any) -> Any:
@@ -73,9 +74,40 @@ def phase_record(result: PhaseResult) -> dict[str, Any]:
         "planning_median_ms": statistics.median(r.planning_ms for r in rounds),
         "shared_hit_median": statistics.median(r.shared_hit for r in rounds),
         "shared_read_median": statistics.median(r.shared_read for r in rounds),
+        "median_ci95_ms": list(median_ci(result.times)),
+        "median_rel_halfwidth": relative_halfwidth(result.times),
+        # Not converged: the median's interval is wider than +-NOISY_HALFWIDTH of the median.
+        "noisy": relative_halfwidth(result.times) > NOISY_HALFWIDTH,
+        "crosscheck": _crosscheck(result),
         "times_ms": [round(t, 4) for t in result.times],
         "error": result.error,
     }
+
+
+def _crosscheck(result: PhaseResult) -> dict[str, Any] | None:
+    """The plain query timed by the client next to EXPLAIN ANALYZE on the same parameters."""
+    if not result.plain:
+        return None
+    k = min(len(result.plain), len(result.rounds))
+    explain = statistics.median(r.execution_ms for r in result.rounds[:k])
+    plain = statistics.median(result.plain[:k])
+    return {"rounds": k, "plain_client_median_ms": plain, "explain_execution_median_ms": explain,
+            "explain_over_plain": explain / plain if plain else None}
+
+
+def drift_record(first: dict[str, PhaseResult], again: dict[str, PhaseResult]) -> dict[str, Any]:
+    """The before phase re-run at the end vs its first rounds (same parameters)."""
+    shapes = {}
+    for name, r in again.items():
+        n = min(len(r.rounds), len(first[name].rounds))
+        if n < 2:
+            continue
+        a, b = r.times[:n], first[name].times[:n]
+        lo, hi = ratio_of_medians_ci(a, b, paired=True)
+        shapes[name] = {"rounds": n, "ratio": statistics.median(a) / statistics.median(b),
+                        "ci95": [lo, hi]}
+    ratios = [s["ratio"] for s in shapes.values()]
+    return {"shapes": shapes, "median_ratio": statistics.median(ratios) if ratios else None}
 
 
 def by_parameter(params: list[dict[str, Any]], before: PhaseResult,

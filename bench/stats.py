@@ -68,3 +68,28 @@ def ratio_of_medians_ci(
         r = float(np.median(b) / np.median(a))
         return (r, r)
     return (lo, hi)
+
+
+def median_ci(samples: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Distribution-free interval for the median from order statistics (binomial ranks).
+
+    With n sorted samples the interval [x_(k), x_(n-k+1)] covers the true median with
+    probability 1 - 2 P(Binom(n, 1/2) < k); k is the largest rank keeping that >= confidence.
+    """
+    x = np.sort(np.asarray(samples, dtype=float))
+    n = len(x)
+    if n == 0:
+        raise ValueError("no samples")
+    k = int(sps.binom.ppf((1 - confidence) / 2, n, 0.5))  # P(B <= k) >= alpha/2
+    if k < 1 or sps.binom.cdf(k - 1, n, 0.5) * 2 > 1 - confidence:
+        k -= 1
+    if k < 1:
+        return float(x[0]), float(x[-1])
+    return float(x[k - 1]), float(x[n - k])
+
+
+def relative_halfwidth(samples: Sequence[float], confidence: float = 0.95) -> float:
+    """Half the median interval's width, relative to the median (0.05 means +-5%)."""
+    lo, hi = median_ci(samples, confidence)
+    med = float(np.median(samples))
+    return (hi - lo) / 2 / med if med else float("inf")

@@ -28,7 +28,8 @@ MIGRATION_007 = FK_INDEXES | {
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     out = tmp_path_factory.mktemp("run")
-    cfg = RunConfig(scale=0.02, seed=5, rounds=7, warmup=1, out=out, progress=False)
+    cfg = RunConfig(scale=0.02, seed=5, rounds=7, warmup=1, write_rounds=3, crosscheck_rounds=3,
+                    drift_rounds=3, out=out, progress=False)
     run(cfg, echo=lambda _line: None)
     return json.loads((out / "results.json").read_text()), out
 
@@ -68,6 +69,21 @@ def test_results_contract(finished_run: tuple[dict[str, Any], Path]) -> None:
     assert doc["config"]["scale"] == 0.02 and doc["config"]["seed"] == 5
     assert set(doc["migration"]["indexes"]) == MIGRATION_007
     assert doc["migration_down"]["index_count"] == 19
+    assert doc["cache"]["pg_prewarm"] is True
+
+
+def test_intervals_crosscheck_and_drift(finished_run: tuple[dict[str, Any], Path]) -> None:
+    doc, _ = finished_run
+    for q in doc["queries"]:
+        for phase in ("before", "after"):
+            p = q[phase]
+            lo, hi = p["median_ci95_ms"]
+            assert lo <= p["median_ms"] <= hi
+            assert p["crosscheck"]["rounds"] == 3
+            assert p["crosscheck"]["plain_client_median_ms"] > 0
+    assert set(doc["drift"]["shapes"]) == {q["name"] for q in doc["queries"]}
+    assert all(d["rounds"] == 3 for d in doc["drift"]["shapes"].values())
+    assert doc["drift"]["median_ratio"] > 0
 
 
 def test_fk_join_gains_a_foreign_key_index_and_gets_faster(

@@ -97,3 +97,52 @@ def test_verdicts() -> None:
     assert read_verdict(0.5, (0.4, 0.6), 20.0, None, [])[0] == "slower"
     assert "does not use ix" in read_verdict(1.0, (0.95, 1.05), 20.0, "ix", [])[1]
     assert read_verdict(None, None, 20.0, None, [], error="timeout")[0] == "error"
+
+
+def test_median_interval_against_hand_computed_ranks() -> None:
+    from bench.stats import median_ci
+
+    # n = 20: ranks 6 and 15 (P(6 <= Binom(20, 1/2) <= 14) = 0.959 >= 0.95, ranks 7/14 fall short)
+    assert median_ci(list(range(1, 21))) == (6.0, 15.0)
+    # n = 10: ranks 2 and 9 (coverage 0.979; ranks 3 and 8 give only 0.891)
+    assert median_ci([float(x) for x in range(10, 0, -1)]) == (2.0, 9.0)
+    # Too few rounds for a 95% interval: the whole range.
+    assert median_ci([3.0, 1.0, 2.0]) == (1.0, 3.0)
+
+
+def test_median_interval_covers_a_known_median() -> None:
+    from bench.stats import median_ci
+
+    rng = np.random.default_rng(1)
+    true_median = np.exp(1.0)  # log-normal(1, 0.5): median e
+    trials = 400
+    covered = sum(
+        lo <= true_median <= hi
+        for lo, hi in (median_ci(rng.lognormal(1.0, 0.5, 30)) for _ in range(trials))
+    )
+    assert 0.93 * trials <= covered <= 0.995 * trials
+
+
+def test_round_policy() -> None:
+    from bench.measure import RoundPolicy
+
+    adaptive = RoundPolicy(min_rounds=10, max_rounds=50, max_time_s=2.0, target=0.05)
+    steady = [10.0, 10.1, 9.9, 10.0, 10.05, 9.95, 10.02, 9.98, 10.01, 9.99]
+    assert not adaptive.done(steady[:9], elapsed_s=0.1)  # below min_rounds
+    assert adaptive.done(steady, elapsed_s=0.1)  # tight interval
+    spread = [1.0, 5.0, 2.0, 8.0, 3.0, 9.0, 1.5, 7.0, 2.5, 6.0]
+    assert not adaptive.done(spread, elapsed_s=0.1)  # wide: keep going
+    assert adaptive.done(spread, elapsed_s=2.5)  # out of time
+    assert adaptive.done(spread * 5, elapsed_s=0.1)  # max_rounds
+    assert not RoundPolicy(fixed=7).done(steady[:6], 100.0)
+    assert RoundPolicy(fixed=7).done(steady[:7], 0.0)
+
+
+def test_scales_option() -> None:
+    from bench.errors import ConfigError
+    from bench.sweep import parse_scales
+
+    assert parse_scales("1,0.01,0.1") == (0.01, 0.1, 1.0)
+    for bad in ("", "0,1", "a,b", "-1"):
+        with pytest.raises(ConfigError):
+            parse_scales(bad)
