@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 from bench.compare import Change, Comparison, QueryRow, WriteRow
-from bench.verdict import fmt_factor
+from bench.formatting import factor, ms, pct, us
 
 ICON = {"faster": "✅", "slower": "❌", "unchanged": "➖", "missing": "⚠️"}
 
 
-def ms(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value >= 100:
-        return f"{value:,.0f} ms"
-    if value >= 10:
-        return f"{value:.1f} ms"
-    if value >= 1:
-        return f"{value:.2f} ms"
-    return f"{value:.3f} ms"
 
 
-def us(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3g} µs"
 
 
-def pct(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if abs(value) < 0.05:
-        return "0%"
-    return f"{value:+.0f}%" if abs(value) >= 10 else f"{value:+.1f}%"
 
 
 def _ci(ci: tuple[float, float] | None) -> str:
@@ -45,8 +27,6 @@ def _verdict(c: Change) -> str:
     return f"{text} ({c.reason})" if c.reason else text
 
 
-def _factor(value: float | None) -> str:
-    return "–" if value is None else fmt_factor(value)
 
 
 def _change_words(name: str, c: Change, fmt=ms) -> str:
@@ -72,7 +52,7 @@ def headline(cmp: Comparison) -> str:
 
 def _span(values: list[float]) -> str:
     lo, hi = min(values), max(values)
-    return _factor(lo) if lo == hi else f"{_factor(lo)}–{_factor(hi)}"
+    return factor(lo) if lo == hi else f"{factor(lo)}–{factor(hi)}"
 
 
 def migration_line(cmp: Comparison) -> str:
@@ -142,7 +122,7 @@ def _speedup_table(rows: list[QueryRow]) -> list[str]:
     for q in rows:
         used = ", ".join(q.new_indexes) or "none"
         flag = " ⚠️ lost" if q.lost_index else ""
-        lines.append(f"| `{q.name}` | {_factor(q.base_speedup)} | {_factor(q.new_speedup)} | "
+        lines.append(f"| `{q.name}` | {factor(q.base_speedup)} | {factor(q.new_speedup)} | "
                      f"{q.expects_index or '–'}{flag} | {used} |")
     return lines
 

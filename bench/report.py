@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
 from bench import charts, claims
-from bench.verdict import fmt_factor
+from bench.formatting import factor, mb, ms, pct
 
 VERDICT_ICON = {"faster": "✅", "slower": "❌", "unchanged": "➖", "error": "⚠️"}
 
 
-def ms(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value >= 100:
-        return f"{value:,.0f} ms"
-    if value >= 10:
-        return f"{value:.1f} ms"
-    if value >= 1:
-        return f"{value:.2f} ms"
-    return f"{value:.3f} ms"
 
 
-def factor(value: float | None) -> str:
-    return "–" if value is None else fmt_factor(value)
 
 
 def _timing(phase: dict[str, Any] | None) -> str:
@@ -162,8 +151,7 @@ def _plain(phase: dict[str, Any]) -> str:
 
 
 def _median(values: list[float]) -> float:
-    s = sorted(values)
-    return (s[(len(s) - 1) // 2] + s[len(s) // 2]) / 2 if s else 0.0
+    return statistics.median(values) if values else 0.0
 
 
 def read_table(doc: dict[str, Any]) -> list[str]:
@@ -208,12 +196,8 @@ def migration_section(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
-def mb(n: float | None) -> str:
-    return "–" if n is None else f"{n / 1e6:,.1f} MB"
 
 
-def pct(value: float | None, signed: bool = True) -> str:
-    return "–" if value is None else (f"{value:+.0f}%" if signed else f"{value:.0f}%")
 
 
 def write_verdict(w: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from bench import results
 from bench.config import RunConfig
 from bench.errors import ConfigError
-from bench.report import factor, ms
+from bench.formatting import factor, ms
 from seed.generate import row_counts
 
 

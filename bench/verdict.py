@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from bench.formatting import factor
+
 # A speedup whose 95% interval reaches into this band is not a consistent change.
 NOISE_BAND = (0.9, 1.1)
 
-
-def fmt_factor(value: float) -> str:
-    return f"{value:,.0f}x" if value >= 100 else f"{value:.1f}x" if value >= 10 else f"{value:.2f}x"
 
 
 def read_verdict(
@@ -26,17 +25,17 @@ def read_verdict(
     if lo > NOISE_BAND[1]:
         status = "faster"
         if claimed_factor and lo >= claimed_factor:
-            text = f"{fmt_factor(speedup)} faster, meets the claim ({claim})"
+            text = f"{factor(speedup)} faster, meets the claim ({claim})"
         elif claimed_factor and hi >= claimed_factor:
-            text = f"{fmt_factor(speedup)} faster, consistent with the claim ({claim})"
+            text = f"{factor(speedup)} faster, consistent with the claim ({claim})"
         else:
-            text = f"{fmt_factor(speedup)} faster, short of the claim ({claim})"
+            text = f"{factor(speedup)} faster, short of the claim ({claim})"
     elif hi < NOISE_BAND[0]:
         status = "slower"
-        text = f"{fmt_factor(1 / speedup)} SLOWER after the migration ({claim})"
+        text = f"{factor(1 / speedup)} SLOWER after the migration ({claim})"
     elif hi > NOISE_BAND[1]:
         status = "unchanged"
-        text = (f"no consistent speedup: {fmt_factor(lo)}–{fmt_factor(hi)} depending on "
+        text = (f"no consistent speedup: {factor(lo)}–{factor(hi)} depending on "
                 f"parameters ({claim})")
     else:
         status = "unchanged"
