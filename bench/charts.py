@@ -94,7 +94,7 @@ def write_overhead(doc: dict[str, Any], path: Path) -> bool:
                   "line = 95% CI)")
     ax.set_title("Write cost of the 19 indexes (red: beyond the report's claim)", fontsize=11)
     ax.grid(axis="x", alpha=0.25)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper right")
     ax.margins(x=0.12)
     fig.tight_layout()
     fig.savefig(path)

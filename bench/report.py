@@ -71,6 +71,31 @@ def headline(doc: dict[str, Any]) -> str:
     return "; ".join(parts) + "."
 
 
+def cost_headline(doc: dict[str, Any]) -> list[str]:
+    """One line each for the write and disk costs, claimed next to measured."""
+    lines = []
+    done = [w for w in (doc.get("writes") or {}).get("workloads", [])
+            if w.get("overhead_pct") is not None]
+    if done:
+        over = [w for w in done if write_verdict(w).startswith("❌")]
+        parts = []
+        for op in ("insert", "copy", "update"):
+            vals = [w["overhead_pct"] for w in done if w["operation"] == op]
+            if vals:
+                parts.append(f"{op.upper()} {pct(min(vals))} to {pct(max(vals))}")
+        ranges = ", ".join(parts)
+        lines.append(f"**Writes: {len(over)} of {len(done)} workloads cost more than claimed** "
+                     f"(per row, server-side: {ranges}; claimed INSERT +3–5%, UPDATE +2–4%)."
+                     if over else
+                     f"**Writes: all {len(done)} workloads within the claims** ({ranges}).")
+    ix = doc.get("indexes")
+    if ix and ix.get("growth_pct") is not None:
+        claim = ix["claimed_growth_pct"]
+        lines.append(f"**Disk: {pct(ix['growth_pct'])}** ({mb(ix['new_index_bytes'])} of new "
+                     f"indexes; claimed +{claim[0]:g}–{claim[1]:g}%).")
+    return lines
+
+
 def _setup_line(doc: dict[str, Any]) -> str:
     cfg, seed, server = doc["config"], doc.get("seed", {}), doc.get("server", {})
     settings = server.get("settings", {})
@@ -329,8 +354,9 @@ def render(doc: dict[str, Any], chart_names: list[str]) -> str:
     lines = [
         "# Index impact: migration 007, measured",
         status,
-        f"**{headline(doc)}**",
+        f"**Reads: {headline(doc)}**",
         "",
+        *(line + "\n" for line in cost_headline(doc)),
         _setup_line(doc),
         "Times are server-side execution times from `EXPLAIN (ANALYZE, BUFFERS)`: medians with "
         "their 95% interval (order statistics). The factor is median before / median after, "
