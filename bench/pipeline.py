@@ -186,7 +186,8 @@ def run(cfg: RunConfig, echo: Echo = _stderr) -> dict[str, Any]:
             writes = None
             if cfg.write_rounds:
                 with target.connect(autocommit=True) as conn:
-                    writes = WriteBench(conn, cfg.seed, cfg.write_rounds, cfg.warmup)
+                    writes = WriteBench(conn, cfg.seed, cfg.write_rounds, cfg.warmup,
+                                        checkpoint=target.source == "embedded")
                 with step(echo, "writes before"):
                     writes.measure(target.conninfo, "before")
                 doc["writes"] = writes.section(WRITE_CLAIMS)

@@ -204,8 +204,10 @@ def _python_rows(rows: dict[str, np.ndarray], columns: list[str]) -> list[dict[s
 class WriteBench:
     """Builds the workloads once, then measures them in a phase and cleans up after it."""
 
-    def __init__(self, conn: psycopg.Connection, seed: int, rounds: int, warmup: int) -> None:
-        self.rounds, self.warmup = rounds, warmup
+    def __init__(self, conn: psycopg.Connection, seed: int, rounds: int, warmup: int,
+                 checkpoint: bool = True) -> None:
+        # checkpoint=False on a server the harness does not own: CHECKPOINT is server-wide I/O.
+        self.rounds, self.warmup, self.checkpoint = rounds, warmup, checkpoint
         needed = (rounds + warmup) * ROWS_PER_ROUND
         copy_needed = (rounds + warmup) * COPY_ROWS_PER_ROUND
         # Fresh rows from the same generator (another seed), referencing existing leads only.
@@ -231,7 +233,8 @@ class WriteBench:
             conn.execute("SET jit = off")
             baseline = self._snapshot(conn)
             # Both phases start right after a checkpoint: the same full-page-image cost.
-            _try(conn, "CHECKPOINT")
+            if self.checkpoint:
+                _try(conn, "CHECKPOINT")
             for w in self.workloads:
                 w.rounds[phase] = []
             for i in range(-self.warmup, self.rounds):
@@ -287,7 +290,7 @@ class WriteBench:
             "rows_per_round": ROWS_PER_ROUND, "rows_per_transaction": ROWS_PER_TXN,
             "copy_rows_per_round": COPY_ROWS_PER_ROUND, "rounds": self.rounds,
             "warmup": self.warmup, "active_set_rows": ACTIVE_SET,
-            "inserted_leads_kept": self.leads_kept,
+            "inserted_leads_kept": self.leads_kept, "checkpoint_per_phase": self.checkpoint,
             "workloads": [_record(w, claims.get(w.operation)) for w in self.workloads],
         }
 
