@@ -67,9 +67,6 @@ class Dataset:
     scale: float
     tables: dict[str, TableData]
 
-    def row_counts(self) -> dict[str, int]:
-        return {name: len(next(iter(cols.values()))) for name, cols in self.tables.items()}
-
 
 def row_counts(scale: float) -> dict[str, int]:
     return {name: max(10, round(n * scale)) for name, n in ROWS_AT_SCALE_1.items()}
