@@ -11,6 +11,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bench.errors import first_line
+
 
 def prewarm(conninfo: str, tables: list[str]) -> dict[str, Any]:
     """Load the tables and all their indexes into shared buffers with pg_prewarm.
@@ -22,8 +24,7 @@ def prewarm(conninfo: str, tables: list[str]) -> dict[str, Any]:
         try:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
         except psycopg.Error as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            return {"mode": "warm", "pg_prewarm": False, "reason": reason}
+            return {"mode": "warm", "pg_prewarm": False, "reason": first_line(exc)}
         blocks = 0
         relations = conn.execute(
             """

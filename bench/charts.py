@@ -14,6 +14,13 @@ import numpy as np
 BEFORE, AFTER, CLAIM = "#c44e52", "#4c72b0", "#555555"
 
 
+def _save(fig: plt.Figure, path: Path) -> bool:
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
 def query_latency(doc: dict[str, Any], path: Path) -> bool:
     """Before vs after per shape on a log scale, every round as a dot, IQR as a bar."""
     qs = [q for q in doc["queries"] if q.get("before") and q["before"].get("median_ms")]
@@ -57,10 +64,7 @@ def query_latency(doc: dict[str, Any], path: Path) -> bool:
     ax.grid(axis="y", which="both", alpha=0.25)
     ax.legend(fontsize=8, loc="lower left", ncol=2)
     ax.margins(y=0.15)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return True
+    return _save(fig, path)
 
 
 def write_overhead(doc: dict[str, Any], path: Path) -> bool:
@@ -96,10 +100,7 @@ def write_overhead(doc: dict[str, Any], path: Path) -> bool:
     ax.grid(axis="x", alpha=0.25)
     ax.legend(fontsize=8, loc="upper right")
     ax.margins(x=0.12)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return True
+    return _save(fig, path)
 
 
 def disk(doc: dict[str, Any], path: Path) -> bool:
@@ -127,10 +128,7 @@ def disk(doc: dict[str, Any], path: Path) -> bool:
     ax.legend(fontsize=8, loc="upper right")
     ax.margins(x=0.1)
     ax.grid(axis="x", alpha=0.25)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return True
+    return _save(fig, path)
 
 
 def draw_all(doc: dict[str, Any], out_dir: Path) -> list[str]:
@@ -186,7 +184,4 @@ def growth(sweep: dict[str, Any], path: Path) -> bool:
     axes.flat[0].legend(fontsize=8, loc="upper left")
     fig.suptitle("How latency grows with data size, before and after migration 007 "
                  "(median, 95% CI; speedup labelled)", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return True
+    return _save(fig, path)

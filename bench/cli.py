@@ -23,7 +23,7 @@ from bench.config import (
     check_out_dir,
     dsn_from_env,
 )
-from bench.errors import BenchError
+from bench.errors import BenchError, first_line
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -220,9 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         return _fail(args, str(exc))
     except _database_errors() as exc:
-        text = str(exc).strip()
-        first = text.splitlines()[0] if text else type(exc).__name__
-        return _fail(args, f"PostgreSQL: {first}")
+        return _fail(args, f"PostgreSQL: {first_line(exc)}")
     except KeyboardInterrupt:
         print(f"interrupted: {_interrupted(args)}", file=sys.stderr)
         return 130

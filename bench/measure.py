@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from bench import plans
-from bench.errors import ShapeError
+from bench.errors import ShapeError, first_line
 from bench.shapes import Shape
 from bench.stats import Summary, relative_halfwidth, summarize
 
@@ -135,8 +135,7 @@ def check_shapes(conn: psycopg.Connection, shapes: list[Shape],
         try:
             conn.execute("EXPLAIN " + shape.driver_sql, params[shape.name][0], prepare=False)
         except psycopg.Error as exc:
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ShapeError(f"{shape.path}: {msg}") from None
+            raise ShapeError(f"{shape.path}: {first_line(exc)}") from None
 
 
 @dataclass(frozen=True)
@@ -206,7 +205,7 @@ def measure_phase(
                                     f"{settings.statement_timeout_s:g} s; shape skipped")
                     continue
                 except psycopg.Error as exc:
-                    raise ShapeError(f"{shape.path}: {str(exc).strip().splitlines()[0]}") from None
+                    raise ShapeError(f"{shape.path}: {first_line(exc)}") from None
                 if i >= 0:
                     spent[shape.name] += time.perf_counter() - start
                     result.rounds.append(_round(i, doc))

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
-from bench.errors import MigrationError
+from bench.errors import MigrationError, first_line
 
 _INDEX_STMT = re.compile(
     r"^\s*(CREATE|DROP)\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
@@ -88,14 +88,13 @@ def run_migration(engine: sa.Engine, path: Path, direction: str) -> MigrationRun
     except sa.exc.DBAPIError as exc:
         failing = _INDEX_STMT.match(exc.statement or "")
         what = f"index {failing.group(2)}" if failing else "a statement"
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        detail = first_line(exc.orig if exc.orig else exc)
         raise MigrationError(
             f"{path.name} {current}() failed at {what}: {detail} (rolled back, nothing changed)"
         ) from None
     except Exception as exc:  # the file's own code failed: a typo, a bad op.* call
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise MigrationError(
-            f"{path.name} {current or direction}() raised {type(exc).__name__}: {detail} "
+            f"{path.name} {current or direction}() raised {type(exc).__name__}: {first_line(exc)} "
             f"(rolled back, nothing changed)"
         ) from exc
     finally:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from bench.errors import ShapeError
+from bench.errors import ShapeError, first_line
 from bench.shapes import Shape
 
 
@@ -22,7 +22,7 @@ def fetch_pool(conn: psycopg.Connection, shape: Shape, name: str) -> list[Any]:
     except psycopg.Error as exc:
         conn.rollback()
         raise ShapeError(
-            f"{shape.path}: pool query for :{name} failed: {_first_line(exc)}"
+            f"{shape.path}: pool query for :{name} failed: {first_line(exc)}"
         ) from None
     if not rows:
         raise ShapeError(f"{shape.path}: pool query for :{name} returned no rows")
@@ -42,7 +42,3 @@ def parameter_sets(
     pools = {name: fetch_pool(conn, shape, name) for name in shape.params}
     return draw(pools, seed, shape.name, n)
 
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -63,6 +63,7 @@ def phase_record(result: PhaseResult) -> dict[str, Any]:
         return {"median_ms": None, "p95_ms": None, "rounds": 0, "indexes_used": [],
                 "plan": None, "error": result.error}
     rep = result.representative()
+    halfwidth = relative_halfwidth(result.times)
     rounds = result.rounds
     return {
         **summary.to_dict(),
@@ -75,9 +76,9 @@ def phase_record(result: PhaseResult) -> dict[str, Any]:
         "shared_hit_median": statistics.median(r.shared_hit for r in rounds),
         "shared_read_median": statistics.median(r.shared_read for r in rounds),
         "median_ci95_ms": list(median_ci(result.times)),
-        "median_rel_halfwidth": relative_halfwidth(result.times),
+        "median_rel_halfwidth": halfwidth,
         # Not converged: the median's interval is wider than +-NOISY_HALFWIDTH of the median.
-        "noisy": relative_halfwidth(result.times) > NOISY_HALFWIDTH,
+        "noisy": halfwidth > NOISY_HALFWIDTH,
         "crosscheck": _crosscheck(result),
         "times_ms": [round(t, 4) for t in result.times],
         "error": result.error,

@@ -29,7 +29,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from bench.errors import ConfigError, ServerError
+from bench.errors import ConfigError, ServerError, first_line
 
 SCRATCH_PREFIX = "pgindexbench_"
 log = logging.getLogger(__name__)
@@ -120,18 +120,14 @@ def check_dsn(dsn: str) -> None:
             hint = " (give a libpq URI such as postgresql://user@host/db, not a SQLAlchemy URL)"
         raise ConfigError(
             f"--dsn / DATABASE_URL is not a valid PostgreSQL connection string: "
-            f"{mask(_first_line(exc), dsn)}{hint}"
+            f"{mask(first_line(exc), dsn)}{hint}"
         ) from None
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0].strip() if text else type(exc).__name__
 
 
 def _connect_error(exc: psycopg.Error, conninfo: str) -> ServerError:
     return ServerError(
-        f"cannot connect to PostgreSQL at {redact(conninfo)}: {mask(_first_line(exc), conninfo)}"
+        f"cannot connect to PostgreSQL at {redact(conninfo)}: {mask(first_line(exc), conninfo)}"
     )
 
 
@@ -182,7 +178,7 @@ def scratch_database(server_conninfo: str, source: str, keep: bool = False) -> I
         ) from None
     except psycopg.Error as exc:
         raise ServerError(
-            f"cannot create the scratch database {name}: {mask(_first_line(exc), server_conninfo)}"
+            f"cannot create the scratch database {name}: {mask(first_line(exc), server_conninfo)}"
         ) from None
     except BaseException:  # interrupted while creating it: make sure it is not left behind
         _finish(server_conninfo, name, keep=False, failing=True)
@@ -219,7 +215,7 @@ def _drop(server_conninfo: str, name: str) -> None:
     except psycopg.Error as exc:
         raise ServerError(
             f"could not drop the scratch database {name}: "
-            f"{mask(_first_line(exc), server_conninfo)}; drop it by hand: "
+            f"{mask(first_line(exc), server_conninfo)}; drop it by hand: "
             f"DROP DATABASE {name} WITH (FORCE)"
         ) from None
 
@@ -265,7 +261,7 @@ def _start_failure(exc: BaseException, messages: list[str], pgdata: Path) -> str
     if isinstance(exc, subprocess.CalledProcessError):
         program = Path(str(exc.cmd[0])).name if isinstance(exc.cmd, list) else str(exc.cmd)
         return f"{program} exited with status {exc.returncode}"
-    return f"{type(exc).__name__}: {_first_line(exc)}"
+    return f"{type(exc).__name__}: {first_line(exc)}"
 
 
 def _stop_strays(pgdata: Path) -> None:
@@ -303,7 +299,7 @@ def _stop(server: object, pgdata: Path) -> None:
     try:
         server.cleanup()  # type: ignore[attr-defined]  # pg_ctl stop, else terminate/kill
     except Exception as exc:
-        log.warning("pg_ctl stop failed (%s); killing the embedded server", _first_line(exc))
+        log.warning("pg_ctl stop failed (%s); killing the embedded server", first_line(exc))
     _stop_strays(pgdata)
 
 

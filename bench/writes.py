@@ -33,7 +33,7 @@ from psycopg import sql
 from bench.stats import ratio_of_medians_ci, summarize
 from seed.copy_text import copy_chunks
 from seed.generate import generate
-from seed.models import TABLES
+from seed.models import TABLES, Base
 
 ROWS_PER_TXN = 10  # statements per committed unit of work
 ROWS_PER_ROUND = 50  # single-row statements per round
@@ -267,10 +267,7 @@ class WriteBench:
                     sql.Identifier(table)), (max_ids[table],))
             for name in self.active:
                 table = UPDATES[name][0]
-                cols = [r[0] for r in conn.execute(
-                    "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
-                    "AND attnum > 0 AND NOT attisdropped AND attname <> 'id' ORDER BY attnum",
-                    (table,)).fetchall()]
+                cols = [c.name for c in Base.metadata.tables[table].columns if c.name != "id"]
                 conn.execute(sql.SQL("UPDATE {t} SET ({c}) = (SELECT {sc} FROM {s} "
                                      "WHERE {s}.id = {t}.id) WHERE id IN (SELECT id FROM {s})"
                                      ).format(
