@@ -1,7 +1,9 @@
-"""Command line: `python -m bench run|seed|report`.
+"""Command line: `python -m bench run|seed|report|compare|archive|trend|schema`.
 
-Exit codes: 0 ok; 2 bad input or unusable environment (one line on stderr, no traceback
-unless --debug); 130 interrupted (what was measured so far is saved, marked incomplete).
+Exit codes (bench.errors.ExitCode): 0 ok; 1 only when `compare` finds a regression; 2 bad input
+or unusable environment (one line on stderr, no traceback unless --debug); 3 an internal error
+(a bug in the harness; --debug shows the traceback); 130 interrupted (what was measured so far
+is saved, marked incomplete).
 """
 
 from __future__ import annotations
@@ -14,16 +16,11 @@ import sys
 import traceback
 from pathlib import Path
 
-from bench import __version__, ci_commands
-from bench.config import (
-    DEFAULT_OUT,
-    MIGRATION_FILE,
-    QUERIES_DIR,
-    RunConfig,
-    check_out_dir,
-    dsn_from_env,
-)
-from bench.errors import BenchError, first_line
+from bench import __version__
+from bench.ci import commands as ci_commands
+from bench.config import RunConfig, check_out_dir, dsn_from_env
+from bench.errors import BenchError, ExitCode, first_line
+from bench.paths import DEFAULT_OUT, MIGRATION_FILE, QUERIES_DIR
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -86,6 +83,10 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, default=None, help="output folder (default: alongside)")
     rep.add_argument("--debug", action="store_true")
     ci_commands.add_parsers(sub)  # compare, archive, trend
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of results.json")
+    schema.add_argument("--out", type=Path, default=None, help="write it to this file instead")
+    schema.add_argument("--debug", action="store_true")
     return top
 
 
@@ -124,38 +125,49 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    # Reading commands (report, compare, archive, trend, schema) import neither psycopg nor
+    # the runner: they work on results.json alone.
     if args.command in ci_commands.COMMANDS:
         return ci_commands.run(args)
     if args.command == "report":
-        from bench import report, results
+        from bench.report.output import write_report
+        from bench.results import store
 
-        doc = results.load(args.results)
+        results = store.load(args.results)
         out = args.out or (args.results if args.results.is_dir() else args.results.parent)
-        print(report.write(doc, out))
-        return 0
+        print(write_report(results, out))
+        return ExitCode.OK
+    if args.command == "schema":
+        from bench.results.store import json_schema_text
+
+        if args.out:
+            args.out.write_text(json_schema_text())
+        else:
+            print(json_schema_text(), end="")
+        return ExitCode.OK
     cfg = _config(args, argv)
     if args.command == "seed":
-        from bench.pipeline import seed_database
-        from bench.server import provision, redact
+        from bench.runner.provision import provision, redact
+        from bench.runner.seeding import seed_database
 
         with provision(cfg.dsn, keep=cfg.keep) as target:
             seed_database(target, cfg)
             if cfg.keep:
                 print(redact(target.conninfo))
-        return 0
-    from bench.pipeline import run
+        return ExitCode.OK
+    from bench.runner.pipeline import run
 
     check_out_dir(cfg.out)
     if args.scales:
-        from bench.sweep import parse_scales, run_sweep
+        from bench.runner.sweep import parse_scales, run_sweep
 
         run_sweep(cfg, parse_scales(args.scales), echo=lambda line: print(line, file=sys.stderr))
         print(f"wrote {cfg.out / 'sweep.md'}, sweep.json and growth.png", file=sys.stderr)
-        return 0
-    doc = run(cfg)
-    print(f"wrote {cfg.out / 'report.md'} and results.json in {doc['wall_seconds']:.1f} s",
+        return ExitCode.OK
+    results = run(cfg)
+    print(f"wrote {cfg.out / 'report.md'} and results.json in {results.wall_seconds or 0:.1f} s",
           file=sys.stderr)
-    return 0
+    return ExitCode.OK
 
 
 def _dsn(args: argparse.Namespace) -> str | None:
@@ -167,25 +179,28 @@ def _mask(text: str, args: argparse.Namespace) -> str:
     dsn = _dsn(args)
     if not dsn:
         return text
-    from bench.server import mask
+    from bench.runner.provision import mask
 
     return mask(text, dsn)
 
 
 def _database_errors() -> tuple[type[BaseException], ...]:
-    """Errors from the database layers that escaped the harness's own checks."""
-    import psycopg
-    import sqlalchemy.exc
+    """Errors from the database layers that escaped the harness's own checks (only of the
+    layers already loaded: a reading command never imports them)."""
+    found: list[type[BaseException]] = []
+    if "psycopg" in sys.modules:
+        found.append(sys.modules["psycopg"].Error)
+    if "sqlalchemy.exc" in sys.modules:
+        found.append(sys.modules["sqlalchemy.exc"].SQLAlchemyError)
+    return tuple(found)
 
-    return psycopg.Error, sqlalchemy.exc.SQLAlchemyError
 
-
-def _fail(args: argparse.Namespace, message: str) -> int:
+def _fail(args: argparse.Namespace, message: str, code: ExitCode = ExitCode.BAD_INPUT) -> int:
     if getattr(args, "debug", False):
         traceback.print_exc()
     line = " ".join(_mask(message, args).split()) or "unknown error"
     print(f"error: {line}", file=sys.stderr)
-    return 2
+    return code
 
 
 def _interrupted(args: argparse.Namespace) -> str:
@@ -223,7 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, f"PostgreSQL: {first_line(exc)}")
     except KeyboardInterrupt:
         print(f"interrupted: {_interrupted(args)}", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
+    except Exception as exc:  # a bug: say so, and never look like a regression (exit 1)
+        hint = "" if getattr(args, "debug", False) else "; run again with --debug for the traceback"
+        return _fail(args, f"internal error in pg-index-bench: {type(exc).__name__}: "
+                           f"{first_line(exc)}{hint}", ExitCode.INTERNAL_ERROR)
     finally:
         for signum, handler in previous.items():
             if handler is not None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from bench.errors import ConfigError
+from bench.paths import DEFAULT_OUT, MIGRATION_FILE, QUERIES_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
-QUERIES_DIR = ROOT / "queries"
-MIGRATION_FILE = QUERIES_DIR / "migrations" / "007_add_comprehensive_database_indexes.py"
-DEFAULT_OUT = ROOT / "reports" / "latest"
 # PostgreSQL's own limits: max_parallel_workers_per_gather, statement_timeout (int ms).
 MAX_PARALLEL_WORKERS = 1024
 MIN_TIMEOUT_S = 0.001
@@ -29,7 +27,8 @@ class RunConfig:
     warmup: int = 2
     crosscheck_rounds: int = 5  # plain-query rounds timed by the client
     drift_rounds: int = 5  # "before" rounds repeated at the end to detect drift
-    cache: str = "warm"  # warm: pg_prewarm + warm-up rounds; cold: restart before every round
+    # warm: pg_prewarm + warm-up rounds; cold: restart before every round
+    cache: Literal["warm", "cold"] = "warm"
     write_rounds: int = 15  # 0 skips the write workloads
     dsn: str | None = None
     keep: bool = False
@@ -82,7 +81,7 @@ class RunConfig:
                 f"seconds (got {self.statement_timeout_s})"
             )
         if self.dsn:
-            from bench.server import check_dsn
+            from bench.runner.provision import check_dsn
 
             check_dsn(self.dsn)
         if not self.queries_dir.is_dir():

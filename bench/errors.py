@@ -1,4 +1,19 @@
-"""The harness's own exceptions; the command line turns each into one line and exit code 2."""
+"""The harness's own exceptions and its exit codes, by kind.
+
+The command line turns a BenchError into one line on stderr and exit code 2; anything else
+that escapes is a bug in the harness (exit code 3, with --debug for the traceback), which CI
+must not mistake for a regression (exit code 1, from `compare` only).
+"""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    REGRESSION = 1  # `compare` found a significant regression; nothing else exits 1
+    BAD_INPUT = 2  # bad input or an unusable environment (a BenchError)
+    INTERNAL_ERROR = 3  # a bug in the harness: an exception it did not expect
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM (128 + SIGINT)
 
 
 def first_line(exc: BaseException) -> str:
@@ -25,3 +40,7 @@ class ShapeError(BenchError):
 
 class MigrationError(BenchError):
     """The index migration failed or did not leave the expected indexes."""
+
+
+class ResultsError(BenchError):
+    """A results file is missing, malformed, or not a results.json of this harness."""

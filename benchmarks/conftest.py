@@ -10,12 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench import measure
-from bench.config import QUERIES_DIR, RunConfig, dsn_from_env
-from bench.params import parameter_sets
-from bench.pipeline import seed_database
-from bench.server import provision
-from bench.shapes import load_shapes
+from bench.config import RunConfig, dsn_from_env
+from bench.paths import QUERIES_DIR
+from bench.runner import reads as measure
+from bench.runner.params import parameter_sets
+from bench.runner.provision import provision
+from bench.runner.seeding import seed_database
+from bench.runner.shapes import load_shapes
 from benchmarks.database import PHASES, BenchDatabase
 
 

@@ -9,10 +9,11 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
-from bench.config import MIGRATION_FILE, RunConfig
-from bench.migration import run_migration
-from bench.server import Target
-from bench.shapes import Shape
+from bench.config import RunConfig
+from bench.paths import MIGRATION_FILE
+from bench.runner.migrate import run_migration
+from bench.runner.provision import Target
+from bench.runner.shapes import Shape
 from seed.models import TABLES
 
 PHASES = ("before", "after")

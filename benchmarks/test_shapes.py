@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from bench import plans
-from bench.config import QUERIES_DIR
-from bench.shapes import load_shapes
+from bench.paths import QUERIES_DIR
+from bench.runner import plans
+from bench.runner.shapes import load_shapes
 from benchmarks.database import PHASES, BenchDatabase
 
 SHAPES = [s.name for s in load_shapes(QUERIES_DIR)]

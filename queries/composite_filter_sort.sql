@@ -1,6 +1,5 @@
 -- report_row: Composite filter + sort
 -- report_order: 3
--- claimed: 1000 ms -> 50 ms
 -- expects_index: ix_agent_executions_status_created
 -- param status: SELECT DISTINCT status FROM agent_executions ORDER BY 1
 --

@@ -1,13 +1,12 @@
 -- report_row: Simple FK join (10k rows)
 -- report_order: 1
--- claimed: 500 ms -> 5 ms
 -- expects_index: ix_social_media_activity_lead_id
 -- param lead_id: SELECT id FROM leads ORDER BY id
 --
 -- The lead page: one lead with its contact and org-chart counts and its social-media activity,
--- newest first, each joined through lead_id. Before migration 007 none of the three lead_id
--- foreign keys on social_media_activity, contact_social_profiles and organization_charts had an
--- index, so each join scans its whole table. Also uses ix_contact_social_profiles_lead_id and
+-- newest first, each joined through lead_id. Without an index on the three lead_id foreign keys
+-- of social_media_activity, contact_social_profiles and organization_charts (the seeded schema
+-- has none), each join scans its whole table. Also uses ix_contact_social_profiles_lead_id and
 -- ix_organization_charts_lead_id.
 SELECT l.id, l.company_name, l.status, l.qualification_score,
        c.contact_count, o.org_chart_count,

@@ -1,6 +1,5 @@
 -- report_row: Platform timeline query
 -- report_order: 5
--- claimed: 800 ms -> 40 ms
 -- expects_index: ix_social_media_activity_platform_posted
 -- param platform: SELECT DISTINCT platform FROM social_media_activity ORDER BY 1
 --

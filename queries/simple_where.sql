@@ -1,6 +1,5 @@
 -- report_row: Simple WHERE clause
 -- report_order: 4
--- claimed: 100 ms -> 5 ms
 -- expects_index: ix_contact_social_profiles_contact_priority
 -- param priority: SELECT DISTINCT contact_priority FROM contact_social_profiles ORDER BY 1
 --

@@ -1,6 +1,5 @@
 -- report_row: Timestamp range filter
 -- report_order: 2
--- claimed: 200 ms -> 10 ms
 -- expects_index: ix_agent_executions_started_at
 -- param day: SELECT DISTINCT date_trunc('day', started_at) FROM agent_executions WHERE started_at IS NOT NULL ORDER BY 1
 --

@@ -1,6 +1,5 @@
 -- report_row: Top contacts per company
 -- report_order: 6
--- claimed: 600 ms -> 30 ms
 -- expects_index: ix_contact_profiles_company_score
 -- param company: SELECT DISTINCT company_name FROM contact_social_profiles ORDER BY 1
 --

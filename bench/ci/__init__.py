@@ -1,0 +1,1 @@
+"""CI commands on results.json: compare (the gate) and its PR comment, archive, trend."""

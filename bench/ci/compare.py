@@ -1,0 +1,326 @@
+"""Compare two runs (results.json): per shape and write workload, what changed and is it real.
+
+The gate (see DESIGN.md, "Gating CI on performance"). The rounds of one run share that run's
+machine state, so a test on them alone understates run-to-run drift (often 10-20% on shared CI
+runners; sub-0.1 ms queries drift by tens of percent between two runs of the same code). A change
+is therefore called faster or slower only when it is *both*
+
+- significant: a two-sided Mann-Whitney U test on the two runs' rounds gives p < alpha, and the
+  95% bootstrap interval of the ratio of medians (new / base, rounds resampled independently in
+  each run) excludes 1; and
+- large: the median moved by at least the threshold (default 10% for queries, symmetric on the
+  ratio scale: slower means new/base >= 1.10, faster means base/new >= 1.10) and, for queries,
+  by at least an absolute floor (default 0.1 ms). The defaults come from repeated runs of the
+  same code on a busy 2-core machine: indexed lookups of 0.03-0.2 ms moved by up to 0.11 ms
+  (2x) between runs, and write costs per row (tens of µs) by up to 18%, hence a write threshold
+  of 25%. A lost index costs milliseconds, far above both. What still slips through is caught
+  by re-running: the CI workflows confirm an apparent regression with a second run per side.
+
+Several runs per side (BASE and NEW as folders of runs, e.g. A/B/A/B in one CI job) pool their
+rounds, and then a change must also hold between every base run and every new run.
+
+Rounds are not paired across runs: a change under test may alter the data or the parameter
+pools, so round i of one run need not match round i of the other. Only the phase *after*
+the migration gates (it is what production runs); the *before* phase is reported alongside.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+from scipy import stats as sps
+
+from bench.errors import ConfigError, ResultsError
+from bench.results import store
+from bench.results.model import QueryPhase, RunResults
+from bench.results.stats import ratio_of_medians_ci
+
+VERDICTS = ("faster", "slower", "unchanged")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What counts as a change: significance level plus magnitude thresholds."""
+
+    threshold_pct: float = 10.0  # queries: relative change of the median
+    min_ms: float = 0.1  # queries: absolute change of the median
+    write_threshold_pct: float = 25.0  # writes: relative change of the median cost per row
+    alpha: float = 0.05
+    fail_on_writes: bool = False  # a write regression fails the gate too
+
+    def __post_init__(self) -> None:
+        if not self.threshold_pct > 0 or not self.write_threshold_pct > 0:
+            raise ConfigError("--threshold and --write-threshold must be greater than 0 (percent)")
+        if self.min_ms < 0:
+            raise ConfigError(f"--min-ms must be 0 or more (got {self.min_ms})")
+        if not 0 < self.alpha < 1:
+            raise ConfigError(f"--alpha must be between 0 and 1 (got {self.alpha})")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One metric in two runs: medians, change in %, its 95% interval, test, verdict."""
+
+    base_median: float | None
+    new_median: float | None
+    change_pct: float | None = None
+    ci_pct: tuple[float, float] | None = None
+    p_value: float | None = None
+    verdict: str = "unchanged"  # faster | slower | unchanged | missing
+    reason: str = ""  # why it is not faster/slower, or what is missing
+
+
+@dataclass(frozen=True)
+class QueryRow:
+    name: str
+    after: Change  # gates
+    before: Change  # reported only
+    base_speedup: float | None = None
+    new_speedup: float | None = None
+    expects_index: str | None = None
+    new_verdict: str | None = None  # the new run's own before/after verdict
+    base_indexes: tuple[str, ...] = ()
+    new_indexes: tuple[str, ...] = ()
+
+    @property
+    def lost_index(self) -> bool:
+        """The expected index was used in base and is no longer used in new."""
+        ix = self.expects_index
+        return bool(ix) and ix in self.base_indexes and ix not in self.new_indexes
+
+
+@dataclass(frozen=True)
+class WriteRow:
+    name: str
+    after: Change  # cost per row with the indexes
+    base_overhead_pct: float | None = None
+    new_overhead_pct: float | None = None
+    new_overhead_ci: tuple[float, float] | None = None
+
+
+@dataclass
+class Comparison:
+    base_label: str
+    new_label: str
+    gate: Gate
+    queries: list[QueryRow] = field(default_factory=list)
+    writes: list[WriteRow] = field(default_factory=list)
+    only_base: list[str] = field(default_factory=list)  # shapes/workloads missing from new
+    only_new: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    migration_name: str = "the migration"
+    writes_compared: bool = False
+
+    def regressions(self) -> list[str]:
+        """Names whose slowdown fails the gate."""
+        bad = [q.name for q in self.queries if q.after.verdict == "slower"]
+        if self.gate.fail_on_writes:
+            bad += [w.name for w in self.writes if w.after.verdict == "slower"]
+        return bad
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.regressions() else 0
+
+
+def _median(xs: Sequence[float]) -> float:
+    return float(np.median(np.asarray(xs, float)))
+
+
+def mann_whitney_p(base: Sequence[float], new: Sequence[float]) -> float:
+    """Two-sided Mann-Whitney U p-value; 1.0 when the samples cannot be told apart at all."""
+    b, n = np.asarray(base, float), np.asarray(new, float)
+    if len(b) < 2 or len(n) < 2 or np.array_equal(np.sort(b), np.sort(n)):
+        return 1.0
+    if np.all(b == b[0]) and np.all(n == n[0]):  # two constants: no spread to test against
+        return 1.0
+    p = float(sps.mannwhitneyu(n, b, alternative="two-sided").pvalue)
+    return 1.0 if math.isnan(p) else p
+
+
+def judge(base_runs: Sequence[Sequence[float]], new_runs: Sequence[Sequence[float]], *,
+          threshold_pct: float, min_abs: float = 0.0, alpha: float = 0.05) -> Change:
+    """Compare one metric (lower is better) between base and new, each one or more runs.
+
+    Rounds are pooled over a side's runs for the medians, the interval and the test; with
+    several runs per side the direction must also hold between every base run and every new
+    run (each new run's median beyond each base run's), so one unlucky run cannot decide.
+    """
+    base = [float(t) for run in base_runs for t in run]
+    new = [float(t) for run in new_runs for t in run]
+    if not base or not new:
+        return Change(_median(base) if base else None, _median(new) if new else None,
+                      verdict="missing", reason="no rounds")
+    mb, mn = _median(base), _median(new)
+    if mb <= 0 or mn <= 0:
+        return Change(mb, mn, verdict="unchanged", reason="median is zero")
+    ratio = mn / mb
+    lo, hi = ratio_of_medians_ci(new, base, paired=False)
+    p = mann_whitney_p(base, new)
+    ci = ((lo - 1) * 100, (hi - 1) * 100)
+    factor = 1 + threshold_pct / 100
+    b_meds = [_median(r) for r in base_runs if len(r)]
+    n_meds = [_median(r) for r in new_runs if len(r)]
+    consistent = (min(n_meds) > max(b_meds)) if ratio > 1 else (max(n_meds) < min(b_meds))
+    if len(base) < 2 or len(new) < 2:
+        reason = "too few rounds to test"
+    elif p >= alpha or lo <= 1 <= hi:
+        reason = "not significant"
+    elif 1 / factor < ratio < factor:
+        reason = f"within ±{threshold_pct:g}%"
+    elif abs(mn - mb) < min_abs:
+        reason = f"below {min_abs:g} ms"
+    elif not consistent:
+        reason = "not in every run"
+    else:
+        return Change(mb, mn, (ratio - 1) * 100, ci, p, "slower" if ratio > 1 else "faster")
+    return Change(mb, mn, (ratio - 1) * 100, ci, p, "unchanged", reason)
+
+
+def _phase_change(base: list[QueryPhase | None], new: list[QueryPhase | None],
+                  gate: Gate) -> Change:
+    """One phase ("before"/"after" record) of one shape, over each side's runs."""
+    b = [p.times_ms for p in base if p and p.times_ms]
+    n = [p.times_ms for p in new if p and p.times_ms]
+    errors = [p.error for p in new if p and p.error]
+    if b and errors:
+        # A timeout where base finished is a slowdown beyond any threshold.
+        return Change(_median([x for r in b for x in r]), None, verdict="slower",
+                      reason=f"new: {errors[0]}")
+    if not b or not n:
+        err = next((p.error for p in [*new, *base] if p and p.error), "not measured")
+        return Change(None, None, verdict="missing", reason=err)
+    return judge(b, n, threshold_pct=gate.threshold_pct, min_abs=gate.min_ms, alpha=gate.alpha)
+
+
+def _middle(values: Sequence[float | None]) -> float | None:
+    """Median of the numbers among values (one per run); None if there are none."""
+    nums = [float(v) for v in values if v is not None]
+    return _median(nums) if nums else None
+
+
+T = TypeVar("T")
+
+
+def _matched(base: list[dict[str, T]], new: list[dict[str, T]],
+             ) -> tuple[list[tuple[str, list[T], list[T]]], list[str], list[str]]:
+    """Items (shapes or workloads) by name: those in every run of both sides, with their records
+    per run; and the names found only in base or only in new."""
+    b_names = [n for n in base[0] if all(n in m for m in base)]
+    n_names = [n for n in new[0] if all(n in m for m in new)]
+    both = [(n, [m[n] for m in base], [m[n] for m in new]) for n in n_names if n in b_names]
+    return both, [n for n in b_names if n not in n_names], [n for n in n_names if n not in b_names]
+
+
+def compare_queries(base: list[RunResults], new: list[RunResults], gate: Gate,
+                    ) -> tuple[list[QueryRow], list[str], list[str]]:
+    both, only_base, only_new = _matched([{q.name: q for q in d.queries} for d in base],
+                                         [{q.name: q for q in d.queries} for d in new])
+    rows = []
+    for name, bq, nq in both:  # in new's order: the shapes as the change under test lists them
+        rows.append(QueryRow(
+            name=name,
+            after=_phase_change([q.after for q in bq], [q.after for q in nq], gate),
+            before=_phase_change([q.before for q in bq], [q.before for q in nq], gate),
+            base_speedup=_middle([q.speedup for q in bq]),
+            new_speedup=_middle([q.speedup for q in nq]),
+            expects_index=nq[0].expects_index, new_verdict=nq[0].verdict,
+            base_indexes=tuple(bq[0].after.indexes_used if bq[0].after else ()),
+            new_indexes=tuple(nq[0].after.indexes_used if nq[0].after else ()),
+        ))
+    return rows, only_base, only_new
+
+
+def compare_writes(base: list[RunResults], new: list[RunResults], gate: Gate,
+                   ) -> tuple[list[WriteRow], list[str], list[str]] | None:
+    """Per write workload: the cost per row with the indexes; None unless every run has it."""
+    if any(d.writes is None for d in [*base, *new]):
+        return None
+    both, only_base, only_new = _matched(
+        [{w.name: w for w in d.writes.workloads} for d in base if d.writes],
+        [{w.name: w for w in d.writes.workloads} for d in new if d.writes])
+    rows = []
+    for name, bw, nw in both:
+        change = judge([w.after.times_us_per_row if w.after else [] for w in bw],
+                       [w.after.times_us_per_row if w.after else [] for w in nw],
+                       threshold_pct=gate.write_threshold_pct, alpha=gate.alpha)
+        rows.append(WriteRow(
+            name, change, _middle([w.overhead_pct for w in bw]),
+            _middle([w.overhead_pct for w in nw]),
+            nw[0].overhead_ci95 if len(nw) == 1 else None))
+    return rows, only_base, only_new
+
+
+def _config_warnings(base: RunResults, new: RunResults) -> list[str]:
+    out = []
+    for key in ("scale", "seed", "rounds", "warmup", "parallel_workers"):
+        b, n = getattr(base.config, key), getattr(new.config, key)
+        if b != n:
+            out.append(f"runs differ in {key}: {b} vs {n}")
+    bv = base.server.settings.get("server_version") if base.server else None
+    nv = new.server.settings.get("server_version") if new.server else None
+    if bv != nv:
+        out.append(f"runs differ in PostgreSQL version: {bv} vs {nv}")
+    bm, nm = base.environment.cpu_model, new.environment.cpu_model
+    if bm != nm:
+        out.append(f"runs ran on different CPUs ({bm} vs {nm}): changes include the machine")
+    return out
+
+
+def label(results: RunResults, side: str, runs: int = 1) -> str:
+    commit = results.environment.git_commit
+    text = f"{side} {commit[:7]}" if commit else side
+    return f"{text} ({runs} runs)" if runs > 1 else text
+
+
+def _as_runs(docs: RunResults | list[RunResults]) -> list[RunResults]:
+    runs = [docs] if isinstance(docs, RunResults) else list(docs)
+    if not runs:
+        raise ResultsError("no runs to compare")
+    return runs
+
+
+def compare(base: RunResults | list[RunResults], new: RunResults | list[RunResults],
+            gate: Gate | None = None) -> Comparison:
+    """Compare new against base; each side is one results dict or a list (repeated runs)."""
+    gate = gate or Gate()
+    base_runs, new_runs = _as_runs(base), _as_runs(new)
+    queries, only_base, only_new = compare_queries(base_runs, new_runs, gate)
+    writes = compare_writes(base_runs, new_runs, gate)
+    cmp = Comparison(label(base_runs[0], "base", len(base_runs)),
+                     label(new_runs[0], "new", len(new_runs)), gate,
+                     queries, writes[0] if writes else [], only_base, only_new,
+                     _config_warnings(base_runs[0], new_runs[0]),
+                     migration_name=new_runs[0].migration_name,
+                     writes_compared=writes is not None)
+    if writes:
+        cmp.only_base += writes[1]
+        cmp.only_new += writes[2]
+    for side, docs in (("base", base_runs), ("new", new_runs)):
+        if not all(d.complete for d in docs):
+            cmp.warnings.append(f"a {side} run is incomplete (it stopped early)")
+    for q in queries:
+        if q.lost_index:
+            cmp.warnings.append(f"`{q.name}` no longer uses {q.expects_index} (new plan uses "
+                                f"{', '.join(q.new_indexes) or 'no index'})")
+    return cmp
+
+
+def load(path: Path) -> list[RunResults]:
+    """The runs at `path`: a results file, a run's folder, or a folder of runs' folders
+    (every results.json below it, e.g. base/1/ and base/2/ for a repeated run)."""
+    if path.is_file():
+        return [store.load(path)]
+    if not path.is_dir():
+        raise ResultsError(f"{path}: no such results file or folder")
+    if (path / "results.json").is_file():
+        return [store.load(path / "results.json")]
+    files = sorted(path.rglob("results.json"))
+    if not files:
+        raise ResultsError(f"{path}: no results.json in this folder or below it")
+    return [store.load(f) for f in files]

@@ -1,0 +1,1 @@
+"""Presentation: report.md and charts, drawn from the result model alone."""

@@ -1,0 +1,441 @@
+"""report.md from the result model alone: claimed next to measured, ready for a PR comment.
+
+Only Markdown here; the charts are drawn by bench.report.charts and linked by file name.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from bench.formatting import factor, mb, ms, pct
+from bench.results.model import (
+    Interval,
+    QueryPhase,
+    QueryResult,
+    RunResults,
+    RunSettings,
+    WriteWorkload,
+)
+
+VERDICT_ICON = {"faster": "✅", "slower": "❌", "unchanged": "➖", "error": "⚠️"}
+
+
+def _timing(phase: QueryPhase | None) -> str:
+    if not phase or phase.median_ms is None:
+        return f"not measured{': ' + phase.error if phase and phase.error else ''}"
+    text = ms(phase.median_ms)
+    if phase.median_ci95_ms:
+        lo, hi = phase.median_ci95_ms
+        text += f" ({ms(lo)}–{ms(hi)})"
+    if phase.noisy:
+        text += " ⚠️"
+    return text
+
+
+def _plan(phase: QueryPhase | None) -> str:
+    if not phase or not phase.plan_summary:
+        return "–"
+    text = phase.plan_summary
+    variants = phase.plan_variants
+    if len(variants) > 1:
+        text += f" (+{len(variants) - 1} other plan{'s' if len(variants) > 2 else ''})"
+    return text
+
+
+def _claim(q: QueryResult) -> str:
+    c = q.claimed
+    if not c:
+        return "–"
+    return f"{ms(c.before_ms)} → {ms(c.after_ms)} ({factor(c.factor)})"
+
+
+def _measured_factor(q: QueryResult) -> str:
+    if q.speedup is None or q.speedup_ci95 is None:
+        return "–"
+    lo, hi = q.speedup_ci95
+    return f"**{factor(q.speedup)}** ({factor(lo)}–{factor(hi)})"
+
+
+def _range(claim: Interval) -> str:
+    return f"+{claim[0]:g}–{claim[1]:g}%"
+
+
+def headline(results: RunResults) -> str:
+    qs = [q for q in results.queries if q.verdict]
+    counts = {k: sum(q.verdict == k for q in qs) for k in VERDICT_ICON}
+    parts = [f"{counts['faster']} of {len(qs)} query shapes faster"]
+    if counts["unchanged"]:
+        parts.append(f"{counts['unchanged']} unchanged")
+    if counts["slower"]:
+        parts.append(f"{counts['slower']} slower")
+    if counts["error"]:
+        parts.append(f"{counts['error']} not measured")
+    if any(q.claimed for q in qs):
+        meets = sum(1 for q in qs if q.meets_claim)
+        parts.append(f"{meets} of {len(qs)} reach the report's claimed factor")
+    return "; ".join(parts) + "."
+
+
+def _claims_text(results: RunResults) -> str:
+    """'INSERT +3–5%, UPDATE +2–4%': the write claims as the report states them."""
+    c = results.claims
+    if not c:
+        return ""
+    parts = [f"{op} {_range(r)}" for op, r in (("INSERT", c.insert_overhead_pct),
+                                               ("UPDATE", c.update_overhead_pct)) if r]
+    return ", ".join(parts)
+
+
+def cost_headline(results: RunResults) -> list[str]:
+    """One line each for the write and disk costs, claimed next to measured."""
+    lines = []
+    done = results.measured_workloads
+    if done:
+        over = [w for w in done if w.verdict == "exceeds"]
+        parts = []
+        for op in ("insert", "copy", "update"):
+            vals = [w.overhead_pct for w in done
+                    if w.operation == op and w.overhead_pct is not None]
+            if vals:
+                parts.append(f"{op.upper()} {pct(min(vals))} to {pct(max(vals))}")
+        ranges = ", ".join(parts)
+        claimed = _claims_text(results)
+        if over:
+            lines.append(f"**Writes: {len(over)} of {len(done)} workloads cost more than claimed** "
+                         f"(per row, server-side: {ranges}; claimed {claimed}).")
+        elif any(w.claimed_pct for w in done):
+            lines.append(f"**Writes: all {len(done)} workloads within the claims** ({ranges}).")
+        else:
+            lines.append(f"**Writes: {ranges}** per row, server-side, with the new indexes.")
+    ix = results.disk
+    if ix and ix.growth_pct is not None:
+        claim = (f"; claimed {_range(ix.claimed_growth_pct)}" if ix.claimed_growth_pct else "")
+        lines.append(f"**Disk: {pct(ix.growth_pct)}** ({mb(ix.new_index_bytes)} of new "
+                     f"indexes{claim}).")
+    return lines
+
+
+def _setup_line(results: RunResults) -> str:
+    cfg, seed, server = results.config, results.seed, results.server
+    settings = server.settings if server else {}
+    version = settings.get("server_version", "?")
+    rows = f"{seed.total_rows:,} rows" if seed else "? rows"
+    return (
+        f"PostgreSQL {version} ({server.source if server else '?'}), scale {cfg.scale:g} "
+        f"({rows}), seed {cfg.seed}; {_rounds_text(cfg)} after {cfg.warmup} warm-up per shape "
+        f"and phase, interleaved across shapes; JIT {settings.get('jit', '?')}, parallel workers "
+        f"per gather {settings.get('max_parallel_workers_per_gather', '?')}, work_mem "
+        f"{settings.get('work_mem', '?')}, shared_buffers {settings.get('shared_buffers', '?')}; "
+        f"{_cache_text(results)}."
+    )
+
+
+def _rounds_text(cfg: RunSettings) -> str:
+    if cfg.rounds != "adaptive":
+        return f"{cfg.rounds} measured rounds"
+    return (f"adaptive rounds (at least {cfg.min_rounds}, until the median's 95% interval is "
+            f"within ±5% or {cfg.max_time_s:g} s per shape are spent; the after phase repeats "
+            "the before phase's rounds)")
+
+
+def _cache_text(results: RunResults) -> str:
+    c = results.cache
+    if c and c.mode == "cold":
+        return c.note or "cold cache"
+    if c and c.pg_prewarm:
+        return f"warm cache (pg_prewarm of {c.relations} tables and indexes, then warm-up)"
+    reason = (c.reason if c else None) or "pg_prewarm unavailable"
+    return "warm cache (warm-up rounds only: " + reason + ")"
+
+
+def noise_section(results: RunResults) -> list[str]:
+    qs = [q for q in results.queries if q.before and q.before.rounds]
+    if not qs:
+        return []
+    drift = results.drift.shapes if results.drift else {}
+    cvs = [p.cv for q in qs for p in (q.before, q.after)
+           if p and p.rounds and p.cv is not None]
+    lines = ["## Noise, drift and cross-checks", ""]
+    summary = ("Median coefficient of variation over all shapes and phases: "
+               f"{pct(_median(cvs) * 100, signed=False)}.")
+    if results.drift and results.drift.median_ratio:
+        r = results.drift.median_ratio
+        summary += (f" Re-running the *before* phase at the end (after the downgrade) took "
+                    f"{pct(100 * (r - 1))} against its first run (median over shapes): that is the "
+                    "drift of this machine during the run.")
+    noisy = [f"`{q.name}` {name}" for q in qs for name in ("before", "after")
+             if (p := q.phase(name)) and p.noisy]
+    if noisy:
+        summary += (" ⚠️ marks a median whose 95% interval is wider than ±10%: " +
+                    ", ".join(noisy) + ". Most of that spread is the parameters (see the "
+                    "per-parameter tables below), not the machine.")
+    lines += [summary, "",
+              "The speedups use the server's `EXPLAIN ANALYZE` execution time. The *plain* column "
+              "is the same query without EXPLAIN, timed by the client (round trip and row "
+              "transfer included), on the same parameters.", "",
+              "| Shape | Rounds | CV before | CV after | p95 before | p95 after | Plain / EXPLAIN "
+              "before | Plain / EXPLAIN after | Drift (95% CI) |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for q in qs:
+        b, a = q.before, q.after
+        assert b is not None and b.cv is not None
+        d = drift.get(q.name)
+        drift_text = (f"{pct(100 * (d.ratio - 1))} ({pct(100 * (d.ci95[0] - 1))} to "
+                      f"{pct(100 * (d.ci95[1] - 1))})" if d else "–")
+        cv_after = pct(a.cv * 100, False) if a and a.rounds and a.cv is not None else "–"
+        lines.append(
+            f"| `{q.name}` | {b.rounds} | {pct(b.cv * 100, False)} | {cv_after} | "
+            f"{ms(b.p95_ms)} | {ms(a.p95_ms if a else None)} | {_plain(b)} | {_plain(a)} | "
+            f"{drift_text} |")
+    lines.append("")
+    return lines
+
+
+def _plain(phase: QueryPhase | None) -> str:
+    c = phase.crosscheck if phase else None
+    if not c:
+        return "–"
+    return f"{ms(c.plain_client_median_ms)} / {ms(c.explain_execution_median_ms)}"
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def read_table(results: RunResults) -> list[str]:
+    lines = [
+        "| Shape | Report row | Claimed before → after | Measured before | Measured after "
+        "| Measured factor (95% CI) | Plan before → after | Verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for q in results.queries:
+        lines.append(
+            f"| `{q.name}` | {q.report_row} | {_claim(q)} | {_timing(q.before)} | "
+            f"{_timing(q.after)} | {_measured_factor(q)} | {_plan(q.before)} → {_plan(q.after)} | "
+            f"{VERDICT_ICON.get(q.verdict or '', '')} {q.verdict_text} |"
+        )
+    return lines
+
+
+def migration_section(results: RunResults) -> list[str]:
+    mig = results.migration
+    if not mig:
+        return []
+    claims = results.claims
+    said = (f" (the report says {claims.new_indexes})"
+            if claims and claims.new_indexes is not None else "")
+    lines = [
+        "## Migration",
+        "",
+        f"`{results.config.migration}` (revision `{mig.revision}`) created "
+        f"**{mig.index_count} indexes** in {mig.seconds:.1f} s{said}; all verified in "
+        "`pg_indexes`." + (" The downgrade removed them again (verified)."
+                           if results.migration_down else ""),
+        "",
+    ]
+    if claims:
+        lines += ["| Table | Indexes before | After | New (measured) | New (report's table) |",
+                  "|---|---|---|---|---|"]
+    else:
+        lines += ["| Table | Indexes before | After | New (measured) |", "|---|---|---|---|"]
+    for table, n_before in mig.index_counts_before.items():
+        n_after = mig.index_counts_after[table]
+        new = n_after - n_before
+        row = f"| `{table}` | {n_before} | {n_after} | +{new} |"
+        if claims:
+            claimed = claims.new_indexes_per_table.get(table)
+            flag = "" if claimed == new else " ⚠️"
+            row += f" {'not listed' if claimed is None else f'+{claimed}'}{flag} |"
+        lines.append(row)
+    lines.append("")
+    return lines
+
+
+def write_verdict(w: WriteWorkload) -> str:
+    verdict = w.verdict
+    if verdict == "not measured":
+        return "⚠️ not measured"
+    if verdict == "no claim" or w.claimed_pct is None:
+        return ""
+    claimed = f"the claimed {_range(w.claimed_pct)}"
+    return {"exceeds": f"❌ exceeds {claimed}", "below": f"✅ below {claimed}",
+            "within": f"✅ within {claimed}"}[verdict]
+
+
+def writes_section(results: RunResults) -> list[str]:
+    section = results.writes
+    if not section or not section.workloads:
+        return []
+    done = results.measured_workloads
+    exceeded = [w for w in done if w.verdict == "exceeds"]
+    claims = results.claims
+    if exceeded:
+        copy_note = ("; COPY is held to the INSERT claim"
+                     if claims and claims.copy_overhead_pct == claims.insert_overhead_pct
+                     else "")
+        verdict = (f"**{len(exceeded)} of {len(done)} write workloads cost more than the report "
+                   f"claims** ({_claims_text(results)}{copy_note}).")
+    elif any(w.claimed_pct for w in done):
+        verdict = f"All {len(done)} write workloads are within the report's claims."
+    else:
+        verdict = f"{len(done)} write workloads measured; no claims to hold them to."
+    lines = [
+        "## Write overhead: claimed vs measured" if claims else "## Write overhead",
+        "",
+        verdict,
+        "",
+        f"Per row, server-side (`EXPLAIN (ANALYZE, WAL)` execution time, which includes index "
+        f"maintenance and foreign-key checks but not the round trip; COPY is timed by the "
+        f"client). Single-row statements run {section.rows_per_round} per round, committed "
+        f"every {section.rows_per_transaction}; {section.rounds} rounds after "
+        f"{section.warmup} warm-up, the same rows before and after. *Wall* is the client's "
+        "view including round trips and commits (fsync), which dilutes the index cost.",
+        "",
+        "| Workload | Before (µs/row) | After (µs/row) | Overhead (95% CI) | Wall overhead "
+        "| WAL bytes/row | WAL records/row | HOT updates | Verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for w in section.workloads:
+        b, a = w.before, w.after
+        ci = w.overhead_ci95
+        records = (f"{b.wal_records_per_row:.1f} → {a.wal_records_per_row:.1f}"
+                   if a and b and b.wal_records_per_row and a.wal_records_per_row is not None
+                   else "–")
+        hot = (f"{b.hot_pct:.0f}% → {a.hot_pct:.0f}%"
+               if b and a and b.hot_pct is not None and a.hot_pct is not None else "–")
+        lines.append(
+            f"| `{w.name}` | {b.median_us_per_row if b else 0:.1f} | "
+            f"{a.median_us_per_row if a else 0:.1f} | **{pct(w.overhead_pct)}** "
+            f"({pct(ci[0]) if ci else '–'} to {pct(ci[1]) if ci else '–'}) | "
+            f"{pct(w.wall_overhead_pct)} | "
+            f"{b.wal_bytes_per_row if b else 0:,.0f} → {a.wal_bytes_per_row if a else 0:,.0f} | "
+            f"{records} | {hot} | {write_verdict(w)} |"
+        )
+    if section.inserted_leads_kept:
+        lines += ["", "> The role may not skip foreign-key checks (session_replication_role), "
+                  "so the leads inserted in the *before* phase were kept for the *after* phase."]
+    lines.append("")
+    return lines
+
+
+def disk_section(results: RunResults) -> list[str]:
+    ix = results.disk
+    if not ix:
+        return []
+    growth = ix.growth_pct
+    claim = ix.claimed_growth_pct
+    against = ""
+    if claim and growth is not None:
+        verdict = ("exceeds" if growth > claim[1] else "is below" if growth < claim[0]
+                   else "is within")
+        against = f", which {verdict} the claimed {_range(claim)}"
+    lines = [
+        "## Disk and build cost",
+        "",
+        f"The {len(ix.created)} new indexes take **{mb(ix.new_index_bytes)}** and were built "
+        f"in {ix.build_seconds_total:.1f} s. The six tables with their indexes grow from "
+        f"{mb(ix.total_before_bytes)} to {mb(ix.total_after_bytes)}: **{pct(growth)}**"
+        f"{against}. Index bytes alone grow {pct(ix.index_growth_pct)}.",
+        "",
+        "| Table | Heap + TOAST | Indexes before | New indexes | Growth (of table + indexes) |",
+        "|---|---|---|---|---|",
+    ]
+    for table, s in ix.tables.items():
+        b = s.before
+        lines.append(f"| `{table}` | {mb(b.table_bytes)} | {mb(b.index_bytes)} | "
+                     f"{mb(s.new_index_bytes)} | {pct(s.growth_pct)} |")
+    lines += ["", "| New index | Table | Size | Build time |", "|---|---|---|---|"]
+    for r in ix.created:
+        build = f"{r.build_seconds * 1000:,.0f} ms" if r.build_seconds is not None else "–"
+        lines.append(f"| `{r.name}` | `{r.table}` | {mb(r.size_bytes)} | {build} |")
+    lines.append("")
+    return lines
+
+
+def details(results: RunResults) -> list[str]:
+    lines = ["<details><summary>Query shapes, parameters and plans</summary>", ""]
+    for q in results.queries:
+        lines += [f"### `{q.name}`", "", q.description, ""]
+        lines += ["```sql", q.sql, "```", ""]
+        for name in ("before", "after"):
+            p = q.phase(name)
+            if not p or p.median_ms is None:
+                continue
+            lines.append(
+                f"- **{name}**: median {ms(p.median_ms)}, p95 {ms(p.p95_ms)}, "
+                f"min {ms(p.min_ms)}, CV {p.cv:.0%}, planning {ms(p.planning_median_ms)}, "
+                f"buffers hit/read {p.shared_hit_median:,.0f}/{p.shared_read_median:,.0f}; "
+                f"indexes used: {', '.join(p.indexes_used) or 'none'}"
+            )
+            for v in p.plan_variants:
+                lines.append(f"  - {v.rounds} round(s): {v.summary}")
+        if q.by_parameter:
+            lines += ["", "| Parameters | Rounds | Before | After | Factor |",
+                      "|---|---|---|---|---|"]
+            for g in q.by_parameter:
+                args = ", ".join(f"{k}={v}" for k, v in g.params.items())
+                lines.append(f"| {args} | {g.rounds} | {ms(g.before_median_ms)} | "
+                             f"{ms(g.after_median_ms)} | {factor(g.speedup)} |")
+        lines.append("")
+    lines += ["</details>", ""]
+    return lines
+
+
+def _method(results: RunResults) -> str:
+    text = ("Times are server-side execution times from `EXPLAIN (ANALYZE, BUFFERS)`: medians "
+            "with their 95% interval (order statistics). The factor is median before / median "
+            "after, with a 95% paired bootstrap interval (round *i* used the same parameters "
+            "before and after).")
+    if results.claims:
+        text += (" The claimed figures are the report's *expected* ones, measured on an unknown "
+                 "machine and data size.")
+    return text
+
+
+def render(results: RunResults, chart_names: list[str]) -> str:
+    status = "" if results.complete else (
+        "\n> ⚠️ **Incomplete run**: it stopped early; the figures below are what was measured "
+        "before it stopped.\n"
+    )
+    claims = results.claims
+    lines = [
+        f"# Index impact: {results.migration_name}, measured",
+        status,
+        f"**Reads: {headline(results)}**",
+        "",
+        *(line + "\n" for line in cost_headline(results)),
+        _setup_line(results),
+        _method(results),
+        "",
+        "## Read queries: claimed vs measured" if claims else "## Read queries",
+        "",
+        *read_table(results),
+        "",
+    ]
+    lines += [f"![{name}]({name})" for name in chart_names if name.startswith("query")]
+    lines.append("")
+    lines += writes_section(results)
+    lines += [f"![{name}]({name})" for name in chart_names if name.startswith("write")]
+    lines.append("")
+    lines += disk_section(results)
+    lines += [f"![{name}]({name})" for name in chart_names if name.startswith("disk")]
+    lines.append("")
+    lines += noise_section(results)
+    lines += migration_section(results)
+    seed = results.seed
+    if seed:
+        rows = ", ".join(f"{t} {n:,}" for t, n in seed.rows.items())
+        lines += ["## Data", "",
+                  f"{seed.total_rows:,} rows ({rows}), seeded in {seed.total_seconds:.1f} s "
+                  f"({seed.rows_per_s:,.0f} rows/s overall, COPY {seed.copy_rows_per_s:,.0f} "
+                  "rows/s).", ""]
+    lines += details(results)
+    env = results.environment
+    lines += [
+        f"<sub>pg-index-bench {env.harness_version}, commit "
+        f"{(env.git_commit or 'unknown')[:10]}{' (dirty)' if env.git_dirty else ''}, "
+        f"{env.cpu_count} CPU {env.cpu_model}, Python {env.python}, "
+        f"run {results.started_at} in {results.wall_seconds or 0:.0f} s.</sub>",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The result model (results.json) and the statistics it is made with: pure, no database."""

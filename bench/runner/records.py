@@ -1,0 +1,142 @@
+"""Measured rounds -> the records of the result model (bench.results.model)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from typing import Any
+
+from bench.results.model import (
+    NOISY_HALFWIDTH,
+    ClaimedRead,
+    Crosscheck,
+    DriftRecord,
+    DriftShape,
+    ParameterGroup,
+    QueryPhase,
+    QueryResult,
+)
+from bench.results.stats import median_ci, ratio_of_medians_ci, relative_halfwidth
+from bench.results.verdict import read_verdict
+from bench.runner import plans
+from bench.runner.reads import PhaseResult
+from bench.runner.shapes import Shape
+
+
+def jsonable(value: Any) -> Any:
+    """A parameter value as results.json stores it (dates as ISO text, Decimal as float)."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)
+
+
+def phase_record(result: PhaseResult) -> QueryPhase:
+    summary = result.summary()
+    if summary is None:
+        return QueryPhase(error=result.error)
+    rep = result.representative()
+    halfwidth = relative_halfwidth(result.times)
+    rounds = result.rounds
+    return QueryPhase(
+        rounds=summary.rounds, median_ms=summary.median, mean_ms=summary.mean,
+        min_ms=summary.min, max_ms=summary.max, p95_ms=summary.p95, q1_ms=summary.q1,
+        q3_ms=summary.q3, iqr_ms=summary.iqr, stdev_ms=summary.stdev, cv=summary.cv,
+        indexes_used=result.indexes_used(),
+        plan_summary=plans.summary(rep.plan["Plan"]),
+        node_types=plans.node_types(rep.plan["Plan"]),
+        plan_variants=result.plan_variants(),
+        plan=rep.plan,
+        planning_median_ms=statistics.median(r.planning_ms for r in rounds),
+        shared_hit_median=statistics.median(r.shared_hit for r in rounds),
+        shared_read_median=statistics.median(r.shared_read for r in rounds),
+        median_ci95_ms=median_ci(result.times),
+        median_rel_halfwidth=halfwidth,
+        noisy=halfwidth > NOISY_HALFWIDTH,
+        crosscheck=_crosscheck(result),
+        times_ms=[round(t, 4) for t in result.times],
+        error=result.error,
+    )
+
+
+def _crosscheck(result: PhaseResult) -> Crosscheck | None:
+    """The plain query timed by the client next to EXPLAIN ANALYZE on the same parameters."""
+    if not result.plain:
+        return None
+    k = min(len(result.plain), len(result.rounds))
+    explain = statistics.median(r.execution_ms for r in result.rounds[:k])
+    plain = statistics.median(result.plain[:k])
+    return Crosscheck(rounds=k, plain_client_median_ms=plain, explain_execution_median_ms=explain,
+                      explain_over_plain=explain / plain if plain else None)
+
+
+def drift_record(first: dict[str, PhaseResult], again: dict[str, PhaseResult]) -> DriftRecord:
+    """The before phase re-run at the end vs its first rounds (same parameters)."""
+    shapes = {}
+    for name, r in again.items():
+        n = min(len(r.rounds), len(first[name].rounds))
+        if n < 2:
+            continue
+        a, b = r.times[:n], first[name].times[:n]
+        shapes[name] = DriftShape(rounds=n,
+                                  ratio=statistics.median(a) / statistics.median(b),
+                                  ci95=ratio_of_medians_ci(a, b, paired=True))
+    ratios = [s.ratio for s in shapes.values()]
+    return DriftRecord(shapes=shapes, median_ratio=statistics.median(ratios) if ratios else None)
+
+
+def by_parameter(params: list[dict[str, Any]], before: PhaseResult,
+                 after: PhaseResult, max_groups: int = 12) -> list[ParameterGroup] | None:
+    """Medians per distinct parameter set, when there are few (e.g. one per status value).
+
+    A shape whose parameter values differ in selectivity can be fast for some and unchanged
+    for others; one overall median hides that.
+    """
+    groups: dict[str, list[int]] = {}
+    n = min(len(before.rounds), len(after.rounds))
+    for i in range(n):
+        key = json.dumps(params[i], default=_json_default, sort_keys=True)
+        groups.setdefault(key, []).append(i)
+    if not 1 < len(groups) <= min(max_groups, n // 2):
+        return None
+    rows = []
+    for key, idx in groups.items():
+        b = statistics.median(before.rounds[i].execution_ms for i in idx)
+        a = statistics.median(after.rounds[i].execution_ms for i in idx)
+        rows.append(ParameterGroup(params=json.loads(key), rounds=len(idx), before_median_ms=b,
+                                   after_median_ms=a, speedup=b / a if a else None))
+    return sorted(rows, key=lambda r: -(r.speedup or 0))
+
+
+def query_record(shape: Shape, params: list[dict[str, Any]], claim: ClaimedRead | None,
+                 before: PhaseResult | None, after: PhaseResult | None) -> QueryResult:
+    rec = QueryResult(
+        name=shape.name, report_row=shape.report_row, description=shape.description,
+        file=shape.path.name, sql=shape.sql, expects_index=shape.expects_index, claimed=claim,
+        params=[jsonable(p) for p in params],
+        before=phase_record(before) if before else None,
+        after=phase_record(after) if after else None,
+    )
+    if before and after and before.rounds and after.rounds:
+        # Pair round i before with round i after: both ran with parameter set i.
+        n = min(len(before.rounds), len(after.rounds))
+        b, a = before.times[:n], after.times[:n]
+        assert rec.before and rec.after
+        assert rec.before.median_ms is not None and rec.after.median_ms is not None
+        rec.speedup = rec.before.median_ms / rec.after.median_ms
+        rec.speedup_ci95 = ratio_of_medians_ci(b, a, paired=True)
+        rec.by_parameter = by_parameter(params, before, after)
+    rec.verdict, rec.verdict_text = read_verdict(
+        rec.speedup, rec.speedup_ci95, claim.factor if claim else None,
+        shape.expects_index, rec.after.indexes_used if rec.after else [],
+        error=(before.error if before else None) or (after.error if after else None),
+    )
+    return rec

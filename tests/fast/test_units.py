@@ -1,0 +1,176 @@
+"""Pure parts: parameter draws, shape files, statistics, verdicts (no database)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.errors import ConfigError, ShapeError
+from bench.paths import MIGRATION_FILE, QUERIES_DIR
+from bench.results.claims import load_for
+from bench.results.stats import ratio_of_medians_ci, summarize
+from bench.results.verdict import read_verdict
+from bench.runner.params import draw
+from bench.runner.shapes import load_shapes, parse_shape
+
+
+def test_draw_is_deterministic_and_varies() -> None:
+    pools = {"lead_id": list(range(1, 1001))}
+    a = draw(pools, seed=42, shape_name="fk_join", n=30)
+    b = draw(pools, seed=42, shape_name="fk_join", n=30)
+    assert a == b
+    assert len({p["lead_id"] for p in a}) > 20
+    assert all(p["lead_id"] in pools["lead_id"] for p in a)
+    assert draw(pools, seed=43, shape_name="fk_join", n=30) != a
+    assert draw(pools, seed=42, shape_name="other", n=30) != a
+
+
+def test_draw_is_uniform_over_a_small_pool() -> None:
+    sets = draw({"status": ["a", "b", "c"]}, seed=1, shape_name="x", n=3000)
+    counts = {s: sum(p["status"] == s for p in sets) for s in "abc"}
+    assert all(900 < c < 1100 for c in counts.values())
+
+
+def test_shipped_shapes_parse() -> None:
+    shapes = load_shapes(QUERIES_DIR)
+    assert [s.name for s in shapes] == ["fk_join", "timestamp_range", "composite_filter_sort",
+                                        "simple_where", "platform_timeline",
+                                        "top_contacts_per_company"]
+    fk = shapes[0]
+    assert fk.expects_index == "ix_social_media_activity_lead_id"
+    assert "%(lead_id)s" in fk.driver_sql and ":lead_id" in fk.sql
+    for s in shapes:
+        assert s.report_row and s.expects_index and s.params and s.description
+
+
+def test_the_claims_file_of_migration_007_quotes_the_report() -> None:
+    claims = load_for(MIGRATION_FILE)
+    assert claims is not None and claims.source == "TASK_21_COMPLETION_REPORT.md"
+    assert claims.new_indexes == 19
+    assert claims.reads["fk_join"].factor == pytest.approx(100)
+    assert {s.name for s in load_shapes(QUERIES_DIR)} == set(claims.reads)
+    assert claims.insert_overhead_pct == (3.0, 5.0) == claims.copy_overhead_pct
+    assert claims.update_overhead_pct == (2.0, 4.0) and claims.disk_growth_pct == (10.0, 15.0)
+    assert "organization_charts" not in claims.new_indexes_per_table  # not in the report's table
+
+
+def test_a_migration_without_claims_file_has_no_claims(tmp_path: Path) -> None:
+    assert load_for(tmp_path / "008_other.py") is None
+
+
+def test_a_broken_claims_file_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "008_other.claims.toml").write_text("[reads.x]\nbefore_ms = 5\n")
+    with pytest.raises(ConfigError, match=r"008_other\.claims\.toml: not a valid claims file: "
+                                          r"missing 'after_ms'"):
+        load_for(tmp_path / "008_other.py")
+
+
+def test_a_claim_in_a_shape_file_points_to_the_claims_file(tmp_path: Path) -> None:
+    f = tmp_path / "old.sql"
+    f.write_text("-- claimed: 500 ms -> 5 ms\nSELECT 1\n")
+    with pytest.raises(ShapeError, match=r"claims\.toml"):
+        parse_shape(f)
+
+
+def test_shape_with_undeclared_parameter_names_the_file(tmp_path: Path) -> None:
+    f = tmp_path / "bad.sql"
+    f.write_text("-- param a: SELECT 1\nSELECT :a, :b\n")
+    with pytest.raises(ShapeError, match=r"bad\.sql.*:b"):
+        parse_shape(f)
+
+
+def test_casts_are_not_parameters(tmp_path: Path) -> None:
+    f = tmp_path / "cast.sql"
+    f.write_text("-- param d: SELECT now()\nSELECT :d::date, '50%'::text\n")
+    shape = parse_shape(f)
+    assert shape.params == {"d": "SELECT now()"}
+    assert "%(d)s::date" in shape.driver_sql and "50%%" in shape.driver_sql
+
+
+def test_unknown_shape_name_is_listed() -> None:
+    with pytest.raises(ShapeError, match=r"unknown shape.*nosuch.*available"):
+        load_shapes(QUERIES_DIR, ("nosuch",))
+
+
+def test_summary_against_hand_computed_values() -> None:
+    s = summarize([1.0, 2.0, 3.0, 4.0, 10.0])
+    assert s.rounds == 5 and s.median == 3.0 and s.min == 1.0 and s.max == 10.0
+    assert s.mean == 4.0
+    assert s.q1 == 2.0 and s.q3 == 4.0 and s.iqr == 2.0
+    assert s.stdev == pytest.approx(np.sqrt(12.5))  # sample variance: 50 / 4
+    assert s.cv == pytest.approx(np.sqrt(12.5) / 4.0)
+    assert s.p95 == pytest.approx(8.8)  # linear interpolation between 4 and 10
+
+
+def test_ratio_interval_covers_the_true_ratio() -> None:
+    rng = np.random.default_rng(0)
+    covered = 0
+    trials = 40
+    for _ in range(trials):
+        noise = rng.lognormal(0, 0.2, 25)
+        before = 50.0 * noise * rng.lognormal(0, 0.05, 25)
+        after = 5.0 * noise * rng.lognormal(0, 0.05, 25)
+        lo, hi = ratio_of_medians_ci(before, after, paired=True, n_resamples=500,
+                                     seed=int(rng.integers(1 << 30)))
+        covered += lo <= 10.0 <= hi
+    assert covered >= trials * 0.85
+
+
+def test_verdicts() -> None:
+    assert read_verdict(50.0, (40.0, 60.0), 20.0, "ix", ["ix"])[0] == "faster"
+    assert "meets the claim" in read_verdict(50.0, (40.0, 60.0), 20.0, "ix", ["ix"])[1]
+    assert "short of the claim" in read_verdict(3.0, (2.5, 3.5), 20.0, None, [])[1]
+    assert read_verdict(1.0, (0.95, 1.05), 20.0, None, [])[0] == "unchanged"
+    assert read_verdict(0.5, (0.4, 0.6), 20.0, None, [])[0] == "slower"
+    assert "does not use ix" in read_verdict(1.0, (0.95, 1.05), 20.0, "ix", [])[1]
+    assert read_verdict(None, None, 20.0, None, [], error="timeout")[0] == "error"
+
+
+def test_median_interval_against_hand_computed_ranks() -> None:
+    from bench.results.stats import median_ci
+
+    # n = 20: ranks 6 and 15 (P(6 <= Binom(20, 1/2) <= 14) = 0.959 >= 0.95, ranks 7/14 fall short)
+    assert median_ci(list(range(1, 21))) == (6.0, 15.0)
+    # n = 10: ranks 2 and 9 (coverage 0.979; ranks 3 and 8 give only 0.891)
+    assert median_ci([float(x) for x in range(10, 0, -1)]) == (2.0, 9.0)
+    # Too few rounds for a 95% interval: the whole range.
+    assert median_ci([3.0, 1.0, 2.0]) == (1.0, 3.0)
+
+
+def test_median_interval_covers_a_known_median() -> None:
+    from bench.results.stats import median_ci
+
+    rng = np.random.default_rng(1)
+    true_median = np.exp(1.0)  # log-normal(1, 0.5): median e
+    trials = 400
+    covered = sum(
+        lo <= true_median <= hi
+        for lo, hi in (median_ci(rng.lognormal(1.0, 0.5, 30)) for _ in range(trials))
+    )
+    assert 0.93 * trials <= covered <= 0.995 * trials
+
+
+def test_round_policy() -> None:
+    from bench.runner.reads import RoundPolicy
+
+    adaptive = RoundPolicy(min_rounds=10, max_rounds=50, max_time_s=2.0, target=0.05)
+    steady = [10.0, 10.1, 9.9, 10.0, 10.05, 9.95, 10.02, 9.98, 10.01, 9.99]
+    assert not adaptive.done(steady[:9], elapsed_s=0.1)  # below min_rounds
+    assert adaptive.done(steady, elapsed_s=0.1)  # tight interval
+    spread = [1.0, 5.0, 2.0, 8.0, 3.0, 9.0, 1.5, 7.0, 2.5, 6.0]
+    assert not adaptive.done(spread, elapsed_s=0.1)  # wide: keep going
+    assert adaptive.done(spread, elapsed_s=2.5)  # out of time
+    assert adaptive.done(spread * 5, elapsed_s=0.1)  # max_rounds
+    assert not RoundPolicy(fixed=7).done(steady[:6], 100.0)
+    assert RoundPolicy(fixed=7).done(steady[:7], 0.0)
+
+
+def test_scales_option() -> None:
+    from bench.runner.sweep import parse_scales
+
+    assert parse_scales("1,0.01,0.1") == (0.01, 0.1, 1.0)
+    for bad in ("", "0,1", "a,b", "-1"):
+        with pytest.raises(ConfigError):
+            parse_scales(bad)

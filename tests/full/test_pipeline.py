@@ -1,0 +1,117 @@
+"""End to end on the embedded PostgreSQL: the run's outputs and what they must show."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.config import RunConfig
+from bench.runner.pipeline import run
+
+FK_INDEXES = {"ix_social_media_activity_lead_id", "ix_contact_social_profiles_lead_id",
+              "ix_organization_charts_lead_id"}
+MIGRATION_007 = FK_INDEXES | {
+    "ix_leads_qualified_at", "ix_leads_updated_at", "ix_agent_executions_started_at",
+    "ix_agent_executions_completed_at", "ix_social_media_activity_posted_at",
+    "ix_social_media_activity_scraped_at", "ix_social_media_activity_sentiment",
+    "ix_contact_social_profiles_decision_maker_score",
+    "ix_contact_social_profiles_contact_priority", "ix_voice_session_logs_completed_at",
+    "ix_leads_score_created", "ix_agent_executions_status_created",
+    "ix_agent_executions_lead_status", "ix_social_media_activity_platform_posted",
+    "ix_contact_profiles_company_score", "ix_voice_sessions_status_created",
+}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    out = tmp_path_factory.mktemp("run")
+    cfg = RunConfig(scale=0.02, seed=5, rounds=7, warmup=1, write_rounds=3, crosscheck_rounds=3,
+                    drift_rounds=3, out=out, progress=False)
+    run(cfg, echo=lambda _line: None)
+    return json.loads((out / "results.json").read_text()), out
+
+
+def test_outputs_exist(finished_run: tuple[dict[str, Any], Path]) -> None:
+    doc, out = finished_run
+    assert doc["complete"] is True
+    assert (out / "report.md").read_text().startswith("# Index impact")
+    png = (out / "query_latency.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_results_contract(finished_run: tuple[dict[str, Any], Path]) -> None:
+    doc, _ = finished_run
+    names = [q["name"] for q in doc["queries"]]
+    assert sorted(names) == sorted(["fk_join", "timestamp_range", "composite_filter_sort",
+                                    "simple_where", "platform_timeline",
+                                    "top_contacts_per_company"])
+    for q in doc["queries"]:
+        for phase in ("before", "after"):
+            p = q[phase]
+            assert p["rounds"] == 7
+            assert p["median_ms"] > 0 and p["p95_ms"] >= p["median_ms"]
+            assert isinstance(p["indexes_used"], list)
+            assert p["plan"]["Plan"]["Node Type"]
+            assert len(p["times_ms"]) == 7
+        assert q["speedup"] == pytest.approx(q["before"]["median_ms"] / q["after"]["median_ms"])
+        lo, hi = q["speedup_ci95"]
+        assert lo <= hi
+        assert len(q["params"]) == 7
+    env = doc["environment"]
+    assert env["harness_version"] and env["python"] and "git_commit" in env
+    settings = doc["server"]["settings"]
+    assert settings["jit"] == "off"
+    assert settings["max_parallel_workers_per_gather"] == "0"
+    assert doc["server"]["version"].startswith("PostgreSQL")
+    assert doc["config"]["scale"] == 0.02 and doc["config"]["seed"] == 5
+    assert set(doc["migration"]["indexes"]) == MIGRATION_007
+    assert doc["migration_down"]["index_count"] == 19
+    assert doc["cache"]["pg_prewarm"] is True
+
+
+def test_intervals_crosscheck_and_drift(finished_run: tuple[dict[str, Any], Path]) -> None:
+    doc, _ = finished_run
+    for q in doc["queries"]:
+        for phase in ("before", "after"):
+            p = q[phase]
+            lo, hi = p["median_ci95_ms"]
+            assert lo <= p["median_ms"] <= hi
+            assert p["crosscheck"]["rounds"] == 3
+            assert p["crosscheck"]["plain_client_median_ms"] > 0
+    assert set(doc["drift"]["shapes"]) == {q["name"] for q in doc["queries"]}
+    assert all(d["rounds"] == 3 for d in doc["drift"]["shapes"].values())
+    assert doc["drift"]["median_ratio"] > 0
+
+
+def test_fk_join_gains_a_foreign_key_index_and_gets_faster(
+    finished_run: tuple[dict[str, Any], Path],
+) -> None:
+    doc, _ = finished_run
+    fk = next(q for q in doc["queries"] if q["name"] == "fk_join")
+    assert not set(fk["before"]["indexes_used"]) & MIGRATION_007
+    assert "Seq Scan" in fk["before"]["node_types"]
+    assert set(fk["after"]["indexes_used"]) & FK_INDEXES
+    assert fk["after"]["median_ms"] < fk["before"]["median_ms"]
+    assert fk["verdict"] == "faster"
+
+
+def test_same_parameters_before_and_after(finished_run: tuple[dict[str, Any], Path]) -> None:
+    doc, _ = finished_run
+    for q in doc["queries"]:
+        # One parameter list serves both phases; it varies from round to round.
+        assert len({json.dumps(p, sort_keys=True) for p in q["params"]}) > 1 or \
+            q["name"] in {"composite_filter_sort", "simple_where", "platform_timeline"}
+
+
+def test_report_names_claims_and_measurements(finished_run: tuple[dict[str, Any], Path]) -> None:
+    doc, out = finished_run
+    text = (out / "report.md").read_text()
+    for q in doc["queries"]:
+        assert f"`{q['name']}`" in text
+        assert q["report_row"] in text
+    assert "100x" in text  # the fk_join claim, shown as claimed
+    assert "95%" in text
+    assert "ix_social_media_activity_lead_id" in text
