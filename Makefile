@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ARGS   ?=
 
-.PHONY: bench bench-pytest test lint venv clean
+.PHONY: bench bench-pytest test test-fast typecheck lint schema venv clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,22 +14,35 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-## bench: seed, measure the six shapes before/after migration 007, write reports/latest/
+## bench: seed, measure the six shapes before/after the migration, write reports/latest/
 bench: venv
 	$(PY) -m bench run $(ARGS)
 
-## bench-pytest: the six shapes before/after 007 through pytest-benchmark (benchmarks/), e.g.
-##   make bench-pytest ARGS="--benchmark-autosave" then ARGS="--benchmark-compare
-##   --benchmark-compare-fail=median:25%"; --bench-scale/--bench-rounds set the size
+## bench-pytest: the six shapes before/after the migration through pytest-benchmark
+##   (benchmarks/), e.g. make bench-pytest ARGS="--benchmark-autosave" then
+##   ARGS="--benchmark-compare --benchmark-compare-fail=median:25%"
 bench-pytest: venv
 	$(PY) -m pytest benchmarks $(ARGS)
 
-## test: the test suite against a real (embedded) PostgreSQL
-test: venv
+## test: type check, then both test tiers (the fast one, and the one against an embedded
+##   PostgreSQL)
+test: venv typecheck
 	$(PY) -m pytest $(ARGS)
+
+## test-fast: the fast tier only: no PostgreSQL, seconds (statistics, model, golden outputs)
+test-fast: venv
+	$(PY) -m pytest tests/fast $(ARGS)
+
+## typecheck: mypy --strict on the package
+typecheck: venv
+	$(VENV)/bin/mypy
 
 lint: venv
 	$(VENV)/bin/ruff check .
 
+## schema: regenerate the JSON Schema of results.json from the model
+schema: venv
+	$(PY) -m bench schema --out bench/results/results.schema.json
+
 clean:
-	rm -rf $(VENV) reports/latest .pytest_cache
+	rm -rf $(VENV) reports/latest .pytest_cache .mypy_cache

@@ -13,7 +13,7 @@ from pathlib import Path
 COMMANDS = ("compare", "archive", "trend")
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmp = sub.add_parser(
         "compare", help="compare two runs per shape and write workload; exit 1 on a regression",
         description="Compare NEW against BASE. A shape is slower or faster only when the change "

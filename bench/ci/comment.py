@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bench.ci.compare import Change, Comparison, QueryRow, WriteRow
 from bench.formatting import factor, ms, pct, us
 
@@ -29,7 +31,7 @@ def _verdict(c: Change) -> str:
 
 
 
-def _change_words(name: str, c: Change, fmt=ms) -> str:
+def _change_words(name: str, c: Change, fmt: Callable[[float | None], str] = ms) -> str:
     if c.change_pct is None:
         return f"`{name}` {c.reason or 'not measured'}"
     ci = f"; 95% CI {pct(c.ci_pct[0])} to {pct(c.ci_pct[1])}" if c.ci_pct else ""

@@ -10,12 +10,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 BEFORE, AFTER, SPEEDUP, CLAIM = "#c44e52", "#4c72b0", "#55a868", "#555555"
 
 
-def _grid(n: int, title: str) -> tuple[plt.Figure, list[plt.Axes]]:
+def _grid(n: int, title: str) -> tuple[Figure, list[Axes]]:
     cols = 1 if n == 1 else 2 if n in (2, 4) else 3
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.2 * rows + 0.8), dpi=110,
@@ -48,7 +51,7 @@ def _run_positions(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return df.assign(x=df["run"].map(position)), [t.strftime(fmt) for t in times]
 
 
-def _run_axis(ax: plt.Axes, labels: list[str]) -> None:
+def _run_axis(ax: Axes, labels: list[str]) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     ax.xaxis.set_major_formatter(FuncFormatter(
         lambda v, _p: labels[int(v)] if 0 <= v < len(labels) and v == int(v) else ""))
@@ -57,7 +60,7 @@ def _run_axis(ax: plt.Axes, labels: list[str]) -> None:
     ax.tick_params(labelsize=8)
 
 
-def _footer(fig: plt.Figure, ncol: int, handles: list | None = None) -> None:
+def _footer(fig: Figure, ncol: int, handles: list[Line2D] | None = None) -> None:
     height = fig.get_figheight()  # inches: keep label and legend a fixed distance apart
     fig.supxlabel("run, by start time (UTC)", fontsize=9, y=0.36 / height)
     if handles:
@@ -71,7 +74,7 @@ def _number(v: float, _pos: object = None) -> str:
     return f"{v:g}"
 
 
-def _band(ax: plt.Axes, g: pd.DataFrame, lo: str, hi: str, color: str) -> None:
+def _band(ax: Axes, g: pd.DataFrame, lo: str, hi: str, color: str) -> None:
     ok = g[[lo, hi]].notna().all(axis=1)
     if ok.sum() > 1:
         ax.fill_between(g["x"][ok], g[lo][ok], g[hi][ok], color=color, alpha=0.15,
@@ -137,7 +140,7 @@ def write_overhead(writes: pd.DataFrame, path: Path, migration_name: str) -> Pat
                            table=writes["workload"].str.split(":").str[-1])
     ops = list(dict.fromkeys(writes["operation"]))
     tables = list(dict.fromkeys(writes["table"]))
-    colors = dict(zip(tables, plt.get_cmap("tab10").colors, strict=False))
+    colors = dict(zip(tables, matplotlib.color_sequences["tab10"], strict=False))
     fig, axes = _grid(len(ops), f"Write cost of {migration_name}'s indexes per run (cost per "
                                 "row with the indexes vs without, median)")
     for ax, op in zip(axes, ops, strict=True):
@@ -149,7 +152,7 @@ def write_overhead(writes: pd.DataFrame, path: Path, migration_name: str) -> Pat
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:+.0f}%" if v else "0%"))
         ax.set_title(op, fontsize=10)
         _run_axis(ax, labels)
-    handles = [plt.Line2D([], [], color=colors.get(t), marker="o", markersize=3.5, label=t)
+    handles = [Line2D([], [], color=colors.get(t), marker="o", markersize=3.5, label=t)
                for t in tables]
     _footer(fig, ncol=min(len(tables), 6), handles=handles)
     fig.savefig(path)

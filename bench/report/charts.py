@@ -91,8 +91,8 @@ def write_overhead(results: RunResults, path: Path) -> bool:
         ax.barh(yi, overhead, height=0.55, color=color, alpha=0.85)
         err = [[overhead - lo], [hi - overhead]]
         ax.errorbar(overhead, yi, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
-        ax.scatter(w.wall_overhead_pct, yi, marker="o", facecolors="white", edgecolors="black",
-                   s=28, zorder=3,
+        ax.scatter(w.wall_overhead_pct or 0.0, yi, marker="o", facecolors="white",
+                   edgecolors="black", s=28, zorder=3,
                    label="wall-clock overhead (client view)" if yi == y[0] else None)
         ax.annotate(f"{overhead:+.0f}%", (max(hi, overhead, 0), yi),
                     textcoords="offset points", xytext=(6, -3), fontsize=8)

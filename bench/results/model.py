@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 NOISY_HALFWIDTH = 0.10  # a median whose 95% interval is wider than +-10% is flagged
 
 Interval = tuple[float, float]

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats as sps
+
+FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,9 @@ def summarize(samples: Sequence[float]) -> Summary:
     )
 
 
-def _median_ratio(before: np.ndarray, after: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.median(before, axis=axis) / np.median(after, axis=axis)
+def _median_ratio(before: FloatArray, after: FloatArray, axis: int = -1) -> FloatArray:
+    ratio: FloatArray = np.median(before, axis=axis) / np.median(after, axis=axis)
+    return ratio
 
 
 def ratio_of_medians_ci(

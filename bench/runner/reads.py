@@ -6,7 +6,6 @@ in the machine's state spreads evenly over shapes instead of landing on one of t
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -108,16 +107,16 @@ class PhaseResult:
         ]
 
 
-def explain_once(conn: psycopg.Connection, shape: Shape, params: dict[str, Any]) -> dict:
+def explain_once(conn: psycopg.Connection[Any], shape: Shape,
+                 params: dict[str, Any]) -> dict[str, Any]:
     with conn.cursor() as cur:
         cur.execute(
             "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + shape.driver_sql, params, prepare=False
         )
-        doc = cur.fetchone()[0]  # type: ignore[index]
-    return (json.loads(doc) if isinstance(doc, str) else doc)[0]
+        return plans.explain_document(cur.fetchone())
 
 
-def _round(index: int, doc: dict) -> Round:
+def _round(index: int, doc: dict[str, Any]) -> Round:
     top = doc["Plan"]
     return Round(
         param_index=index,

@@ -66,7 +66,8 @@ def parse_shape(path: Path) -> Shape:
         raise ShapeError(f"{path}: one statement per shape file (found ';' inside the query)")
     try:
         # Escape casts so ':day::date' still binds :day (text() reads a backslash-colon as ':').
-        compiled = text(query.replace("::", r"\:\:")).compile(dialect=pg_psycopg.dialect())
+        dialect = pg_psycopg.dialect()  # type: ignore[no-untyped-call]
+        compiled = text(query.replace("::", r"\:\:")).compile(dialect=dialect)
     except ArgumentError as exc:
         raise ShapeError(f"{path}: {exc}") from None
     used = set(compiled.params)

@@ -19,10 +19,9 @@ the "after" phase starts from the same rows as the "before" phase.
 
 from __future__ import annotations
 
-import json
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +31,12 @@ from psycopg import sql
 
 from bench.results.model import Interval, Operation, WritePhase, WriteSection, WriteWorkload
 from bench.results.stats import ratio_of_medians_ci, summarize
+from bench.runner.plans import explain_document
 from seed.copy_text import copy_chunks
 from seed.generate import generate
 from seed.models import TABLES, Base
 
+Connection = psycopg.Connection[Any]
 ROWS_PER_TXN = 10  # statements per committed unit of work
 ROWS_PER_ROUND = 50  # single-row statements per round
 COPY_ROWS_PER_ROUND = 5_000
@@ -84,23 +85,29 @@ class Workload:
     table: str
     operation: Operation
     description: str
-    run_round: Callable[[psycopg.Connection, int], WriteRound]
+    run_round: Callable[[Connection, int], WriteRound]
     rounds: dict[str, list[WriteRound]] = field(default_factory=dict)
 
 
-def _explain(conn: psycopg.Connection, query: str | sql.Composable, params: Any) -> dict:
+def _explain(conn: Connection, query: str | sql.Composable, params: Any) -> dict[str, Any]:
     stmt = sql.SQL("EXPLAIN (ANALYZE, WAL, FORMAT JSON) ") + (
         sql.SQL(query) if isinstance(query, str) else query)
-    doc = conn.execute(stmt, params, prepare=False).fetchone()[0]  # type: ignore[index]
-    return (json.loads(doc) if isinstance(doc, str) else doc)[0]
+    return explain_document(conn.execute(stmt, params, prepare=False).fetchone())
 
 
-def _wal_lsn(conn: psycopg.Connection) -> int:
-    return int(conn.execute("SELECT pg_current_wal_insert_lsn() - '0/0'").fetchone()[0])
+def _one(conn: Connection, query: str | sql.Composed, params: Any = None) -> Any:
+    """The single value a query returns."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None, "a query for one value returned no row"
+    return row[0]
+
+
+def _wal_lsn(conn: Connection) -> int:
+    return int(_one(conn, "SELECT pg_current_wal_insert_lsn() - '0/0'"))
 
 
 def _statement_round(
-    conn: psycopg.Connection, statements: list[tuple[sql.Composable, dict[str, Any]]],
+    conn: Connection, statements: Sequence[tuple[sql.Composable, Mapping[str, Any]]],
     table: str | None = None,
 ) -> WriteRound:
     """Run statements under EXPLAIN (ANALYZE, WAL), ROWS_PER_TXN per committed transaction."""
@@ -132,7 +139,7 @@ def _insert_workload(table: str, rows: dict[str, np.ndarray], n: int) -> Workloa
         sql.SQL(", ").join(sql.Placeholder(c) for c in columns))
     values = _python_rows({c: rows[c][:n] for c in columns}, columns)
 
-    def run_round(conn: psycopg.Connection, round_index: int) -> WriteRound:
+    def run_round(conn: Connection, round_index: int) -> WriteRound:
         # Round i inserts the same rows in both phases.
         first = round_index * ROWS_PER_ROUND
         batch = [(query, values[(first + k) % len(values)]) for k in range(ROWS_PER_ROUND)]
@@ -151,7 +158,7 @@ def _copy_workload(table: str, rows: dict[str, np.ndarray]) -> Workload:
                                               chunk_rows=COPY_ROWS_PER_ROUND)]
     chunks = [c for c in chunks if c.count("\n") == COPY_ROWS_PER_ROUND] or chunks
 
-    def run_round(conn: psycopg.Connection, round_index: int) -> WriteRound:
+    def run_round(conn: Connection, round_index: int) -> WriteRound:
         text = chunks[round_index % len(chunks)]
         n = text.count("\n")
         lsn = _wal_lsn(conn)
@@ -171,7 +178,7 @@ def _update_workload(name: str, active_ids: list[int], seed: int) -> Workload:
     query = sql.SQL("UPDATE {} SET ").format(sql.Identifier(table)) + sql.SQL(
         set_clause) + sql.SQL(" WHERE id = %(id)s")
 
-    def run_round(conn: psycopg.Connection, round_index: int) -> WriteRound:
+    def run_round(conn: Connection, round_index: int) -> WriteRound:
         # Round i updates the same rows to the same values in both phases.
         rng = np.random.default_rng([seed, zlib.crc32(name.encode()), round_index])
         ids = rng.choice(active_ids, ROWS_PER_ROUND)
@@ -205,7 +212,7 @@ def _python_rows(rows: dict[str, np.ndarray], columns: list[str]) -> list[dict[s
 class WriteBench:
     """Builds the workloads once, then measures them in a phase and cleans up after it."""
 
-    def __init__(self, conn: psycopg.Connection, seed: int, rounds: int, warmup: int,
+    def __init__(self, conn: Connection, seed: int, rounds: int, warmup: int,
                  checkpoint: bool = True) -> None:
         # checkpoint=False on a server the harness does not own: CHECKPOINT is server-wide I/O.
         self.rounds, self.warmup, self.checkpoint = rounds, warmup, checkpoint
@@ -214,7 +221,7 @@ class WriteBench:
         # Fresh rows from the same generator (another seed), referencing existing leads only.
         scale = max(needed / 60_000, copy_needed / 1_000_000, 0.001)
         sample = generate(seed + 1, scale).tables
-        n_leads = conn.execute("SELECT count(*) FROM leads").fetchone()[0]  # type: ignore[index]
+        n_leads = int(_one(conn, "SELECT count(*) FROM leads"))
         for cols in sample.values():
             if "lead_id" in cols:
                 cols["lead_id"] = (cols["lead_id"] - 1) % n_leads + 1
@@ -245,16 +252,16 @@ class WriteBench:
                         w.rounds[phase].append(r)
             self._restore(conn, baseline)
 
-    def _snapshot(self, conn: psycopg.Connection) -> dict[str, int]:
+    def _snapshot(self, conn: Connection) -> dict[str, int]:
         for name, ids in self.active.items():
             table = UPDATES[name][0]
             conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} AS "
                                  "SELECT * FROM {} WHERE id = ANY(%s)").format(
                 sql.Identifier(f"snapshot_{table}"), sql.Identifier(table)), (ids,))
-        return {t: conn.execute(sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(
-            sql.Identifier(t))).fetchone()[0] for t in TABLES}  # type: ignore[index]
+        return {t: int(_one(conn, sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(
+            sql.Identifier(t)))) for t in TABLES}
 
-    def _restore(self, conn: psycopg.Connection, max_ids: dict[str, int]) -> None:
+    def _restore(self, conn: Connection, max_ids: dict[str, int]) -> None:
         # Deleting the inserted leads would fire a foreign-key check per row that seq-scans
         # the unindexed child tables (minutes at scale 1). The inserted children reference old
         # leads only, so skipping those checks is safe, as pg_restore --disable-triggers does;
@@ -293,7 +300,7 @@ class WriteBench:
         )
 
 
-def _try(conn: psycopg.Connection, statement: str) -> bool:
+def _try(conn: Connection, statement: str) -> bool:
     """Run a statement that needs privileges the role may lack; say whether it ran."""
     try:
         conn.execute(statement)

@@ -115,3 +115,30 @@ def test_report_names_claims_and_measurements(finished_run: tuple[dict[str, Any]
     assert "100x" in text  # the fk_join claim, shown as claimed
     assert "95%" in text
     assert "ix_social_media_activity_lead_id" in text
+
+
+def test_another_migration_is_reported_as_itself(tmp_path: Path) -> None:
+    """--migration other.py: the report names that migration and its index count, and shows
+    no claims (it has no claims file); nothing in it mentions migration 007."""
+    migration = tmp_path / "008_add_two_indexes.py"
+    migration.write_text(
+        'revision = "008_two"\n'
+        "from alembic import op\n\n\n"
+        "def upgrade() -> None:\n"
+        '    op.create_index("ix_leads_updated_at", "leads", ["updated_at"])\n'
+        '    op.create_index("ix_social_media_activity_lead_id", "social_media_activity",'
+        ' ["lead_id"])\n\n\n'
+        "def downgrade() -> None:\n"
+        '    op.drop_index("ix_social_media_activity_lead_id", "social_media_activity")\n'
+        '    op.drop_index("ix_leads_updated_at", "leads")\n')
+    out = tmp_path / "out"
+    cfg = RunConfig(scale=0.01, seed=5, rounds=3, warmup=1, write_rounds=2, crosscheck_rounds=0,
+                    drift_rounds=0, out=out, migration=migration, progress=False)
+    results = run(cfg, echo=lambda _line: None)
+    assert results.claims is None and results.migration and results.migration.index_count == 2
+    text = (out / "report.md").read_text()
+    assert text.startswith("# Index impact: migration 008, measured")
+    assert "created **2 indexes**" in text
+    for claimed in ("migration 007", "19 indexes", "+3–5%", "claimed", "Claimed", "no claim",
+                    "the report says"):
+        assert claimed not in text, claimed
