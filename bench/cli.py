@@ -44,12 +44,15 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="seed, measure before/after the migration, write a report")
     _common(run)
     run.add_argument("--rounds", type=int, default=None,
-                     help="fixed measured rounds per shape and phase (default: adaptive, until "
-                          "the median's 95%% interval is within +-5%% or --max-time is spent)")
-    run.add_argument("--min-rounds", type=int, default=10, help="adaptive: at least (default 10)")
-    run.add_argument("--max-rounds", type=int, default=100, help="adaptive: at most (default 100)")
-    run.add_argument("--max-time", type=float, default=2.0,
-                     help="adaptive: seconds per shape and phase (default 2)")
+                     help="paired rounds per shape, before vs after: each runs the query on "
+                          "both twin databases, alternating which goes first (default 30; 4 "
+                          "with --cache cold)")
+    run.add_argument("--aa-rounds", type=int, default=10,
+                     help="paired rounds of the A/A control (both twins unmigrated), for reads "
+                          "and writes: the run's noise floor (default 10; 0 skips it)")
+    run.add_argument("--max-time", type=float, default=10.0,
+                     help="seconds per shape and phase after which a slow shape stops early, "
+                          "at the end of an ABBA cycle and after at least 4 rounds (default 10)")
     run.add_argument("--scales", default=None,
                      help="scale sweep, e.g. 0.01,0.1,1: a full run per scale in OUT/scale-<s>/, "
                           "plus sweep.md and growth.png in OUT")
@@ -57,12 +60,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--cache", choices=("warm", "cold"), default="warm",
                      help="warm: pg_prewarm + warm-up rounds (default); cold: restart the "
                           "embedded server (and drop the OS page cache) before every round")
-    run.add_argument("--crosscheck-rounds", type=int, default=5,
-                     help="rounds of the plain query, timed by the client (default 5)")
-    run.add_argument("--drift-rounds", type=int, default=5,
-                     help="'before' rounds repeated at the end to detect drift (default 5)")
-    run.add_argument("--write-rounds", type=int, default=15,
-                     help="measured rounds per write workload and phase (0: skip writes)")
+    run.add_argument("--crosscheck-rounds", type=int, default=3,
+                     help="rounds of the plain query per side, timed by the client (default 3)")
+    run.add_argument("--write-rounds", type=int, default=16,
+                     help="paired rounds per write workload, before vs after (default 16; "
+                          "0: skip writes)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT,
                      help="output folder (default reports/latest)")
     run.add_argument("--shapes", default="",
@@ -95,11 +97,10 @@ def _config(args: argparse.Namespace, argv: list[str]) -> RunConfig:
     argv = [_mask(a, args) for a in argv]  # the command line is recorded in results.json
     return RunConfig(
         scale=args.scale, seed=args.seed, rounds=getattr(args, "rounds", None),
-        min_rounds=getattr(args, "min_rounds", 10), max_rounds=getattr(args, "max_rounds", 100),
-        max_time_s=getattr(args, "max_time", 2.0),
-        crosscheck_rounds=getattr(args, "crosscheck_rounds", 5),
-        drift_rounds=getattr(args, "drift_rounds", 5), cache=getattr(args, "cache", "warm"),
-        warmup=getattr(args, "warmup", 2), write_rounds=getattr(args, "write_rounds", 15),
+        aa_rounds=getattr(args, "aa_rounds", 10), max_time_s=getattr(args, "max_time", 10.0),
+        crosscheck_rounds=getattr(args, "crosscheck_rounds", 3),
+        cache=getattr(args, "cache", "warm"),
+        warmup=getattr(args, "warmup", 2), write_rounds=getattr(args, "write_rounds", 12),
         dsn=dsn_from_env(args.dsn), keep=args.keep,
         out=getattr(args, "out", DEFAULT_OUT), shapes=shapes,
         queries_dir=getattr(args, "queries", QUERIES_DIR),

@@ -10,6 +10,8 @@ from typing import Literal
 from bench.errors import ConfigError
 from bench.paths import DEFAULT_OUT, MIGRATION_FILE, QUERIES_DIR
 
+DEFAULT_ROUNDS = 30
+COLD_ROUNDS = 4
 # PostgreSQL's own limits: max_parallel_workers_per_gather, statement_timeout (int ms).
 MAX_PARALLEL_WORKERS = 1024
 MIN_TIMEOUT_S = 0.001
@@ -20,16 +22,16 @@ MAX_TIMEOUT_S = 2_147_483.0
 class RunConfig:
     scale: float = 1.0
     seed: int = 42
-    rounds: int | None = None  # None: adaptive (min_rounds .. max_rounds within max_time_s)
-    min_rounds: int = 10
-    max_rounds: int = 100
-    max_time_s: float = 2.0  # per shape and phase
+    # Paired rounds per shape (each runs the query on both twins), before vs after; None:
+    # DEFAULT_ROUNDS, or COLD_ROUNDS with --cache cold (each cold query costs a restart).
+    rounds: int | None = None
+    aa_rounds: int = 10  # paired rounds of the A/A control, reads and writes; 0 skips it
+    max_time_s: float = 10.0  # per shape and phase: then stop at the end of an ABBA cycle
     warmup: int = 2
-    crosscheck_rounds: int = 5  # plain-query rounds timed by the client
-    drift_rounds: int = 5  # "before" rounds repeated at the end to detect drift
+    crosscheck_rounds: int = 3  # plain-query rounds timed by the client, per side
     # warm: pg_prewarm + warm-up rounds; cold: restart before every round
     cache: Literal["warm", "cold"] = "warm"
-    write_rounds: int = 15  # 0 skips the write workloads
+    write_rounds: int = 16  # paired rounds per write workload; 0 skips the write workloads
     dsn: str | None = None
     keep: bool = False
     out: Path = DEFAULT_OUT
@@ -42,9 +44,15 @@ class RunConfig:
     argv: tuple[str, ...] = field(default_factory=tuple)
 
     @property
+    def read_rounds(self) -> int:
+        if self.rounds is not None:
+            return self.rounds
+        return COLD_ROUNDS if self.cache == "cold" else DEFAULT_ROUNDS
+
+    @property
     def param_rounds(self) -> int:
         """How many parameter sets to draw: enough for the most rounds any phase may run."""
-        return max(self.rounds or self.max_rounds, self.drift_rounds, self.crosscheck_rounds, 1)
+        return max(self.read_rounds, self.aa_rounds, self.crosscheck_rounds, self.warmup, 1)
 
     def __post_init__(self) -> None:
         if not self.scale > 0:
@@ -53,13 +61,12 @@ class RunConfig:
             raise ConfigError(f"--scale {self.scale} is over 100 (200 million rows); use <= 100")
         if self.rounds is not None and self.rounds < 1:
             raise ConfigError(f"--rounds must be at least 1 (got {self.rounds})")
-        if self.min_rounds < 1 or self.max_rounds < self.min_rounds:
-            raise ConfigError(f"need 1 <= --min-rounds <= --max-rounds (got {self.min_rounds} "
-                              f"and {self.max_rounds})")
+        if self.aa_rounds < 0:
+            raise ConfigError(f"--aa-rounds must be 0 or more (got {self.aa_rounds})")
         if not self.max_time_s > 0:
             raise ConfigError(f"--max-time must be greater than 0 seconds (got {self.max_time_s})")
-        if self.crosscheck_rounds < 0 or self.drift_rounds < 0:
-            raise ConfigError("--crosscheck-rounds and --drift-rounds must be 0 or more")
+        if self.crosscheck_rounds < 0:
+            raise ConfigError("--crosscheck-rounds must be 0 or more")
         if self.cache not in ("warm", "cold"):
             raise ConfigError(f"--cache must be warm or cold (got {self.cache!r})")
         if self.cache == "cold" and self.dsn:

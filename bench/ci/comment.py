@@ -39,16 +39,27 @@ def _change_words(name: str, c: Change, fmt: Callable[[float | None], str] = ms)
             f"p {_p(c.p_value)})")
 
 
+def _effect_words(name: str, c: Change, what: str) -> str:
+    if c.change_pct is None:
+        return f"`{name}` {c.reason or 'not measured'}"
+    ci = f"; 95% CI {pct(c.ci_pct[0])} to {pct(c.ci_pct[1])}" if c.ci_pct else ""
+    return (f"`{name}` {what} {pct(c.change_pct)} ({factor(c.base_median)} → "
+            f"{factor(c.new_median)}{ci}; p {_p(c.p_value)})")
+
+
 def headline(cmp: Comparison) -> str:
-    counts = {v: sum(q.after.verdict == v for q in cmp.queries) for v in ICON}
-    tally = (f"{counts['faster']} faster, {counts['unchanged']} unchanged, "
-             f"{counts['slower']} slower of {len(cmp.queries)} query shapes after "
-             f"{cmp.migration_name}")
+    counts = {"better": sum(q.effect.verdict == "faster" for q in cmp.queries),
+              "unchanged": sum(q.effect.verdict == "unchanged" for q in cmp.queries),
+              "worse": sum(q.effect.verdict == "slower" for q in cmp.queries),
+              "missing": sum(q.effect.verdict == "missing" for q in cmp.queries)}
+    tally = (f"speedup of {cmp.migration_name}: {counts['better']} higher, "
+             f"{counts['unchanged']} unchanged, {counts['worse']} lower of {len(cmp.queries)} "
+             "query shapes")
     if counts["missing"]:
         tally += f"; {counts['missing']} not measured"
-    bad = [q for q in cmp.queries if q.after.verdict == "slower"]
+    bad = [q for q in cmp.queries if q.effect.verdict == "slower"]
     if bad:
-        first = "; ".join(_change_words(q.name, q.after) for q in bad)
+        first = "; ".join(_effect_words(q.name, q.effect, "speedup") for q in bad)
         return f"❌ **Regression: {first}.** {tally}."
     return f"✅ **No query regression.** {tally}."
 
@@ -90,13 +101,15 @@ def writes_line(cmp: Comparison) -> str:
         return "**Write cost:** not compared (a run has no `writes` section)."
     if not cmp.writes:
         return "**Write cost:** no write workload in both runs."
-    slower = [w for w in cmp.writes if w.after.verdict == "slower"]
+    slower = [w for w in cmp.writes if w.effect.verdict == "slower"]
     gate = "" if cmp.gate.fail_on_writes else " (not gating)"
     if slower:
-        versus = (f"{len(slower)} of {len(cmp.writes)} workloads slower per row than base"
-                  f"{gate}: " + ", ".join(_change_words(w.name, w.after, us) for w in slower))
+        versus = (f"{len(slower)} of {len(cmp.writes)} workloads cost more relative to no "
+                  f"indexes than on base{gate}: " +
+                  ", ".join(_effect_words(w.name, w.effect, "cost ratio") for w in slower))
     else:
-        versus = f"per-row cost vs base: no significant increase in {len(cmp.writes)} workloads"
+        versus = (f"cost ratio vs base: no significant increase in {len(cmp.writes)} "
+                  "workloads")
     costs = _overheads(cmp.writes)
     return (f"**Write cost of the indexes on {cmp.new_label}:** "
             f"{costs + ' per row; ' if costs else ''}{versus}.")
@@ -105,13 +118,15 @@ def writes_line(cmp: Comparison) -> str:
 def gate_note(cmp: Comparison) -> str:
     g = cmp.gate
     return (
-        f"<sub>A change counts only when it is significant (Mann-Whitney U p < {g.alpha:g} and "
-        f"the 95% bootstrap interval of the ratio of medians excludes no change) and large "
-        f"(median moved ≥ {g.threshold_pct:g}% and ≥ {g.min_ms:g} ms for queries, "
-        f"≥ {g.write_threshold_pct:g}% for writes), and, with repeated runs, holds in every run. "
-        f"Within-run rounds understate run-to-run drift, hence the thresholds. Only query "
-        f"latency after {cmp.migration_name} gates"
-        f"{' (and write cost per row)' if g.fail_on_writes else ''}.</sub>"
+        f"<sub>What gates is what each run measured side by side, which the machine's drift "
+        f"between runs does not move: the speedup of {cmp.migration_name} per shape"
+        f"{' and the cost ratio per write workload' if g.fail_on_writes else ''}. A change "
+        f"counts only when it is significant (Yuen's test on trimmed means of the per-round "
+        f"ratios, p < {g.alpha:g}, 95% interval excluding no change), large (≥ "
+        f"{g.threshold_pct:g}% for speedups, with the latency with the indexes moved by ≥ "
+        f"{g.min_ms:g} ms; ≥ {g.write_threshold_pct:g}% for write costs) and, with repeated "
+        f"runs, holds in every run. Absolute latencies are shown but do not gate: between runs "
+        f"they move with the machine.</sub>"
     )
 
 
@@ -125,25 +140,26 @@ def _query_table(rows: list[QueryRow], phase: str) -> list[str]:
 
 
 def _speedup_table(rows: list[QueryRow]) -> list[str]:
-    lines = ["| Shape | Speedup base | Speedup new | Expected index | Indexes used after (new) |",
-             "|---|---|---|---|---|"]
+    lines = ["| Shape | Speedup base | Speedup new | Change (95% CI) | p | Verdict "
+             "| Expected index | Indexes used after (new) |", "|---|---|---|---|---|---|---|---|"]
     for q in rows:
+        c = q.effect
         used = ", ".join(q.new_indexes) or "none"
         flag = " ⚠️ lost" if q.lost_index else ""
-        lines.append(f"| `{q.name}` | {factor(q.base_speedup)} | {factor(q.new_speedup)} | "
+        lines.append(f"| `{q.name}` | {factor(c.base_median)} | {factor(c.new_median)} | "
+                     f"{pct(c.change_pct)}{_ci(c.ci_pct)} | {_p(c.p_value)} | {_verdict(c)} | "
                      f"{q.expects_index or '–'}{flag} | {used} |")
     return lines
 
 
 def _write_table(rows: list[WriteRow]) -> list[str]:
-    lines = ["| Workload | Base per row | New per row | Change (95% CI) | p | Verdict "
-             "| Index overhead base → new |", "|---|---|---|---|---|---|---|"]
+    lines = ["| Workload | Cost ratio base | Cost ratio new | Change (95% CI) | p | Verdict "
+             "| Per row with the indexes, base → new |", "|---|---|---|---|---|---|---|"]
     for w in rows:
-        c = w.after
-        lines.append(f"| `{w.name}` | {us(c.base_median)} | {us(c.new_median)} | "
+        c, a = w.effect, w.after
+        lines.append(f"| `{w.name}` | {factor(c.base_median)} | {factor(c.new_median)} | "
                      f"{pct(c.change_pct)}{_ci(c.ci_pct)} | {_p(c.p_value)} | {_verdict(c)} | "
-                     f"{pct(w.base_overhead_pct)} → {pct(w.new_overhead_pct)}"
-                     f"{_ci(w.new_overhead_ci)} |")
+                     f"{us(a.base_median)} → {us(a.new_median)} ({pct(a.change_pct)}) |")
     return lines
 
 
@@ -158,15 +174,18 @@ def render(cmp: Comparison, links: list[str] | None = None) -> str:
         lines.append(f"- only in new (not compared): {', '.join(cmp.only_new)}")
     lines += [f"- {link}" for link in links or []]
     lines += ["", gate_note(cmp), "", "<details><summary>Per-shape details</summary>", "",
-              f"**Query latency after {cmp.migration_name}** (median execution time; gates)", "",
+              f"**Speedup of {cmp.migration_name}, base vs new** (typical per-round ratio "
+              "before / after in each run; gates)", "",
+              *_speedup_table(cmp.queries), "",
+              f"**Query latency after {cmp.migration_name}** (median execution time; does not "
+              "gate: absolute times drift between runs)", "",
               *_query_table(cmp.queries, "after"), "",
-              f"**Query latency before {cmp.migration_name}** (without the new indexes; not "
-              "gating)", "",
-              *_query_table(cmp.queries, "before"), "",
-              f"**Speedup of {cmp.migration_name} in each run** (median before / median after)",
-              "",
-              *_speedup_table(cmp.queries), ""]
+              f"**Query latency before {cmp.migration_name}** (without the new indexes; does "
+              "not gate)", "",
+              *_query_table(cmp.queries, "before"), ""]
     if cmp.writes:
-        lines += ["**Write cost per row with the indexes**", "", *_write_table(cmp.writes), ""]
+        lines += ["**Write cost of the indexes, base vs new** (cost per row with / without "
+                  "them, per round; gates with --fail-on-write-regression)", "",
+                  *_write_table(cmp.writes), ""]
     lines += ["</details>", ""]
     return "\n".join(lines)

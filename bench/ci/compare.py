@@ -1,27 +1,26 @@
 """Compare two runs (results.json): per shape and write workload, what changed and is it real.
 
-The gate (see DESIGN.md, "Gating CI on performance"). The rounds of one run share that run's
-machine state, so a test on them alone understates run-to-run drift (often 10-20% on shared CI
-runners; sub-0.1 ms queries drift by tens of percent between two runs of the same code). A change
-is therefore called faster or slower only when it is *both*
+The gate (see DESIGN.md, "Gating CI on performance"). Two runs, even of the same code, are made
+minutes or days apart, and on this kind of machine the absolute timings of two such runs differ
+by up to 20-30% (the CPU's speed alone swings 2x over seconds). What does not drift is what each
+run measured side by side: the migration's speedup per shape (before and after, round by round
+on twin databases) and the indexes' cost ratio per write workload. So the gate compares those
+paired effects, not absolute latencies:
 
-- significant: a two-sided Mann-Whitney U test on the two runs' rounds gives p < alpha, and the
-  95% bootstrap interval of the ratio of medians (new / base, rounds resampled independently in
-  each run) excludes 1; and
-- large: the median moved by at least the threshold (default 10% for queries, symmetric on the
-  ratio scale: slower means new/base >= 1.10, faster means base/new >= 1.10) and, for queries,
-  by at least an absolute floor (default 0.1 ms). The defaults come from repeated runs of the
-  same code on a busy 2-core machine: indexed lookups of 0.03-0.2 ms moved by up to 0.11 ms
-  (2x) between runs, and write costs per row (tens of µs) by up to 18%, hence a write threshold
-  of 25%. A lost index costs milliseconds, far above both. What still slips through is caught
-  by re-running: the CI workflows confirm an apparent regression with a second run per side.
+- a shape regresses when its speedup fell; a write workload (with --fail-on-write-regression)
+  when its cost ratio rose;
+- and only when the change is significant (Yuen's test on the 20% trimmed means of the runs'
+  per-round log ratios, p < alpha, and its 95% interval excludes no change), large (beyond
+  --threshold, default 10%, for speedups; --write-threshold, default 25%, for write costs),
+  holds between every base run and every new run, and, for a shape, also moved the median
+  latency with the indexes by at least --min-ms (default 0.1 ms): a 0.03 ms lookup that became
+  0.05 ms halves a speedup but costs nobody anything.
 
-Several runs per side (BASE and NEW as folders of runs, e.g. A/B/A/B in one CI job) pool their
-rounds, and then a change must also hold between every base run and every new run.
-
-Rounds are not paired across runs: a change under test may alter the data or the parameter
-pools, so round i of one run need not match round i of the other. Only the phase *after*
-the migration gates (it is what production runs); the *before* phase is reported alongside.
+The absolute latencies and costs per row are compared too and shown next to it (Mann-Whitney U
+and a bootstrap interval of the ratio of medians), but they do not gate: between runs they move
+with the machine. Several runs per side (folders of runs, e.g. A/B/A/B in one CI job) pool their
+rounds. What still slips through is caught by re-running: the CI workflows confirm an apparent
+regression with a second run per side.
 """
 
 from __future__ import annotations
@@ -37,8 +36,15 @@ from scipy import stats as sps
 
 from bench.errors import ConfigError, ResultsError
 from bench.results import store
-from bench.results.model import QueryPhase, RunResults
-from bench.results.stats import ratio_of_medians_ci
+from bench.results.model import QueryPhase, QueryResult, RunResults
+from bench.results.stats import (
+    RUN_TO_RUN_SD,
+    FloatArray,
+    paired_log_ratios,
+    ratio_of_medians_ci,
+    trimmed_mean,
+    yuen_difference,
+)
 
 VERDICTS = ("faster", "slower", "unchanged")
 
@@ -78,7 +84,8 @@ class Change:
 @dataclass(frozen=True)
 class QueryRow:
     name: str
-    after: Change  # gates
+    effect: Change  # the migration's speedup, base vs new: gates
+    after: Change  # latency with the indexes: reported only (runs drift apart)
     before: Change  # reported only
     base_speedup: float | None = None
     new_speedup: float | None = None
@@ -97,7 +104,8 @@ class QueryRow:
 @dataclass(frozen=True)
 class WriteRow:
     name: str
-    after: Change  # cost per row with the indexes
+    effect: Change  # the indexes' cost ratio per row (1 + overhead), base vs new: gates
+    after: Change  # cost per row with the indexes: reported only
     base_overhead_pct: float | None = None
     new_overhead_pct: float | None = None
     new_overhead_ci: tuple[float, float] | None = None
@@ -117,10 +125,10 @@ class Comparison:
     writes_compared: bool = False
 
     def regressions(self) -> list[str]:
-        """Names whose slowdown fails the gate."""
-        bad = [q.name for q in self.queries if q.after.verdict == "slower"]
+        """Names whose worse effect fails the gate."""
+        bad = [q.name for q in self.queries if q.effect.verdict == "slower"]
         if self.gate.fail_on_writes:
-            bad += [w.name for w in self.writes if w.after.verdict == "slower"]
+            bad += [w.name for w in self.writes if w.effect.verdict == "slower"]
         return bad
 
     @property
@@ -182,6 +190,71 @@ def judge(base_runs: Sequence[Sequence[float]], new_runs: Sequence[Sequence[floa
     return Change(mb, mn, (ratio - 1) * 100, ci, p, "unchanged", reason)
 
 
+def judge_effect(base_runs: Sequence[FloatArray], new_runs: Sequence[FloatArray], *,
+                 threshold_pct: float, alpha: float = 0.05, worse: str = "lower",
+                 run_sd: float = 0.0, min_abs_ok: bool = True) -> Change:
+    """Compare a paired effect between base and new: each run gives its per-round log ratios
+    (before/after for a speedup, after/before for a write cost), measured side by side within
+    that run, so the machine's drift between the runs is not in them.
+
+    The effect of a side is the 20% trimmed mean of its runs' pooled log ratios (the estimate
+    every report shows); base and new are compared with Yuen's two-sample test, which gives the
+    p-value and the interval of the difference, with the between-run variance `run_sd`^2 of
+    each side's estimate (divided by its number of runs) added: two runs of one commit differ
+    by that much, whatever their rounds say.
+    "slower" means worse (`worse`: a lower speedup, or a higher cost), and is called only when
+    the change is significant, beyond the threshold, holds between every base and every new run,
+    and (`min_abs_ok`) is large in absolute terms too.
+    """
+    base = np.concatenate([np.asarray(r, float) for r in base_runs]) if base_runs else np.empty(0)
+    new = np.concatenate([np.asarray(r, float) for r in new_runs]) if new_runs else np.empty(0)
+    if len(base) < 2 or len(new) < 2:
+        return Change(None, None, verdict="missing", reason="no paired rounds")
+    eb, en = trimmed_mean(base).mean, trimmed_mean(new).mean
+    extra = run_sd ** 2 * (1 / len(base_runs) + 1 / len(new_runs))
+    diff, (lo, hi), p = yuen_difference(base, new, extra_var=extra, confidence=1 - alpha)
+    change = 100 * (math.exp(diff) - 1)
+    ci_pct = (100 * (math.exp(lo) - 1), 100 * (math.exp(hi) - 1))
+    got_worse = diff < 0 if worse == "lower" else diff > 0
+    per_base = [trimmed_mean(r).mean for r in base_runs if len(r) >= 2]
+    per_new = [trimmed_mean(r).mean for r in new_runs if len(r) >= 2]
+    consistent = (max(per_new) < min(per_base)) if diff < 0 else (min(per_new) > max(per_base))
+    bound = math.log(1 + threshold_pct / 100)
+    base_value, new_value = math.exp(eb), math.exp(en)
+    if p >= alpha or lo <= 0 <= hi:
+        reason = "not significant"
+    elif abs(diff) < bound:
+        reason = f"within ±{threshold_pct:g}%"
+    elif not consistent:
+        reason = "not in every run"
+    elif got_worse and not min_abs_ok:
+        reason = "small in absolute terms"
+    else:
+        verdict = "slower" if got_worse else "faster"
+        return Change(base_value, new_value, change, ci_pct, p, verdict)
+    return Change(base_value, new_value, change, ci_pct, p, "unchanged", reason)
+
+
+def _logs(numer: Sequence[float], denom: Sequence[float]) -> FloatArray:
+    return paired_log_ratios(numer, denom)
+
+
+def _speedup_change(base: list[QueryResult], new: list[QueryResult], gate: Gate,
+                    after: Change) -> Change:
+    """The speedup of one shape, base vs new (gates)."""
+    errors = [q.after.error for q in new if q.after and q.after.error]
+    if errors and all(q.after and q.after.times_ms for q in base):
+        return Change(None, None, verdict="slower", reason=f"new: {errors[0]}")
+    b = [_logs(q.before.times_ms, q.after.times_ms) for q in base if q.before and q.after]
+    n = [_logs(q.before.times_ms, q.after.times_ms) for q in new if q.before and q.after]
+    if not all(len(x) >= 2 for x in [*b, *n]) or not b or not n:
+        return Change(None, None, verdict="missing", reason="not measured on both sides")
+    big = after.base_median is None or after.new_median is None or (
+        after.new_median - after.base_median >= gate.min_ms)
+    return judge_effect(b, n, threshold_pct=gate.threshold_pct, alpha=gate.alpha, worse="lower",
+                        run_sd=RUN_TO_RUN_SD["reads"], min_abs_ok=big)
+
+
 def _phase_change(base: list[QueryPhase | None], new: list[QueryPhase | None],
                   gate: Gate) -> Change:
     """One phase ("before"/"after" record) of one shape, over each side's runs."""
@@ -223,9 +296,9 @@ def compare_queries(base: list[RunResults], new: list[RunResults], gate: Gate,
                                          [{q.name: q for q in d.queries} for d in new])
     rows = []
     for name, bq, nq in both:  # in new's order: the shapes as the change under test lists them
+        after = _phase_change([q.after for q in bq], [q.after for q in nq], gate)
         rows.append(QueryRow(
-            name=name,
-            after=_phase_change([q.after for q in bq], [q.after for q in nq], gate),
+            name=name, effect=_speedup_change(bq, nq, gate, after), after=after,
             before=_phase_change([q.before for q in bq], [q.before for q in nq], gate),
             base_speedup=_middle([q.speedup for q in bq]),
             new_speedup=_middle([q.speedup for q in nq]),
@@ -249,8 +322,16 @@ def compare_writes(base: list[RunResults], new: list[RunResults], gate: Gate,
         change = judge([w.after.times_us_per_row if w.after else [] for w in bw],
                        [w.after.times_us_per_row if w.after else [] for w in nw],
                        threshold_pct=gate.write_threshold_pct, alpha=gate.alpha)
+        b = [_logs(w.after.times_us_per_row, w.before.times_us_per_row)
+             for w in bw if w.after and w.before]
+        n = [_logs(w.after.times_us_per_row, w.before.times_us_per_row)
+             for w in nw if w.after and w.before]
+        effect = (judge_effect(b, n, threshold_pct=gate.write_threshold_pct, alpha=gate.alpha,
+                               worse="higher", run_sd=RUN_TO_RUN_SD["writes"])
+                  if b and n and all(len(x) >= 2 for x in [*b, *n])
+                  else Change(None, None, verdict="missing", reason="not measured on both sides"))
         rows.append(WriteRow(
-            name, change, _middle([w.overhead_pct for w in bw]),
+            name, effect, change, _middle([w.overhead_pct for w in bw]),
             _middle([w.overhead_pct for w in nw]),
             nw[0].overhead_ci95 if len(nw) == 1 else None))
     return rows, only_base, only_new

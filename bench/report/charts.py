@@ -85,6 +85,11 @@ def write_overhead(results: RunResults, path: Path) -> bool:
             ax.fill_betweenx([yi - 0.4, yi + 0.4], claim[0], claim[1], color="#2ca02c",
                              alpha=0.5, lw=0, zorder=4,
                              label="claimed range" if yi == y[0] else None)
+        noise = w.noise_pct
+        if noise:
+            ax.fill_betweenx([yi - 0.32, yi + 0.32], noise[0], noise[1], color="#999999",
+                             alpha=0.45, lw=0, zorder=5,
+                             label="A/A noise floor (95% CI)" if yi == y[0] else None)
         assert w.overhead_ci95 is not None
         lo, hi = w.overhead_ci95
         color = BEFORE if w.verdict == "exceeds" else AFTER

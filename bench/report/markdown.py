@@ -13,7 +13,6 @@ from bench.results.model import (
     QueryPhase,
     QueryResult,
     RunResults,
-    RunSettings,
     WriteWorkload,
 )
 
@@ -122,7 +121,7 @@ def _setup_line(results: RunResults) -> str:
     rows = f"{seed.total_rows:,} rows" if seed else "? rows"
     return (
         f"PostgreSQL {version} ({server.source if server else '?'}), scale {cfg.scale:g} "
-        f"({rows}), seed {cfg.seed}; {_rounds_text(cfg)} after {cfg.warmup} warm-up per shape "
+        f"({rows}), seed {cfg.seed}; {_rounds_text(results)} after {cfg.warmup} warm-up per shape "
         f"and phase, interleaved across shapes; JIT {settings.get('jit', '?')}, parallel workers "
         f"per gather {settings.get('max_parallel_workers_per_gather', '?')}, work_mem "
         f"{settings.get('work_mem', '?')}, shared_buffers {settings.get('shared_buffers', '?')}; "
@@ -130,7 +129,13 @@ def _setup_line(results: RunResults) -> str:
     )
 
 
-def _rounds_text(cfg: RunSettings) -> str:
+def _rounds_text(results: RunResults) -> str:
+    cfg, method = results.config, results.method
+    if method is not None:
+        aa = (f"; the A/A control {method.aa_read_rounds} paired rounds"
+              if method.aa_read_rounds else "; no A/A control")
+        return (f"{cfg.rounds} paired rounds per shape (each runs the query on both twins, "
+                f"ABBA){aa}")
     if cfg.rounds != "adaptive":
         return f"{cfg.rounds} measured rounds"
     return (f"adaptive rounds (at least {cfg.min_rounds}, until the median's 95% interval is "
@@ -148,10 +153,55 @@ def _cache_text(results: RunResults) -> str:
     return "warm cache (warm-up rounds only: " + reason + ")"
 
 
+def noise_floor_section(results: RunResults) -> list[str]:
+    """The A/A control next to the real effect, per shape and per write workload."""
+    qs = [q for q in results.queries if q.aa]
+    ws = [w for w in results.measured_workloads if w.aa]
+    if not qs and not ws:
+        return []
+    lines = [
+        "## Noise floor: the A/A control",
+        "",
+        "Before migrating, the two twins (both still unmigrated) were measured against each "
+        "other exactly as before and after are measured: same rounds, same order, same "
+        "statistics. The true ratio there is 1, so its interval shows how far noise alone "
+        "moves each figure in this run. An effect whose interval reaches into that band "
+        "(widened to at least ±10% for queries) is not called a change.",
+        "",
+    ]
+    if qs:
+        lines += ["| Shape | A/A ratio (95% CI) | Measured factor (95% CI) "
+                  "| Beyond the noise floor |", "|---|---|---|---|"]
+        for q in qs:
+            assert q.aa is not None
+            beyond = "yes" if q.verdict in ("faster", "slower") else "no"
+            lines.append(f"| `{q.name}` | {_ratio(q.aa.ratio, q.aa.ci95)} | "
+                         f"{_measured_factor(q)} | {beyond} |")
+        lines.append("")
+    if ws:
+        lines += ["| Workload | A/A difference (95% CI) | Measured overhead (95% CI) "
+                  "| Beyond the noise floor |", "|---|---|---|---|"]
+        for w in ws:
+            noise, ci = w.noise_pct, w.overhead_ci95
+            assert w.aa is not None and noise is not None and ci is not None
+            beyond = "yes" if ci[0] > noise[1] or ci[1] < noise[0] else "no"
+            lines.append(f"| `{w.name}` | {pct(100 * (w.aa.ratio - 1))} ({pct(noise[0])} to "
+                         f"{pct(noise[1])}) | {pct(w.overhead_pct)} ({pct(ci[0])} to "
+                         f"{pct(ci[1])}) | {beyond} |")
+        lines.append("")
+    return lines
+
+
+def _ratio(value: float, ci: Interval) -> str:
+    return f"{factor(value)} ({factor(ci[0])}–{factor(ci[1])})"
+
+
 def noise_section(results: RunResults) -> list[str]:
     qs = [q for q in results.queries if q.before and q.before.rounds]
     if not qs:
         return []
+    if results.method is not None:
+        return _spread_section(results, qs)
     drift = results.drift.shapes if results.drift else {}
     cvs = [p.cv for q in qs for p in (q.before, q.after)
            if p and p.rounds and p.cv is not None]
@@ -187,6 +237,29 @@ def noise_section(results: RunResults) -> list[str]:
             f"| `{q.name}` | {b.rounds} | {pct(b.cv * 100, False)} | {cv_after} | "
             f"{ms(b.p95_ms)} | {ms(a.p95_ms if a else None)} | {_plain(b)} | {_plain(a)} | "
             f"{drift_text} |")
+    lines.append("")
+    return lines
+
+
+def _spread_section(results: RunResults, qs: list[QueryResult]) -> list[str]:
+    cvs = [p.cv for q in qs for p in (q.before, q.after)
+           if p and p.rounds and p.cv is not None]
+    lines = ["## Spread and cross-checks", "",
+             "Median coefficient of variation over all shapes and sides: "
+             f"{pct(_median(cvs) * 100, signed=False)}; most of it is the parameters (see the "
+             "per-parameter tables below), which each round shares between the two sides.", "",
+             "The speedups use the server's `EXPLAIN ANALYZE` execution time. The *plain* column "
+             "is the same query without EXPLAIN, timed by the client (round trip and row "
+             "transfer included), on the same parameters.", "",
+             "| Shape | Rounds | CV before | CV after | p95 before | p95 after | Plain / EXPLAIN "
+             "before | Plain / EXPLAIN after |", "|---|---|---|---|---|---|---|---|"]
+    for q in qs:
+        b, a = q.before, q.after
+        assert b is not None and b.cv is not None
+        cv_after = pct(a.cv * 100, False) if a and a.rounds and a.cv is not None else "–"
+        lines.append(
+            f"| `{q.name}` | {b.rounds} | {pct(b.cv * 100, False)} | {cv_after} | "
+            f"{ms(b.p95_ms)} | {ms(a.p95_ms if a else None)} | {_plain(b)} | {_plain(a)} |")
     lines.append("")
     return lines
 
@@ -385,10 +458,28 @@ def details(results: RunResults) -> list[str]:
 
 
 def _method(results: RunResults) -> str:
+    if results.method is not None:
+        return _twin_method(results)
     text = ("Times are server-side execution times from `EXPLAIN (ANALYZE, BUFFERS)`: medians "
             "with their 95% interval (order statistics). The factor is median before / median "
             "after, with a 95% paired bootstrap interval (round *i* used the same parameters "
             "before and after).")
+    if results.claims:
+        text += (" The claimed figures are the report's *expected* ones, measured on an unknown "
+                 "machine and data size.")
+    return text
+
+
+def _twin_method(results: RunResults) -> str:
+    text = ("How it was measured: the seeded database was copied into two twins; the migration "
+            "went to one of them, and every round ran on both, one right after the other, the "
+            "first side alternating (ABBA), so drift of the machine lands on both and cancels. "
+            "Query times are server-side execution times from `EXPLAIN (ANALYZE, TIMING OFF, "
+            "BUFFERS)`: medians with their 95% interval (order statistics). A factor or an "
+            "overhead is the typical per-round ratio (round *i* used the same parameters or "
+            "rows on both sides): the geometric mean of the per-round ratios without the 20% "
+            "most extreme at each end, with its 95% interval (Yuen's, for a trimmed mean), "
+            "which holds the run-to-run variation of the estimate as well.")
     if results.claims:
         text += (" The claimed figures are the report's *expected* ones, measured on an unknown "
                  "machine and data size.")
@@ -423,6 +514,7 @@ def render(results: RunResults, chart_names: list[str]) -> str:
     lines += disk_section(results)
     lines += [f"![{name}]({name})" for name in chart_names if name.startswith("disk")]
     lines.append("")
+    lines += noise_floor_section(results)
     lines += noise_section(results)
     lines += migration_section(results)
     seed = results.seed

@@ -60,7 +60,8 @@ class RunSettings(Record):
     max_time_s: float = 2.0
     warmup: int
     crosscheck_rounds: int = 5
-    drift_rounds: int = 5
+    drift_rounds: int = 0  # runs before the twin design
+    aa_rounds: int = 0
     write_rounds: int = 15
     cache: Literal["warm", "cold"] = "warm"
     parallel_workers: int = 0
@@ -130,6 +131,39 @@ class Claims(Record):
     def write_claim(self, operation: str) -> Interval | None:
         return {"insert": self.insert_overhead_pct, "copy": self.copy_overhead_pct,
                 "update": self.update_overhead_pct}.get(operation)
+
+
+# --- how the two states were measured ---------------------------------------------------------
+
+
+class NoiseFloor(Record):
+    """The A/A control: the twins, both still unmigrated, measured against each other exactly
+    as the real comparison is measured afterwards. The true ratio is 1; the measured ratio and
+    its interval show how far noise alone moves this metric in this run."""
+
+    ratio: float  # oriented like the effect: queries A/B (like a speedup), writes B/A
+    ci95: Interval
+    rounds: int
+    a_times: list[float]  # per round: ms per query, µs per row
+    b_times: list[float]
+
+
+class Method(Record):
+    """How the before and after states were measured, and how the intervals were made."""
+
+    design: Literal["twins"] = "twins"
+    # "twins": one seeded database cloned into two (CREATE DATABASE ... TEMPLATE); one of
+    # them migrated; rounds alternate between them in ABBA order in the same time window.
+    order: str = "ABBA"
+    estimate: str = "20% trimmed geometric mean of the per-round ratios"
+    interval: str = "Yuen's interval of the trimmed mean, widened by the between-run SD"
+    run_to_run_sd_reads: float = 0.0  # between-run SD of a log factor, added in quadrature
+    run_to_run_sd_writes: float = 0.0  # the same for a log write cost ratio
+    read_rounds: int = 0
+    write_rounds: int = 0
+    aa_read_rounds: int = 0
+    aa_write_rounds: int = 0
+    explain: str = "EXPLAIN (ANALYZE, TIMING OFF, BUFFERS)"
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -216,6 +250,7 @@ class QueryResult(Record):
     by_parameter: list[ParameterGroup] | None = None
     verdict: ReadVerdict | None = None
     verdict_text: str = ""
+    aa: NoiseFloor | None = None  # the A/A control: the noise floor of `speedup`
 
     def phase(self, name: str) -> QueryPhase | None:
         return self.before if name == "before" else self.after
@@ -277,6 +312,15 @@ class WriteWorkload(Record):
     overhead_ci95: Interval | None = None
     claimed_pct: Interval | None = None
     wal_overhead_pct: float | None = None
+    aa: NoiseFloor | None = None  # the A/A control: the noise floor of `overhead_pct`
+
+    @property
+    def noise_pct(self) -> Interval | None:
+        """The A/A control's interval as an overhead in percent (it contains 0 when noise
+        alone is at work)."""
+        if self.aa is None:
+            return None
+        return (100 * (self.aa.ci95[0] - 1), 100 * (self.aa.ci95[1] - 1))
 
     @property
     def wall_overhead_pct(self) -> float | None:
@@ -292,7 +336,8 @@ class WriteWorkload(Record):
         if not self.claimed_pct:
             return "no claim"
         lo, hi = self.overhead_ci95
-        if lo > self.claimed_pct[1]:
+        noise = self.noise_pct
+        if lo > self.claimed_pct[1] and (noise is None or lo > noise[1]):
             return "exceeds"
         return "below" if hi < self.claimed_pct[0] else "within"
 
@@ -390,8 +435,9 @@ class RunResults(Record):
     migration: MigrationRecord | None = None
     disk: DiskSection | None = Field(default=None, alias="indexes")
     migration_down: MigrationRecord | None = None
-    drift: DriftRecord | None = None
+    drift: DriftRecord | None = None  # runs before the twin design: the before phase re-run
     claims: Claims | None = None
+    method: Method | None = None  # None: a run from before the twin design
     wall_seconds: float | None = None
 
     @property

@@ -73,7 +73,8 @@ def ratio_of_medians_ci(
     return (lo, hi)
 
 
-def median_ci(samples: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+def median_ci(samples: Sequence[float] | FloatArray,
+              confidence: float = 0.95) -> tuple[float, float]:
     """Distribution-free interval for the median from order statistics (binomial ranks).
 
     With n sorted samples the interval [x_(k), x_(n-k+1)] covers the true median with
@@ -96,3 +97,115 @@ def relative_halfwidth(samples: Sequence[float], confidence: float = 0.95) -> fl
     lo, hi = median_ci(samples, confidence)
     med = float(np.median(samples))
     return (hi - lo) / 2 / med if med else float("inf")
+
+
+TRIM = 0.2  # share of rounds dropped at each end before averaging
+
+# Between-run variation that no interval computed inside one run can see: the machine's speed
+# regime. On the reference 2-core VM the CPU-heavy work slows by up to 2x for minutes at a time
+# while memory-latency-bound work slows less, so a seq scan's speedup from an index moves with
+# the regime (fk_join 559x in a fast run, 640-660x in two slow ones). Measured on six default
+# runs of one commit: the spread of log speedups between runs exceeded what their within-run
+# intervals explain by a standard deviation of 0.03-0.06; of log write cost ratios by 0.02.
+# Added in quadrature to every factor's and overhead's standard error (the A/A control, twins
+# in the same regime, needs none).
+RUN_TO_RUN_SD = {"reads": 0.06, "writes": 0.03}
+
+
+@dataclass(frozen=True)
+class TrimmedMean:
+    """A trimmed mean with its standard error (Yuen's) and degrees of freedom."""
+
+    mean: float
+    se: float
+    df: int
+
+    def interval(self, confidence: float = 0.95, extra_sd: float = 0.0) -> tuple[float, float]:
+        t = float(sps.t.ppf(1 - (1 - confidence) / 2, max(self.df, 1)))
+        half = t * math.sqrt(self.se ** 2 + extra_sd ** 2)
+        return self.mean - half, self.mean + half
+
+
+def trimmed_mean(samples: Sequence[float] | FloatArray, trim: float = TRIM) -> TrimmedMean:
+    """The `trim`-trimmed mean: the mean of what is left after dropping the lowest and highest
+    g = floor(trim * n) values; its standard error is Yuen's, from the winsorized variance
+    (values outside the kept range pulled to its ends). Robust to a few wild values like a
+    median, but a smooth function of all the others, so it does not jump when noise reorders
+    them."""
+    x = np.sort(np.asarray(samples, dtype=float))
+    n = len(x)
+    if n == 0:
+        raise ValueError("no samples")
+    g = int(np.floor(trim * n))
+    kept = x[g:n - g]
+    mean = float(kept.mean())
+    if len(kept) < 2:
+        return TrimmedMean(mean, 0.0, 0)
+    h = len(kept)
+    winsorized = np.clip(x, kept[0], kept[-1])
+    # Yuen's squared standard error: (n - 1) s_w^2 / (h (h - 1)), h values kept.
+    se = math.sqrt((n - 1) * float(np.var(winsorized, ddof=1)) / (h * (h - 1)))
+    return TrimmedMean(mean, se, h - 1)
+
+
+def trimmed_mean_ci(samples: Sequence[float] | FloatArray, trim: float = TRIM,
+                    confidence: float = 0.95) -> tuple[float, tuple[float, float]]:
+    """The trimmed mean with its Yuen (Tukey-McLaughlin) interval."""
+    tm = trimmed_mean(samples, trim)
+    return tm.mean, tm.interval(confidence)
+
+
+def paired_ratio(numer: Sequence[float], denom: Sequence[float], *, confidence: float = 0.95,
+                 extra_sd: float = 0.0) -> tuple[float, tuple[float, float]]:
+    """The typical per-round ratio numer[i] / denom[i], with its interval.
+
+    Round i of both samples was measured in the same time window and with the same inputs, so
+    each ratio is free of what the machine was doing then. The estimate is the geometric mean
+    of the per-round ratios without the 20% most extreme at each end (a trimmed mean of their
+    logarithms): the rounds a hiccup hit on one side do not count, and, unlike a median, it
+    does not jump between clusters of ratios when inputs of different cost give different
+    ratios. The interval is the trimmed mean's Yuen interval, widened by `extra_sd` (a
+    between-run standard deviation of the log ratio, RUN_TO_RUN_SD) in quadrature. (Chosen on
+    repeated default runs here: the ratio of the two medians moved up to 1.8x between runs,
+    the median of the ratios 1.8x, this estimate at most 1.3x.)
+    """
+    logs = paired_log_ratios(numer, denom)
+    if len(logs) == 0:
+        nan = float("nan")
+        return nan, (nan, nan)
+    tm = trimmed_mean(logs)
+    lo, hi = tm.interval(confidence, extra_sd)
+    return math.exp(tm.mean), (math.exp(lo), math.exp(hi))
+
+
+def paired_log_ratios(numer: Sequence[float], denom: Sequence[float]) -> FloatArray:
+    """log(numer[i] / denom[i]) for the rounds both samples have (and both timed above 0)."""
+    n = min(len(numer), len(denom))
+    x, y = np.asarray(numer[:n], float), np.asarray(denom[:n], float)
+    ok = (x > 0) & (y > 0)
+    logs: FloatArray = np.log(x[ok] / y[ok])
+    return logs
+
+
+def yuen_difference(base: Sequence[float] | FloatArray, new: Sequence[float] | FloatArray, *,
+                    extra_var: float = 0.0, confidence: float = 0.95,
+                    ) -> tuple[float, tuple[float, float], float]:
+    """Yuen's two-sample comparison of trimmed means: new - base, its interval and p-value.
+
+    The squared standard errors of both trimmed means add up, with `extra_var` (between-run
+    variance the samples cannot show) on top; degrees of freedom by Welch-Satterthwaite.
+    Without `extra_var` this is scipy.stats.ttest_ind(new, base, trim=0.2, equal_var=False).
+    """
+    b, n = trimmed_mean(base), trimmed_mean(new)
+    var = b.se ** 2 + n.se ** 2 + extra_var
+    diff = n.mean - b.mean
+    if var <= 0:
+        return diff, (diff, diff), 1.0 if diff == 0 else 0.0
+    parts = [(b.se ** 2, b.df), (n.se ** 2, n.df)]
+    df = (b.se ** 2 + n.se ** 2) ** 2 / sum(v ** 2 / max(d, 1) for v, d in parts) \
+        if b.se or n.se else 1.0
+    t = diff / math.sqrt(var)
+    p = float(2 * sps.t.sf(abs(t), df))
+    q = float(sps.t.ppf(1 - (1 - confidence) / 2, df))
+    half = q * math.sqrt(var)
+    return diff, (diff - half, diff + half), p

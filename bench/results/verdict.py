@@ -12,18 +12,24 @@ NOISE_BAND = (0.9, 1.1)
 def read_verdict(
     speedup: float | None, ci: tuple[float, float] | None, claimed_factor: float | None,
     expected_index: str | None, indexes_after: list[str], error: str | None = None,
+    noise: tuple[float, float] | None = None,
 ) -> tuple[ReadVerdict, str]:
-    """(status, sentence). status is one of: faster, slower, unchanged, error."""
+    """(status, sentence). status is one of: faster, slower, unchanged, error.
+
+    A change is called only when the whole interval lies outside the noise band: the A/A
+    control's interval (`noise`, when measured) and at least NOISE_BAND around 1.
+    """
     status: ReadVerdict
     if error or speedup is None or ci is None:
         return "error", f"not measured: {error or 'no rounds'}"
     lo, hi = ci
+    band = (min(NOISE_BAND[0], noise[0]), max(NOISE_BAND[1], noise[1])) if noise else NOISE_BAND
     claim = f" (claimed {claimed_factor:.0f}x)" if claimed_factor else ""
     uses = ""
     if expected_index:
         uses = (f"; uses {expected_index}" if expected_index in indexes_after
                 else f"; does not use {expected_index}")
-    if lo > NOISE_BAND[1]:
+    if lo > band[1]:
         status = "faster"
         if claimed_factor and lo >= claimed_factor:
             text = f"{factor(speedup)} faster, meets the claim{claim}"
@@ -33,10 +39,10 @@ def read_verdict(
             text = f"{factor(speedup)} faster, short of the claim{claim}"
         else:
             text = f"{factor(speedup)} faster"
-    elif hi < NOISE_BAND[0]:
+    elif hi < band[0]:
         status = "slower"
         text = f"{factor(1 / speedup)} SLOWER after the migration{claim}"
-    elif hi > NOISE_BAND[1]:
+    elif hi > band[1]:
         status = "unchanged"
         text = (f"no consistent speedup: {factor(lo)}–{factor(hi)} depending on "
                 f"parameters{claim}")

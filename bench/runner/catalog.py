@@ -48,3 +48,16 @@ def table_sizes(conn: psycopg.Connection, tables: list[str]) -> dict[str, TableB
         (tables,),
     ).fetchall()
     return {t: TableBytes(table_bytes=heap, index_bytes=idx) for t, heap, idx in rows}
+
+
+def tables_with_expression_indexes(conn: psycopg.Connection, tables: list[str]) -> list[str]:
+    """The tables that have an index on an expression (which ANALYZE gathers statistics for)."""
+    rows = conn.execute(
+        """
+        SELECT DISTINCT c.relname FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indrelid
+        WHERE i.indexprs IS NOT NULL AND c.relname = ANY(%s)
+          AND c.relnamespace = current_schema()::regnamespace
+        """,
+        (tables,),
+    ).fetchall()
+    return sorted(r[0] for r in rows)

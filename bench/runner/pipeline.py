@@ -1,11 +1,18 @@
-"""The main job, top to bottom: provision -> seed -> measure -> migrate -> measure -> report."""
+"""The main job, top to bottom: provision -> seed -> twin -> A/A control -> migrate one twin ->
+measure both side by side -> report.
+
+Before and after are never measured minutes apart: the seeded database is copied into two
+twins, and every measurement runs on both in the same time window, alternating round by round
+(reads.py, writes.py). Before migrating, the twins (both unmigrated) are measured against each
+other exactly the same way: the A/A control, whose ratios show this run's noise floor.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,12 +22,20 @@ from bench.config import RunConfig
 from bench.paths import ROOT
 from bench.report.output import write_report
 from bench.results import claims as claims_file
-from bench.results.model import CacheState, Claims, RunResults, RunSettings, ServerInfo
-from bench.results.store import save_results
+from bench.results.model import (
+    CacheState,
+    Claims,
+    Method,
+    RunResults,
+    RunSettings,
+    ServerInfo,
+)
+from bench.results.stats import RUN_TO_RUN_SD
 from bench.runner import cache, catalog, disk, environment, migrate, reads
 from bench.runner.params import parameter_sets
-from bench.runner.provision import Target, provision, redact
-from bench.runner.records import drift_record, query_record
+from bench.runner.provision import Target, provision, redact, settle, twin_database
+from bench.runner.reads import PairedResult, Side
+from bench.runner.records import query_record
 from bench.runner.seeding import seed_database
 from bench.runner.shapes import Shape, load_shapes
 from bench.runner.writes import WriteBench
@@ -28,7 +43,6 @@ from seed.models import TABLES
 
 Echo = Callable[[str], None]
 Params = dict[str, list[dict[str, Any]]]
-COLD_ROUNDS = 5  # default rounds per shape with --cache cold: each costs a server restart
 
 
 def _stderr(line: str) -> None:
@@ -50,14 +64,14 @@ def run(cfg: RunConfig, echo: Echo = _stderr) -> RunResults:
     claims = claims_file.load_for(cfg.migration)
     wall = time.perf_counter()
     results = _new_results(cfg, shapes, claims)
-    before: dict[str, reads.PhaseResult] = {}  # filled round by round
-    after: dict[str, reads.PhaseResult] = {}
+    aa: dict[str, PairedResult] = {}  # filled round by round
+    ab: dict[str, PairedResult] = {}
     params: Params = {}
 
     def record_queries() -> None:
         results.queries = [
             query_record(s, params[s.name], claims.reads.get(s.name) if claims else None,
-                         before.get(s.name), after.get(s.name) if after else None)
+                         ab.get(s.name), aa.get(s.name))
             for s in shapes if s.name in params
         ]
 
@@ -69,108 +83,116 @@ def run(cfg: RunConfig, echo: Echo = _stderr) -> RunResults:
             with step(echo, "seed"):
                 results.seed = seed_database(target, cfg, echo)
             params.update(_prepare_queries(target, cfg, shapes, results.server))
-            save_results(results, cfg.out)
-
-            with step(echo, "measure before"):
-                results.cache = measure_reads(target, cfg, shapes, params,
-                                              _policies(cfg, shapes), cfg.crosscheck_rounds,
-                                              into=before)
-            record_queries()
-            save_results(results, cfg.out)
             with target.connect() as conn:
-                sizes_before = catalog.table_sizes(conn, TABLES)  # as seeded, before any writes
-            writes = None
-            if cfg.write_rounds:
-                with target.connect(autocommit=True) as conn:
-                    writes = WriteBench(conn, cfg.seed, cfg.write_rounds, cfg.warmup,
-                                        checkpoint=target.source == "embedded")
-                with step(echo, "writes before"):
-                    writes.measure(target.conninfo, "before")
-                results.writes = writes.section(_write_claim(claims))
-                save_results(results, cfg.out)
+                sizes_before = catalog.table_sizes(conn, TABLES)  # as seeded
+            save_results(results, cfg)
+            with ExitStack() as stack:
+                with step(echo, "twin"):
+                    other = stack.enter_context(twin_database(target))
+                twins: dict[Side, Target] = {"A": target, "B": other}
+                echo(f"twin: {other.dbname} is a copy of {target.dbname}; the migration will "
+                     "go to the copy")
+                writes = _write_bench(target, cfg)
+                if cfg.aa_rounds:
+                    settle(target)
+                    with step(echo, "noise floor (A/A): reads"):
+                        results.cache = measure_reads(twins, cfg, shapes, params,
+                                                      min(cfg.aa_rounds, cfg.read_rounds), into=aa)
+                    if writes:
+                        with step(echo, "noise floor (A/A): writes"):
+                            writes.measure_pair(_conninfo(twins), "aa", cfg.aa_rounds)
+                    record_queries()
+                    save_results(results, cfg)
 
-            engine = sa.create_engine(target.sqlalchemy_url(), poolclass=sa.pool.NullPool)
-            try:
-                with step(echo, "migrate up"):
-                    up = migrate.apply(engine, target, cfg.migration, "upgrade")
-                results.migration = up
-                echo(f"migrate up: {up.index_count} indexes created (revision {up.revision})")
-                with target.connect() as conn:
-                    results.disk = disk.index_costs(
-                        sizes_before, catalog.table_sizes(conn, TABLES),
-                        catalog.list_indexes(conn, TABLES), up.indexes, up.statements,
-                        claims.disk_growth_pct if claims else None)
-                save_results(results, cfg.out)
+                engine = sa.create_engine(other.sqlalchemy_url(), poolclass=sa.pool.NullPool)
+                try:
+                    with step(echo, "migrate up"):
+                        up = migrate.apply(engine, other, cfg.migration, "upgrade")
+                    results.migration = up
+                    echo(f"migrate up: {up.index_count} indexes created on {other.dbname} "
+                         f"(revision {up.revision})")
+                    with other.connect() as conn:
+                        results.disk = disk.index_costs(
+                            sizes_before, catalog.table_sizes(conn, TABLES),
+                            catalog.list_indexes(conn, TABLES), up.indexes, up.statements,
+                            claims.disk_growth_pct if claims else None)
+                    save_results(results, cfg)
 
-                with step(echo, "measure after"):
-                    measure_reads(target, cfg, shapes, params, _policies(cfg, shapes, before),
-                                  cfg.crosscheck_rounds, into=after)
-                record_queries()
-                save_results(results, cfg.out)
-                if writes:
-                    with step(echo, "writes after"):
-                        writes.measure(target.conninfo, "after")
-                    results.writes = writes.section(_write_claim(claims))
-                    save_results(results, cfg.out)
+                    settle(target)
+                    with step(echo, "measure before and after"):
+                        results.cache = measure_reads(twins, cfg, shapes, params,
+                                                      cfg.read_rounds,
+                                                      crosscheck=cfg.crosscheck_rounds, into=ab)
+                    record_queries()
+                    save_results(results, cfg)
+                    if writes:
+                        with step(echo, "writes before and after"):
+                            writes.measure_pair(_conninfo(twins), "ab")
+                        claim_for = claims.write_claim if claims else _no_claim
+                        results.writes = writes.section(claim_for)
+                        save_results(results, cfg)
 
-                with step(echo, "migrate down"):
-                    results.migration_down = migrate.apply(engine, target, cfg.migration,
-                                                           "downgrade")
-            finally:
-                engine.dispose()
-            if cfg.drift_rounds:
-                # The before state again, at the end: if the machine drifted during the run,
-                # the same rounds now take a different time, and the report says by how much.
-                with step(echo, "measure before again (drift check)"):
-                    again: dict[str, reads.PhaseResult] = {}
-                    measure_reads(target, cfg, shapes, params,
-                                  _policies(cfg, shapes, fixed=cfg.drift_rounds), into=again)
-                results.drift = drift_record(before, again)
+                    with step(echo, "migrate down"):
+                        results.migration_down = migrate.apply(engine, other, cfg.migration,
+                                                               "downgrade")
+                finally:
+                    engine.dispose()
         results.complete = True
     finally:
         results.wall_seconds = time.perf_counter() - wall
-        if before:  # also what an interrupted phase measured so far
+        if aa or ab:  # also what an interrupted phase measured so far
             record_queries()
-        save_results(results, cfg.out)
+        save_results(results, cfg)
         if results.queries:
             write_report(results, cfg.out)
     return results
 
 
-def _write_claim(claims: Claims | None) -> Callable[[str], tuple[float, float] | None]:
-    return claims.write_claim if claims else lambda _operation: None
+def save_results(results: RunResults, cfg: RunConfig) -> None:
+    from bench.results.store import save_results as save
+
+    save(results, cfg.out)
 
 
-def _policies(cfg: RunConfig, shapes: list[Shape],
-              before: dict[str, reads.PhaseResult] | None = None,
-              fixed: int | None = None) -> dict[str, reads.RoundPolicy]:
-    """Round policy per shape. After the migration a shape repeats the rounds it had before,
-    so every measured round pairs with the round that used the same parameters."""
-    policies = {}
-    for s in shapes:
-        n = fixed or cfg.rounds or (COLD_ROUNDS if cfg.cache == "cold" else None)
-        if before is not None and before[s.name].rounds:
-            n = len(before[s.name].rounds)
-        policies[s.name] = reads.RoundPolicy(cfg.min_rounds, cfg.max_rounds, cfg.max_time_s,
-                                             fixed=n)
-    return policies
+def _no_claim(_operation: str) -> None:
+    return None
 
 
-def measure_reads(target: Target, cfg: RunConfig, shapes: list[Shape], params: Params,
-                  policies: dict[str, reads.RoundPolicy], crosscheck: int = 0, *,
-                  into: dict[str, reads.PhaseResult]) -> CacheState:
-    """Warm (or empty) the cache, run the shapes into `into` (round by round, so an
-    interrupted run keeps what it measured); return the cache state they ran in."""
+def _conninfo(twins: dict[Side, Target]) -> dict[Side, str]:
+    return {side: t.conninfo for side, t in twins.items()}
+
+
+def _write_bench(target: Target, cfg: RunConfig) -> WriteBench | None:
+    if not cfg.write_rounds:
+        return None
+    with target.connect(autocommit=True) as conn:
+        return WriteBench(conn, cfg.seed, cfg.write_rounds, cfg.warmup,
+                          checkpoint=target.source == "embedded",
+                          max_rounds=max(cfg.write_rounds, cfg.aa_rounds))
+
+
+def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape],
+                  params: Params, rounds: int, *, crosscheck: int = 0,
+                  into: dict[str, PairedResult]) -> CacheState:
+    """Warm (or empty) the cache of both twins, run the shapes on both side by side into
+    `into` (round by round, so an interrupted run keeps what it measured); return the cache
+    state they ran in."""
     settings = reads.SessionSettings(cfg.parallel_workers, cfg.statement_timeout_s)
+    conninfo = _conninfo(twins)
     if cfg.cache == "cold":
-        restart, note = cache.cold_restarter(target.conninfo)
-        reads.measure_phase(target.conninfo, shapes, params, warmup=0, settings=settings,
-                            policy=policies, cold=restart, into=into)
+        restart, note = cache.cold_restarter(conninfo["A"])
+        reads.measure_pair(conninfo, shapes, params, rounds=rounds, warmup=0, settings=settings,
+                           max_time_s=cfg.max_time_s, cold=restart, into=into)
         return CacheState(mode="cold", note=note)
-    cache_state = cache.prewarm(target.conninfo, TABLES)
-    reads.measure_phase(target.conninfo, shapes, params, warmup=cfg.warmup, settings=settings,
-                        policy=policies, crosscheck=crosscheck, into=into)
-    return cache_state
+    states = [cache.prewarm(conninfo[side], TABLES) for side in ("A", "B")]
+    reads.measure_pair(conninfo, shapes, params, rounds=rounds, warmup=cfg.warmup,
+                       settings=settings, max_time_s=cfg.max_time_s, crosscheck=crosscheck,
+                       into=into)
+    state = states[0]
+    if state.pg_prewarm and states[1].pg_prewarm:
+        state.relations = (state.relations or 0) + (states[1].relations or 0)
+        state.blocks = (state.blocks or 0) + (states[1].blocks or 0)
+    return state
 
 
 def _new_results(cfg: RunConfig, shapes: list[Shape], claims: Claims | None) -> RunResults:
@@ -178,15 +200,19 @@ def _new_results(cfg: RunConfig, shapes: list[Shape], claims: Claims | None) -> 
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         environment=environment.collect(ROOT),
         config=RunSettings(
-            scale=cfg.scale, seed=cfg.seed, rounds=cfg.rounds or "adaptive",
-            min_rounds=cfg.min_rounds, max_rounds=cfg.max_rounds, max_time_s=cfg.max_time_s,
-            warmup=cfg.warmup, crosscheck_rounds=cfg.crosscheck_rounds,
-            drift_rounds=cfg.drift_rounds, write_rounds=cfg.write_rounds, cache=cfg.cache,
+            scale=cfg.scale, seed=cfg.seed, rounds=cfg.read_rounds, max_time_s=cfg.max_time_s,
+            warmup=cfg.warmup, crosscheck_rounds=cfg.crosscheck_rounds, aa_rounds=cfg.aa_rounds,
+            write_rounds=cfg.write_rounds, cache=cfg.cache,
             parallel_workers=cfg.parallel_workers, statement_timeout_s=cfg.statement_timeout_s,
             shapes=[s.name for s in shapes], migration=cfg.migration.name,
             command_line=" ".join(cfg.argv), dsn=redact(cfg.dsn) if cfg.dsn else None,
         ),
         claims=claims,
+        method=Method(run_to_run_sd_reads=RUN_TO_RUN_SD["reads"],
+                      run_to_run_sd_writes=RUN_TO_RUN_SD["writes"], read_rounds=cfg.read_rounds,
+                      write_rounds=cfg.write_rounds,
+                      aa_read_rounds=min(cfg.aa_rounds, cfg.read_rounds),
+                      aa_write_rounds=cfg.aa_rounds if cfg.write_rounds else 0),
     )
 
 

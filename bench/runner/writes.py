@@ -1,4 +1,4 @@
-"""Write workloads the app runs, measured before and after the migration on the same data.
+"""Write workloads the app runs, measured on two databases side by side on the same rows.
 
 * insert: single-row INSERT ... RETURNING id, one statement per row, committed in units of
   work of ROWS_PER_TXN rows, the way an ORM flushes a session; into each of the six tables.
@@ -7,18 +7,25 @@
   re-scraped activity; re-scored contacts), on a fixed "active set" of rows that is updated
   again and again, as busy rows are.
 
-Each INSERT/UPDATE runs under EXPLAIN (ANALYZE, WAL): its server-side execution time includes
+The two sides (A and B: twin databases, one of them later migrated) take turns round by round
+and workload by workload, in ABBA order (A B, then B A, ...), so whatever the machine does
+meanwhile lands on both and cancels in their ratio; both sides write the same rows.
+
+Each INSERT/UPDATE runs under EXPLAIN (ANALYZE, TIMING OFF, WAL): its server-side execution
+time includes
 index maintenance and foreign-key triggers but not the client round trip, and its WAL bytes are
 this backend's own. COPY cannot be EXPLAINed, so it is timed by the client and its WAL is the
 change of the WAL insert position. The share of HOT updates comes from the transaction's own
 counters (pg_stat_get_xact_tuples_hot_updated) read just before COMMIT.
 
-Rows a phase writes are deleted again and the active set restored afterwards (then VACUUM), so
-the "after" phase starts from the same rows as the "before" phase.
+Rows a block of rounds writes are deleted again and the active set restored afterwards, on both
+sides alike (then VACUUM, without ANALYZE: the twins keep identical planner statistics), so the
+next block starts from the rows as seeded.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -30,8 +37,10 @@ import psycopg
 from psycopg import sql
 
 from bench.results.model import Interval, Operation, WritePhase, WriteSection, WriteWorkload
-from bench.results.stats import ratio_of_medians_ci, summarize
+from bench.results.stats import RUN_TO_RUN_SD, paired_ratio, summarize
 from bench.runner.plans import explain_document
+from bench.runner.reads import SIDES, Side, order
+from bench.runner.records import noise_floor
 from seed.copy_text import copy_chunks
 from seed.generate import generate
 from seed.models import TABLES, Base
@@ -39,7 +48,7 @@ from seed.models import TABLES, Base
 Connection = psycopg.Connection[Any]
 ROWS_PER_TXN = 10  # statements per committed unit of work
 ROWS_PER_ROUND = 50  # single-row statements per round
-COPY_ROWS_PER_ROUND = 5_000
+COPY_ROWS_PER_ROUND = 2_000
 COPY_TABLES = ("social_media_activity", "agent_executions")
 ACTIVE_SET = 500  # rows per table the update workloads keep touching
 
@@ -85,12 +94,14 @@ class Workload:
     table: str
     operation: Operation
     description: str
-    run_round: Callable[[Connection, int], WriteRound]
-    rounds: dict[str, list[WriteRound]] = field(default_factory=dict)
+    # run_round(connections, round index, which side first) -> that round on each side
+    run_round: Callable[[dict[Side, Connection], int, tuple[Side, Side]], dict[Side, WriteRound]]
+    # (block, side) -> rounds, e.g. ("ab", "B"): the migrated twin in the A/B block
+    rounds: dict[tuple[str, Side], list[WriteRound]] = field(default_factory=dict)
 
 
 def _explain(conn: Connection, query: str | sql.Composable, params: Any) -> dict[str, Any]:
-    stmt = sql.SQL("EXPLAIN (ANALYZE, WAL, FORMAT JSON) ") + (
+    stmt = sql.SQL("EXPLAIN (ANALYZE, TIMING OFF, WAL, FORMAT JSON) ") + (
         sql.SQL(query) if isinstance(query, str) else query)
     return explain_document(conn.execute(stmt, params, prepare=False).fetchone())
 
@@ -106,30 +117,65 @@ def _wal_lsn(conn: Connection) -> int:
     return int(_one(conn, "SELECT pg_current_wal_insert_lsn() - '0/0'"))
 
 
-def _statement_round(
-    conn: Connection, statements: Sequence[tuple[sql.Composable, Mapping[str, Any]]],
-    table: str | None = None,
-) -> WriteRound:
-    """Run statements under EXPLAIN (ANALYZE, WAL), ROWS_PER_TXN per committed transaction."""
-    server_ms = 0.0
-    wal = records = fpi = updated = hot = 0
-    start = time.perf_counter()
-    for first in range(0, len(statements), ROWS_PER_TXN):
-        with conn.transaction():
-            for query, params in statements[first:first + ROWS_PER_TXN]:
-                doc = _explain(conn, query, params)
-                server_ms += float(doc["Execution Time"])
-                wal += int(doc["Plan"].get("WAL Bytes", 0))
-                records += int(doc["Plan"].get("WAL Records", 0))
-                fpi += int(doc["Plan"].get("WAL FPI", 0))
+Conns = dict[Side, Connection]
+Statements = Sequence[tuple[sql.Composable, Mapping[str, Any]]]
+
+
+@dataclass
+class _Tally:
+    server_ms: float = 0.0
+    wall_ms: float = 0.0
+    wal: int = 0
+    records: int = 0
+    fpi: int = 0
+    updated: int = 0
+    hot: int = 0
+
+    def timed(self, conn: Connection, query: str, params: Any = None) -> Any:
+        start = time.perf_counter()
+        cur = conn.execute(query, params, prepare=False)
+        self.wall_ms += (time.perf_counter() - start) * 1000
+        return cur
+
+    def explain(self, conn: Connection, query: sql.Composable, params: Any) -> None:
+        start = time.perf_counter()
+        doc = _explain(conn, query, params)
+        self.wall_ms += (time.perf_counter() - start) * 1000
+        self.server_ms += float(doc["Execution Time"])
+        self.wal += int(doc["Plan"].get("WAL Bytes", 0))
+        self.records += int(doc["Plan"].get("WAL Records", 0))
+        self.fpi += int(doc["Plan"].get("WAL FPI", 0))
+
+    def round(self, rows: int) -> WriteRound:
+        return WriteRound(rows, self.server_ms, self.wall_ms, self.wal, self.records, self.fpi,
+                          self.updated, self.hot)
+
+
+def _statement_round(conns: Conns, first: tuple[Side, Side], statements: Statements,
+                     table: str | None = None) -> dict[Side, WriteRound]:
+    """Run the statements on both sides, each under EXPLAIN (ANALYZE, WAL), ROWS_PER_TXN per
+    committed transaction on each side. Statement k runs on one side and right after on the
+    other, the first side alternating (ABBA within the round), so the two sums of server time
+    are taken in the same milliseconds. Both sides commit (and each commit's time counts in
+    its side's wall time)."""
+    tally = {side: _Tally() for side in conns}
+    for start in range(0, len(statements), ROWS_PER_TXN):
+        for side in first:
+            tally[side].timed(conns[side], "BEGIN")
+        for k, (query, params) in enumerate(statements[start:start + ROWS_PER_TXN]):
+            for side in (first if (start + k) % 2 == 0 else first[::-1]):
+                tally[side].explain(conns[side], query, params)
+        for side in first:
+            t = tally[side]
             if table:
-                u, h = conn.execute(
+                row = conns[side].execute(
                     "SELECT pg_stat_get_xact_tuples_updated(%s::regclass), "
                     "pg_stat_get_xact_tuples_hot_updated(%s::regclass)", (table, table),
-                ).fetchone()  # type: ignore[misc]
-                updated, hot = updated + u, hot + h
-    wall_ms = (time.perf_counter() - start) * 1000
-    return WriteRound(len(statements), server_ms, wall_ms, wal, records, fpi, updated, hot)
+                ).fetchone()
+                assert row is not None
+                t.updated, t.hot = t.updated + row[0], t.hot + row[1]
+            t.timed(conns[side], "COMMIT")
+    return {side: t.round(len(statements)) for side, t in tally.items()}
 
 
 def _insert_workload(table: str, rows: dict[str, np.ndarray], n: int) -> Workload:
@@ -139,11 +185,12 @@ def _insert_workload(table: str, rows: dict[str, np.ndarray], n: int) -> Workloa
         sql.SQL(", ").join(sql.Placeholder(c) for c in columns))
     values = _python_rows({c: rows[c][:n] for c in columns}, columns)
 
-    def run_round(conn: Connection, round_index: int) -> WriteRound:
-        # Round i inserts the same rows in both phases.
-        first = round_index * ROWS_PER_ROUND
-        batch = [(query, values[(first + k) % len(values)]) for k in range(ROWS_PER_ROUND)]
-        return _statement_round(conn, batch)
+    def run_round(conns: Conns, round_index: int, first: tuple[Side, Side]
+                  ) -> dict[Side, WriteRound]:
+        # Round i inserts the same rows on both sides, and in every block.
+        start = round_index * ROWS_PER_ROUND
+        batch = [(query, values[(start + k) % len(values)]) for k in range(ROWS_PER_ROUND)]
+        return _statement_round(conns, first, batch)
 
     return Workload(f"insert:{table}", table, "insert",
                     f"{ROWS_PER_ROUND} single-row INSERT ... RETURNING id per round, "
@@ -158,19 +205,27 @@ def _copy_workload(table: str, rows: dict[str, np.ndarray]) -> Workload:
                                               chunk_rows=COPY_ROWS_PER_ROUND)]
     chunks = [c for c in chunks if c.count("\n") == COPY_ROWS_PER_ROUND] or chunks
 
-    def run_round(conn: Connection, round_index: int) -> WriteRound:
-        text = chunks[round_index % len(chunks)]
+    def copy_once(conn: Connection, text: str) -> WriteRound:
         n = text.count("\n")
         lsn = _wal_lsn(conn)
         start = time.perf_counter()
-        with conn.transaction(), conn.cursor().copy(stmt) as copy:
-            copy.write(text)
+        with conn.transaction():
+            with conn.cursor().copy(stmt) as copy:
+                copy.write(text)
+            # The COPY is done (the server has answered it); the commit's WAL flush is not
+            # part of its cost per row, only of the client's wall time.
+            copied_ms = (time.perf_counter() - start) * 1000
         wall_ms = (time.perf_counter() - start) * 1000
-        return WriteRound(n, wall_ms, wall_ms, _wal_lsn(conn) - lsn)
+        return WriteRound(n, copied_ms, wall_ms, _wal_lsn(conn) - lsn)
+
+    def run_round(conns: Conns, round_index: int, first: tuple[Side, Side]
+                  ) -> dict[Side, WriteRound]:
+        text = chunks[round_index % len(chunks)]
+        return {side: copy_once(conns[side], text) for side in first}
 
     return Workload(f"copy:{table}", table, "copy",
-                    f"COPY of {COPY_ROWS_PER_ROUND:,} rows per round in one transaction",
-                    run_round)
+                    f"COPY of {COPY_ROWS_PER_ROUND:,} rows per round in one transaction "
+                    "(timed until the server completes the COPY, before the commit)", run_round)
 
 
 def _update_workload(name: str, active_ids: list[int], seed: int) -> Workload:
@@ -178,13 +233,14 @@ def _update_workload(name: str, active_ids: list[int], seed: int) -> Workload:
     query = sql.SQL("UPDATE {} SET ").format(sql.Identifier(table)) + sql.SQL(
         set_clause) + sql.SQL(" WHERE id = %(id)s")
 
-    def run_round(conn: Connection, round_index: int) -> WriteRound:
-        # Round i updates the same rows to the same values in both phases.
+    def run_round(conns: Conns, round_index: int, first: tuple[Side, Side]
+                  ) -> dict[Side, WriteRound]:
+        # Round i updates the same rows to the same values on both sides, and in every block.
         rng = np.random.default_rng([seed, zlib.crc32(name.encode()), round_index])
         ids = rng.choice(active_ids, ROWS_PER_ROUND)
         n = rng.integers(1, 100, ROWS_PER_ROUND)
         batch = [(query, {"id": int(i), "n": int(v)}) for i, v in zip(ids, n, strict=True)]
-        return _statement_round(conn, batch, table=table)
+        return _statement_round(conns, first, batch, table=table)
 
     return Workload(name, table, "update",
                     f"{ROWS_PER_ROUND} single-row UPDATEs per round on {len(active_ids)} "
@@ -213,11 +269,12 @@ class WriteBench:
     """Builds the workloads once, then measures them in a phase and cleans up after it."""
 
     def __init__(self, conn: Connection, seed: int, rounds: int, warmup: int,
-                 checkpoint: bool = True) -> None:
+                 checkpoint: bool = True, max_rounds: int | None = None) -> None:
         # checkpoint=False on a server the harness does not own: CHECKPOINT is server-wide I/O.
         self.rounds, self.warmup, self.checkpoint = rounds, warmup, checkpoint
-        needed = (rounds + warmup) * ROWS_PER_ROUND
-        copy_needed = (rounds + warmup) * COPY_ROWS_PER_ROUND
+        most = max(rounds, max_rounds or 0) + warmup  # rounds of the longest block
+        needed = most * ROWS_PER_ROUND
+        copy_needed = most * COPY_ROWS_PER_ROUND
         # Fresh rows from the same generator (another seed), referencing existing leads only.
         scale = max(needed / 60_000, copy_needed / 1_000_000, 0.001)
         sample = generate(seed + 1, scale).tables
@@ -236,21 +293,37 @@ class WriteBench:
         self.workloads += [_update_workload(n, ids, seed) for n, ids in self.active.items()]
         self.leads_kept = False
 
-    def measure(self, conninfo: str, phase: str) -> None:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute("SET jit = off")
-            baseline = self._snapshot(conn)
-            # Both phases start right after a checkpoint: the same full-page-image cost.
+    def measure_pair(self, conninfo: dict[Side, str], block: str,
+                     rounds: int | None = None) -> None:
+        """A block of rounds on both sides, interleaved: round i of workload j runs on one side
+        and then on the other, the first side alternating (ABBA). Then both sides get their
+        rows back as they were."""
+        rounds = self.rounds if rounds is None else rounds
+        conns = {side: psycopg.connect(conninfo[side], autocommit=True) for side in SIDES}
+        try:
+            baseline = {}
+            for side, conn in conns.items():
+                conn.execute("SET jit = off")
+                baseline[side] = self._snapshot(conn)
+            # The block starts right after a checkpoint: both sides pay the same full-page
+            # images for the pages they touch first (warm-up rounds take most of them).
             if self.checkpoint:
-                _try(conn, "CHECKPOINT")
+                _try(conns["A"], "CHECKPOINT")
+                os.sync()  # and the kernel's writeback of it is over before round one
             for w in self.workloads:
-                w.rounds[phase] = []
-            for i in range(-self.warmup, self.rounds):
-                for w in self.workloads:
-                    r = w.run_round(conn, i + self.warmup)
+                for side in SIDES:
+                    w.rounds[(block, side)] = []
+            for i in range(-self.warmup, rounds):
+                for j, w in enumerate(self.workloads):
+                    got = w.run_round(conns, i + self.warmup, order(i, j))
                     if i >= 0:
-                        w.rounds[phase].append(r)
-            self._restore(conn, baseline)
+                        for side in SIDES:
+                            w.rounds[(block, side)].append(got[side])
+            for side, conn in conns.items():
+                self._restore(conn, baseline[side])
+        finally:
+            for conn in conns.values():
+                conn.close()
 
     def _snapshot(self, conn: Connection) -> dict[str, int]:
         for name, ids in self.active.items():
@@ -287,7 +360,7 @@ class WriteBench:
         if not self.leads_kept:
             conn.execute("RESET session_replication_role")
         for table in TABLES:
-            conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
+            conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
 
     def section(self, claim_for: Callable[[str], Interval | None]) -> WriteSection:
         """The `writes` section of results.json; `claim_for(operation)` gives the claim."""
@@ -312,7 +385,7 @@ def _try(conn: Connection, statement: str) -> bool:
 def _phase(rounds: list[WriteRound]) -> WritePhase | None:
     if not rounds:
         return None
-    per_row_us = [1000 * r.server_ms / r.rows for r in rounds]
+    per_row_us = _per_row(rounds)
     s = summarize(per_row_us)
     rows = sum(r.rows for r in rounds)
     wall_s = sum(r.wall_ms for r in rounds) / 1000
@@ -332,18 +405,25 @@ def _phase(rounds: list[WriteRound]) -> WritePhase | None:
     )
 
 
+def _per_row(rounds: list[WriteRound]) -> list[float]:
+    return [1000 * r.server_ms / r.rows for r in rounds]
+
+
 def _record(w: Workload, claim: Interval | None) -> WriteWorkload:
-    before, after = _phase(w.rounds.get("before", [])), _phase(w.rounds.get("after", []))
+    """Before = twin A, after = the migrated twin B in the A/B block; the A/A block (both
+    unmigrated) gives the noise floor."""
+    before, after = _phase(w.rounds.get(("ab", "A"), [])), _phase(w.rounds.get(("ab", "B"), []))
     rec = WriteWorkload(
         name=w.name, table=w.table, operation=w.operation, description=w.description,
         timing="client" if w.operation == "copy" else "server", before=before, after=after,
         claimed_pct=claim,
     )
+    aa_a, aa_b = _per_row(w.rounds.get(("aa", "A"), [])), _per_row(w.rounds.get(("aa", "B"), []))
+    rec.aa = noise_floor(aa_b, aa_a, aa_a, aa_b)
     if before and after:
-        b, a = before.times_us_per_row, after.times_us_per_row
-        n = min(len(b), len(a))
-        lo, hi = ratio_of_medians_ci(a[:n], b[:n], paired=False)
-        rec.overhead_pct = 100.0 * (after.median_us_per_row / before.median_us_per_row - 1)
+        ratio, (lo, hi) = paired_ratio(after.times_us_per_row, before.times_us_per_row,
+                                       extra_sd=RUN_TO_RUN_SD["writes"])
+        rec.overhead_pct = 100.0 * (ratio - 1)
         rec.overhead_ci95 = (100.0 * (lo - 1), 100.0 * (hi - 1))
         rec.wal_overhead_pct = (
             100.0 * (after.wal_bytes_per_row / before.wal_bytes_per_row - 1)

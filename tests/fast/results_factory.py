@@ -73,9 +73,12 @@ def workload(name: str, before: list[float], after: list[float]) -> WriteWorkloa
 def results_doc(after_ms: dict[str, float] | None = None, *, seed: int = 0,
                 started_at: str = "2026-11-20T03:17:00+00:00", scale: float = 0.05,
                 commit: str = "a" * 40, writes: dict[str, float] | None = None,
-                errors: dict[str, str] | None = None) -> RunResults:
+                errors: dict[str, str] | None = None,
+                write_cost: dict[str, float] | None = None) -> RunResults:
     """A complete run: every shape 2 ms before and `after_ms[name]` (default 0.5 ms) after,
-    20 rounds each; `writes` maps workload name -> µs per row after."""
+    20 rounds each; `writes` maps workload name -> µs per row after, `write_cost` (default
+    1.05) the cost ratio after / before per row."""
+    write_cost = write_cost or {}
     after_ms = after_ms or {}
     errors = errors or {}
     queries = []
@@ -97,7 +100,8 @@ def results_doc(after_ms: dict[str, float] | None = None, *, seed: int = 0,
         results.writes = WriteSection(
             rows_per_round=50, rows_per_transaction=10, copy_rows_per_round=5000, rounds=20,
             warmup=2, active_set_rows=500,
-            workloads=[workload(name, samples(us / 1.05, seed=seed * 100 + 80 + i),
+            workloads=[workload(name, samples(us / write_cost.get(name, 1.05),
+                                              seed=seed * 100 + 80 + i),
                                 samples(us, seed=seed * 100 + 90 + i))
                        for i, (name, us) in enumerate(writes.items())])
     return results

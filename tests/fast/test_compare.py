@@ -96,11 +96,23 @@ def test_a_timeout_in_new_is_a_regression() -> None:
 
 def test_write_regressions_gate_only_when_asked() -> None:
     base = results_doc(seed=1, writes={"insert:leads": 20.0, "update:leads": 30.0})
-    new = results_doc(seed=2, writes={"insert:leads": 30.0, "update:leads": 30.0})
+    # insert:leads now costs 1.6x what it costs without the indexes (base: 1.05x).
+    new = results_doc(seed=2, writes={"insert:leads": 30.0, "update:leads": 30.0},
+                      write_cost={"insert:leads": 1.6})
     cmp = compare(base, new)
-    assert [w.after.verdict for w in cmp.writes] == ["slower", "unchanged"]
+    assert [w.effect.verdict for w in cmp.writes] == ["slower", "unchanged"]
     assert cmp.exit_code == 0
     assert compare(base, new, Gate(fail_on_writes=True)).regressions() == ["insert:leads"]
+
+
+def test_a_write_cost_that_rose_on_both_sides_is_no_index_regression() -> None:
+    """The machine (or the code) got slower for every write alike: the index overhead did
+    not change, so nothing gates, though the absolute cost per row rose 50%."""
+    base = results_doc(seed=1, writes={"insert:leads": 20.0})
+    new = results_doc(seed=2, writes={"insert:leads": 30.0})
+    cmp = compare(base, new, Gate(fail_on_writes=True))
+    assert cmp.writes[0].after.verdict == "slower" and cmp.writes[0].effect.verdict == "unchanged"
+    assert cmp.exit_code == 0
 
 
 def test_writes_are_skipped_when_a_run_has_none() -> None:
@@ -140,8 +152,9 @@ def test_comment_puts_the_verdict_first_and_folds_the_tables() -> None:
     new = results_doc({"composite_filter_sort": 1.5}, seed=2, writes={"insert:leads": 20.0})
     text = comment.render(compare(base, new), links=["[charts](https://example.invalid/a)"])
     summary, _, folded = text.partition("<details>")
-    assert summary.splitlines()[2].startswith("❌ **Regression: `composite_filter_sort` +")
-    assert "0 faster, 5 unchanged, 1 slower of 6 query shapes" in summary
+    assert summary.splitlines()[2].startswith(
+        "❌ **Regression: `composite_filter_sort` speedup -")
+    assert "0 higher, 5 unchanged, 1 lower of 6 query shapes" in summary
     assert "Write cost of the indexes" in summary and "[charts]" in summary
     assert len(summary.splitlines()) < 15  # readable in ten seconds
     assert folded.count("| `composite_filter_sort` |") == 3  # after, before, speedup tables
@@ -151,5 +164,6 @@ def test_comment_puts_the_verdict_first_and_folds_the_tables() -> None:
 def test_comment_for_no_change() -> None:
     doc = results_doc(seed=1)
     text = comment.render(compare(doc, doc))
-    assert "✅ **No query regression.** 0 faster, 6 unchanged, 0 slower" in text
+    assert "✅ **No query regression.** speedup of migration 007: 0 higher, 6 unchanged, 0 lower" \
+        in text
     assert "not compared (a run has no `writes` section)" in text

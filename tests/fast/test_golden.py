@@ -1,8 +1,9 @@
 """Outputs rendered from saved results.json equal the ones the harness wrote at the time.
 
-The fixtures are real runs (scale 1 and two at scale 0.05) with the report.md, PR comment,
-trend and sweep that the harness wrote for them before the result model was typed; rendering
-them again must give the same bytes.
+The fixtures are real runs (scale 1 and two at scale 0.05, of the first, phases-apart design)
+with the report.md, trend and sweep that the harness wrote for them before the result model
+was typed; rendering them again must give the same bytes. The PR comments were written again
+when the gate changed to the runs' paired effects (issue 11): they pin today's rendering.
 """
 
 from __future__ import annotations

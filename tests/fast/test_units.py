@@ -152,19 +152,82 @@ def test_median_interval_covers_a_known_median() -> None:
     assert 0.93 * trials <= covered <= 0.995 * trials
 
 
-def test_round_policy() -> None:
-    from bench.runner.reads import RoundPolicy
+def test_yuen_difference_is_scipys_yuen_test() -> None:
+    from scipy import stats
 
-    adaptive = RoundPolicy(min_rounds=10, max_rounds=50, max_time_s=2.0, target=0.05)
-    steady = [10.0, 10.1, 9.9, 10.0, 10.05, 9.95, 10.02, 9.98, 10.01, 9.99]
-    assert not adaptive.done(steady[:9], elapsed_s=0.1)  # below min_rounds
-    assert adaptive.done(steady, elapsed_s=0.1)  # tight interval
-    spread = [1.0, 5.0, 2.0, 8.0, 3.0, 9.0, 1.5, 7.0, 2.5, 6.0]
-    assert not adaptive.done(spread, elapsed_s=0.1)  # wide: keep going
-    assert adaptive.done(spread, elapsed_s=2.5)  # out of time
-    assert adaptive.done(spread * 5, elapsed_s=0.1)  # max_rounds
-    assert not RoundPolicy(fixed=7).done(steady[:6], 100.0)
-    assert RoundPolicy(fixed=7).done(steady[:7], 0.0)
+    from bench.results.stats import yuen_difference
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0, 1, 20), rng.normal(0.5, 1.3, 25)
+    ref = stats.ttest_ind(b, a, trim=0.2, equal_var=False)
+    _diff, (lo, hi), p = yuen_difference(a, b)
+    assert p == pytest.approx(ref.pvalue) and (lo, hi) == pytest.approx(
+        (ref.confidence_interval().low, ref.confidence_interval().high))
+    # Between-run variance the samples cannot show widens the interval, weakens the test.
+    _, (lo2, hi2), p2 = yuen_difference(a, b, extra_var=0.1)
+    assert lo2 < lo and hi2 > hi and p2 > p
+
+
+def test_sides_alternate_abba() -> None:
+    from bench.runner.reads import order
+
+    assert [order(i) for i in range(4)] == [("A", "B"), ("B", "A"), ("A", "B"), ("B", "A")]
+    assert order(0, 1) == ("B", "A")  # the next shape starts on the other side
+
+
+def test_trimmed_mean_against_hand_computed_values() -> None:
+    from bench.results.stats import trimmed_mean_ci
+
+    # n = 10, 20% trimmed: drop 1, 2 and 9, 100; mean of 3..8 = 5.5 (h = 6 kept). Winsorized
+    # sample 3,3,3,4,5,6,7,8,8,8: variance 42.5 / 9; Yuen's se^2 = 9 * var / (6 * 5);
+    # t(0.975, 5) = 2.5706.
+    mean, (lo, hi) = trimmed_mean_ci([1, 2, 3, 4, 5, 6, 7, 8, 9, 100])
+    se = np.sqrt(9 * 42.5 / 9 / 30)
+    assert mean == 5.5
+    assert (lo, hi) == pytest.approx((5.5 - 2.5706 * se, 5.5 + 2.5706 * se), abs=1e-3)
+
+
+def test_paired_ratio_ignores_drift_and_a_hiccup() -> None:
+    from bench.results.stats import paired_ratio
+
+    rng = np.random.default_rng(3)
+    drift = np.linspace(1.0, 2.0, 20)  # the machine slows down during the run
+    params = rng.lognormal(0, 1.0, 20)  # rounds differ a lot in cost
+    before = 100 * params * drift * rng.lognormal(0, 0.03, 20)
+    after = 10 * params * drift * rng.lognormal(0, 0.03, 20)
+    after[7] *= 5  # one hiccup on one side
+    ratio, (lo, hi) = paired_ratio(before, after)
+    assert ratio == pytest.approx(10, rel=0.03) and lo < 10 < hi and hi / lo < 1.1
+
+
+def test_paired_ratio_interval_covers_the_true_ratio() -> None:
+    from bench.results.stats import paired_ratio
+
+    rng = np.random.default_rng(4)
+    trials, covered = 200, 0
+    for _ in range(trials):
+        shared = rng.lognormal(0, 0.5, 12)  # drift and parameters, common to both sides
+        a = 3.0 * shared * rng.lognormal(0, 0.15, 12)
+        b = shared * rng.lognormal(0, 0.15, 12)
+        _, (lo, hi) = paired_ratio(a, b)
+        covered += lo <= 3.0 <= hi
+    assert 0.90 * trials <= covered <= 0.995 * trials
+
+
+def test_the_noise_floor_decides_what_is_a_change() -> None:
+    assert read_verdict(1.3, (1.15, 1.45), None, None, [], noise=(0.85, 1.12))[0] == "faster"
+    assert read_verdict(1.3, (1.15, 1.45), None, None, [], noise=(0.8, 1.2))[0] == "unchanged"
+    assert read_verdict(0.7, (0.6, 0.8), None, None, [], noise=(0.85, 1.2))[0] == "slower"
+
+
+def test_a_write_overhead_inside_the_noise_floor_does_not_exceed_its_claim() -> None:
+    from bench.results.model import NoiseFloor, WriteWorkload
+
+    w = WriteWorkload(name="insert:t", table="t", operation="insert", overhead_pct=8.0,
+                      overhead_ci95=(6.0, 10.0), claimed_pct=(3.0, 5.0))
+    assert w.verdict == "exceeds"
+    w.aa = NoiseFloor(ratio=1.0, ci95=(0.88, 1.12), rounds=10, a_times=[], b_times=[])
+    assert w.noise_pct == pytest.approx((-12.0, 12.0)) and w.verdict == "within"
 
 
 def test_scales_option() -> None:

@@ -13,7 +13,7 @@ from bench.runner.pipeline import run
 
 
 def _run(tmp_path: Path, cache: str) -> dict:
-    cfg = RunConfig(scale=0.01, seed=2, rounds=2, warmup=1, write_rounds=0, drift_rounds=0,
+    cfg = RunConfig(scale=0.01, seed=2, rounds=2, aa_rounds=0, warmup=1, write_rounds=0,
                     crosscheck_rounds=0, shapes=("fk_join", "platform_timeline"),
                     cache=cache, out=tmp_path / cache, progress=False)
     run(cfg, echo=lambda _line: None)

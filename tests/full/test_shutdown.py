@@ -58,7 +58,7 @@ def _slow_migration(path: Path) -> Path:
 def _phase_args(phase: str, tmp_path: Path) -> list[str]:
     if phase == "seed":
         return ["--scale", "0.05"]  # seeding lasts about a second
-    if phase == "measure before":
+    if phase == "noise floor (A/A): reads":
         return ["--queries", str(_slow_queries(tmp_path / "queries"))]
     return ["--migration", str(_slow_migration(tmp_path / "007_slow.py"))]
 
@@ -66,8 +66,8 @@ def _phase_args(phase: str, tmp_path: Path) -> list[str]:
 CASES = [
     ("seed", "SIGINT", "embedded"),
     ("seed", "SIGTERM", "dsn"),
-    ("measure before", "SIGTERM", "embedded"),
-    ("measure before", "SIGINT", "dsn"),
+    ("noise floor (A/A): reads", "SIGTERM", "embedded"),
+    ("noise floor (A/A): reads", "SIGINT", "dsn"),
     ("migrate up", "SIGINT", "embedded"),
     ("migrate up", "SIGTERM", "dsn"),
 ]
@@ -133,7 +133,8 @@ def test_interrupt(phase: str, signame: str, source: str, tmp_path: Path,
     assert doc["complete"] is False
     assert "seed" in doc or phase == "seed"
     if phase == "migrate up":  # what was measured before the migration is kept
-        assert doc["queries"] and all(q["before"]["rounds"] > 0 for q in doc["queries"])
+        assert doc["queries"] and all(q["aa"]["rounds"] > 0 for q in doc["queries"])
     if dsn:
         name = scratch_name(stderr)
         assert name and not database_exists(dsn, name)
+        assert not database_exists(dsn, f"{name}_b"), "the twin database was left behind"

@@ -11,7 +11,7 @@ from bench.runner.sweep import run_sweep
 
 
 def test_sweep_writes_per_scale_runs_table_and_chart(tmp_path: Path) -> None:
-    cfg = RunConfig(rounds=5, warmup=1, write_rounds=0, drift_rounds=0, crosscheck_rounds=2,
+    cfg = RunConfig(rounds=4, aa_rounds=0, warmup=1, write_rounds=0, crosscheck_rounds=2,
                     out=tmp_path, progress=False)
     sweep = run_sweep(cfg, (0.005, 0.02), echo=lambda _line: None)
 

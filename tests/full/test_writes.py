@@ -13,7 +13,7 @@ from bench.results.claims import load_for
 from bench.results.model import DiskSection, WriteSection, WriteWorkload
 from bench.runner import catalog, disk
 from bench.runner.migrate import apply
-from bench.runner.provision import Target, scratch_database
+from bench.runner.provision import Target, scratch_database, twin_database
 from bench.runner.seeding import seed_database
 from bench.runner.writes import WriteBench
 from seed.models import TABLES
@@ -23,38 +23,44 @@ assert CLAIMS is not None
 Measured = tuple[WriteSection, DiskSection, dict[str, int], Target]
 
 
+def _counts(target: Target) -> dict[str, int]:
+    with target.connect() as conn:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+
 @pytest.fixture(scope="module")
 def measured(pg_server: str) -> Iterator[Measured]:
-    """Seed, measure writes before, migrate, measure after; keep the migrated database."""
+    """Seed, copy into a twin, measure writes on both (A/A), migrate the twin, measure both
+    side by side (A/B); keep the twins."""
     with scratch_database(pg_server, "embedded") as target:
         cfg = RunConfig(scale=0.01, seed=3, progress=False)
         seed_database(target, cfg, echo=lambda _line: None)
+        counts_seeded = _counts(target)
         with target.connect() as conn:
-            counts_seeded = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                             for t in TABLES}
             sizes_before = catalog.table_sizes(conn, TABLES)
         with target.connect(autocommit=True) as conn:
             bench = WriteBench(conn, seed=3, rounds=4, warmup=1)
-        bench.measure(target.conninfo, "before")
-        with target.connect() as conn:
-            counts_after_before = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                                   for t in TABLES}
-        assert counts_after_before == counts_seeded, "the before phase left rows behind"
-        engine = sa.create_engine(target.sqlalchemy_url(), poolclass=sa.pool.NullPool)
-        try:
-            mig = apply(engine, target, cfg.migration, "upgrade")
-        finally:
-            engine.dispose()
-        with target.connect() as conn:
-            costs = disk.index_costs(sizes_before, catalog.table_sizes(conn, TABLES),
-                                     catalog.list_indexes(conn, TABLES), mig.indexes,
-                                     mig.statements, CLAIMS.disk_growth_pct)
-            # Straight from the server, at the same moment (the after phase will grow them).
-            sizes = {ix.name: conn.execute("SELECT pg_relation_size(%s::regclass)",
-                                           (ix.name,)).fetchone()[0]
-                     for ix in costs.created}
-        bench.measure(target.conninfo, "after")
-        yield bench.section(CLAIMS.write_claim), costs, sizes, target
+        with twin_database(target) as twin:
+            conninfo = {"A": target.conninfo, "B": twin.conninfo}
+            bench.measure_pair(conninfo, "aa", 4)
+            assert _counts(target) == _counts(twin) == counts_seeded, \
+                "the A/A block left rows behind"
+            engine = sa.create_engine(twin.sqlalchemy_url(), poolclass=sa.pool.NullPool)
+            try:
+                mig = apply(engine, twin, cfg.migration, "upgrade")
+            finally:
+                engine.dispose()
+            with twin.connect() as conn:
+                costs = disk.index_costs(sizes_before, catalog.table_sizes(conn, TABLES),
+                                         catalog.list_indexes(conn, TABLES), mig.indexes,
+                                         mig.statements, CLAIMS.disk_growth_pct)
+                # Straight from the server, at the same moment (the writes will grow them).
+                sizes = {ix.name: conn.execute("SELECT pg_relation_size(%s::regclass)",
+                                               (ix.name,)).fetchone()[0]
+                         for ix in costs.created}
+            bench.measure_pair(conninfo, "ab")
+            assert _counts(target) == _counts(twin) == counts_seeded
+            yield bench.section(CLAIMS.write_claim), costs, sizes, twin
 
 
 def _workload(section: WriteSection, name: str) -> WriteWorkload:
@@ -78,6 +84,7 @@ def test_every_workload_measured_in_both_phases(measured: Measured) -> None:
         lo, hi = w.overhead_ci95
         assert lo <= hi
         assert w.claimed_pct == CLAIMS.write_claim(w.operation)
+        assert w.aa is not None and w.aa.rounds == 4
 
 
 def test_more_wal_per_inserted_row_after_indexes(measured: Measured) -> None:
