@@ -194,9 +194,10 @@ class _Combined:
 
 
 def _numeric_pieces(f: _Field, values: np.ndarray) -> np.ndarray:
-    """numeric(p, s) from floats: rounded to s decimals, as the server rounds text input."""
+    """numeric(p, s) from floats that have at most s decimals (the generator rounds them):
+    then the nearest integer number of 10^-s units is exact, as text COPY would store it."""
     null = np.isnan(values)
-    units = np.rint(np.abs(np.nan_to_num(values)) * 10.0 ** f.scale).astype(np.int64)
+    units = np.floor(np.abs(np.nan_to_num(values)) * 10.0 ** f.scale + 0.5).astype(np.int64)
     frac_groups = -(-f.scale // 4)
     int_groups = max(1, -(-(f.precision - f.scale) // 4))
     scaled = units * 10 ** (4 * frac_groups - f.scale)

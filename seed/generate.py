@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -163,32 +162,14 @@ class Context:
     activity: Weighted  # social activity per lead: Pareto(1.16), "80/20"
     agent_runs: Weighted  # agent runs per lead: the square root of that
 
-    @cached_property
-    def text(self) -> dict[str, Pool]:
-        p = self.pools
-        return {
-            "companies": Pool(p.companies),
-            "domains": Pool(p.domains),
-            "websites": Pool(["https://www." + d for d in p.domains]),
-            "first": Pool(p.first_names),
-            "last": Pool(p.last_names),
-            "first_lower": Pool([f.lower() for f in p.first_names]),
-            "last_lower": Pool([s.lower() for s in p.last_names]),
-            "job_titles": Pool(p.job_titles),
-            "phones": Pool(p.phones),
-            "sentences": Pool(p.sentences),
-            "summaries": Pool(p.summaries),
-            "industries": Pool(p.industries),
-        }
-
 
 def make_context(seed: int, scale: float) -> Context:
     counts = row_counts(scale)
     rng = np.random.default_rng([seed, 0])
     n_companies = max(20, round(6_000 * math.sqrt(scale)))
-    pools = make_pools(seed, n_companies)
+    pools = make_pools(seed, n_companies)  # made lazily, by the processes that use them
     n_leads = counts["leads"]
-    company_weight = rng.pareto(1.5, len(pools.companies)) + 1.0
+    company_weight = rng.pareto(1.5, n_companies) + 1.0
     lead_company = Weighted(company_weight).draw(rng, n_leads)
     lead_created = WINDOW_START + _days(_beta_a1(rng, 2.0, n_leads) * WINDOW_DAYS)
     # Pareto(1.16) is the 80/20 rule: a fifth of the leads own most of the activity.
@@ -228,11 +209,11 @@ def generate(seed: int, scale: float) -> Dataset:
 
 
 def _leads(ctx: Context, rng: np.random.Generator, ids: np.ndarray) -> Block:
-    n, t = len(ids), ctx.text
+    n, p = len(ids), ctx.pools
     company = ctx.lead_company[ids - 1]
     created = ctx.lead_created[ids - 1]
-    first = rng.integers(0, len(t["first"]), n)
-    last = rng.integers(0, len(t["last"]), n)
+    first = rng.integers(0, len(p.first_names), n)
+    last = rng.integers(0, len(p.last_names), n)
     status = _LEAD_STATUS.draw(rng, n)
     scored = np.isin(status, _LEAD_STATUS.codes("qualified", "disqualified", "converted"))
     score = np.where(scored, np.clip(rng.normal(62, 18, n), 0, 100).round(2), np.nan)
@@ -243,19 +224,19 @@ def _leads(ctx: Context, rng: np.random.Generator, ids: np.ndarray) -> Block:
     updated = _clip_end(last_touch + _days(rng.exponential(10.0, n)))
     return {
         "id": ids,
-        "company_name": pick(t["companies"], company),
-        "contact_name": concat(_at(t["first"], first), " ", _at(t["last"], last)),
-        "email": concat(_at(t["first_lower"], first), ".", _at(t["last_lower"], last),
-                        _at(_NUMBERS, ids % 97), "@", _at(t["domains"], company)),
-        "phone": pick(t["phones"], rng.integers(0, len(t["phones"]), n)),
-        "job_title": pick(t["job_titles"], rng.integers(0, len(t["job_titles"]), n)),
-        "industry": pick(t["industries"], company % len(t["industries"])),
+        "company_name": pick(p.companies, company),
+        "contact_name": concat(_at(p.first_names, first), " ", _at(p.last_names, last)),
+        "email": concat(_at(p.first_lower, first), ".", _at(p.last_lower, last),
+                        _at(_NUMBERS, ids % 97), "@", _at(p.domains, company)),
+        "phone": pick(p.phones, rng.integers(0, len(p.phones), n)),
+        "job_title": pick(p.job_titles, rng.integers(0, len(p.job_titles), n)),
+        "industry": pick(p.industries, company % len(p.industries)),
         "company_size": pick(_COMPANY_SIZES.pool, _COMPANY_SIZES.draw(rng, n)),
-        "website": pick(t["websites"], company),
+        "website": pick(p.websites, company),
         "status": pick(_LEAD_STATUS.pool, status),
         "qualification_score": score,
         "qualification_reasoning": pick(
-            t["summaries"], rng.integers(0, len(t["summaries"]), n), null=~scored),
+            p.summaries, rng.integers(0, len(p.summaries), n), null=~scored),
         "qualified_at": qualified_at,
         "created_at": created,
         "updated_at": updated,
@@ -299,7 +280,7 @@ def _agent_executions(ctx: Context, rng: np.random.Generator, ids: np.ndarray) -
 
 
 def _social_activity(ctx: Context, rng: np.random.Generator, ids: np.ndarray) -> Block:
-    n, t = len(ids), ctx.text
+    n, p = len(ids), ctx.pools
     lead = ctx.activity.draw(rng, n)
     platform = _PLATFORMS.draw(rng, n)
     posted = WINDOW_START + _days(_beta_a1(rng, 1.5, n) * WINDOW_DAYS)
@@ -311,7 +292,7 @@ def _social_activity(ctx: Context, rng: np.random.Generator, ids: np.ndarray) ->
         "lead_id": lead + 1,
         "platform": pick(_PLATFORMS.pool, platform),
         "activity_type": pick(_ACTIVITY.pool, _ACTIVITY.draw(rng, n)),
-        "content": pick(t["sentences"], rng.integers(0, len(t["sentences"]), n)),
+        "content": pick(p.sentences, rng.integers(0, len(p.sentences), n)),
         # f"{id:x}{j:04x}": the id, then four random hex digits, in one number.
         "post_url": concat(_at(_URL_PREFIXES, platform),
                            hex_plain((ids << 16) | rng.integers(0, 65536, n))),
@@ -325,10 +306,10 @@ def _social_activity(ctx: Context, rng: np.random.Generator, ids: np.ndarray) ->
 
 def _contacts(ctx: Context, rng: np.random.Generator, ids: np.ndarray) -> Block:
     # Contacts are people at the lead's company, so large companies gather many contacts.
-    n, t = len(ids), ctx.text
+    n, p = len(ids), ctx.pools
     lead = rng.integers(0, ctx.counts["leads"], n)
-    first = rng.integers(0, len(t["first"]), n)
-    last = rng.integers(0, len(t["last"]), n)
+    first = rng.integers(0, len(p.first_names), n)
+    last = rng.integers(0, len(p.last_names), n)
     score = (rng.beta(2.0, 5.0, n) * 100).round(2)
     priority = np.select([score >= 70, score >= 45, score >= 20], [0, 1, 2], 3)
     score_or_null = np.where(rng.random(n) < 0.03, np.nan, score)
@@ -338,12 +319,12 @@ def _contacts(ctx: Context, rng: np.random.Generator, ids: np.ndarray) -> Block:
     return {
         "id": ids,
         "lead_id": lead + 1,
-        "full_name": concat(_at(t["first"], first), " ", _at(t["last"], last)),
-        "job_title": pick(t["job_titles"], rng.integers(0, len(t["job_titles"]), n)),
-        "company_name": pick(t["companies"], ctx.lead_company[lead]),
-        "linkedin_url": concat("https://www.linkedin.com/in/", _at(t["first_lower"], first),
-                               "-", _at(t["last_lower"], last), "-", hex_fixed(suffix, 6)),
-        "twitter_handle": concat("@", _at(t["first_lower"], first),
+        "full_name": concat(_at(p.first_names, first), " ", _at(p.last_names, last)),
+        "job_title": pick(p.job_titles, rng.integers(0, len(p.job_titles), n)),
+        "company_name": pick(p.companies, ctx.lead_company[lead]),
+        "linkedin_url": concat("https://www.linkedin.com/in/", _at(p.first_lower, first),
+                               "-", _at(p.last_lower, last), "-", hex_fixed(suffix, 6)),
+        "twitter_handle": concat("@", _at(p.first_lower, first),
                                  _at(_NUMBERS, suffix % 10_000), null=~has_twitter),
         "decision_maker_score": score_or_null,
         "contact_priority": pick(_PRIORITIES, priority),
@@ -358,7 +339,7 @@ def _org_charts(ctx: Context, rng: np.random.Generator, ids: np.ndarray) -> Bloc
     return {
         "id": ids,
         "lead_id": lead + 1,
-        "company_name": pick(ctx.text["companies"], ctx.lead_company[lead]),
+        "company_name": pick(ctx.pools.companies, ctx.lead_company[lead]),
         "department": pick(_DEPARTMENTS, rng.integers(0, len(_DEPARTMENTS), n)),
         "total_employees": np.floor(rng.lognormal(4.0, 1.5, n)).astype(np.int64) + 1,
         "hierarchy_depth": rng.integers(2, 9, n),
@@ -368,7 +349,7 @@ def _org_charts(ctx: Context, rng: np.random.Generator, ids: np.ndarray) -> Bloc
 
 
 def _voice_sessions(ctx: Context, rng: np.random.Generator, ids: np.ndarray) -> Block:
-    n, t = len(ids), ctx.text
+    n, p = len(ids), ctx.pools
     status = _VOICE_STATUS.draw(rng, n)
     done = status == _VOICE_STATUS.codes("completed")[0]
     live = status == _VOICE_STATUS.codes("in_progress")[0]
@@ -380,13 +361,13 @@ def _voice_sessions(ctx: Context, rng: np.random.Generator, ids: np.ndarray) -> 
     return {
         "id": ids,
         "session_id": concat("CA", hex_fixed(hi, 16), hex_fixed(lo, 16)),
-        "phone_number": pick(t["phones"], rng.integers(0, len(t["phones"]), n)),
+        "phone_number": pick(p.phones, rng.integers(0, len(p.phones), n)),
         "status": pick(_VOICE_STATUS.pool, status),
         "direction": pick(_DIRECTIONS, (rng.random(n) >= 0.85).astype(np.int64)),
         "duration_seconds": np.where(live, np.nan, duration),
         "avg_latency_ms": np.where(live, np.nan, rng.normal(620, 140, n).clip(150).round()),
         "transcript_summary": pick(
-            t["summaries"], rng.integers(0, len(t["summaries"]), n), null=~done),
+            p.summaries, rng.integers(0, len(p.summaries), n), null=~done),
         "created_at": created,
         "completed_at": np.where(live, np.datetime64("NaT"), created + _seconds(duration)),
     }

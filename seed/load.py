@@ -1,20 +1,24 @@
 """Load the synthetic dataset with binary COPY, the way pg_restore does it, on parallel
 connections.
 
-Per table, on one of `workers` connections: create the bare table (no primary key) and COPY
-into it with FREEZE in the same transaction (rows are written frozen and all-visible, so the
-VACUUM after it has nothing to rewrite), streaming blocks as they are generated; then its
-primary key and the pre-007 indexes (one index build over loaded rows is far cheaper than
-maintaining it row by row); then VACUUM (ANALYZE). The largest table goes first and every worker
-takes the next table when it is done, so both cores stay busy. The foreign keys come last:
-added NOT VALID (quick, but it locks `leads` exclusively) and then validated on the parallel
-connections (VALIDATE CONSTRAINT takes only light locks, so the four checks run side by side).
+Per table, in one of `workers` loading processes with its own connection: create the bare
+table (no primary key) and COPY into it with FREEZE in the same transaction (rows are written
+frozen and all-visible, so the VACUUM after it has nothing to rewrite), streaming the table's
+blocks as they are generated and encoded; then its primary key and the pre-007 indexes (one
+index build over loaded rows is far cheaper than maintaining it row by row); then VACUUM
+(ANALYZE). The largest table goes first, leads second, and each process takes the next table
+when it is free, so both cores stay busy. Foreign keys are added NOT VALID and then validated
+(VALIDATE CONSTRAINT takes light locks only, so two tables are checked side by side): by the
+process that loaded the table if leads already has its key, else at the end.
 
 Why this shape (issue 15, measured at scale 1 on 2 cores): generating the whole dataset before
-the first COPY, formatting it as text, and passing it through a multiprocessing queue took
-14-19 s; text COPY alone made the server parse timestamps for 10 s. The generator now makes
-blocks of a table on demand (seed/generate.py), seed/copy_binary.py encodes them in a few
-vectorised steps, and the worker threads send them straight to their connection.
+the first COPY, formatting it as text, passing it through a multiprocessing queue and parsing
+it on the server took 14-19 s. Now generation (seed/generate.py) and encoding
+(seed/copy_binary.py) run in the process that sends the data, one per connection: processes,
+not threads, because a thread busy with NumPy starves the other's socket of the GIL, and no
+data crosses a process boundary. Everything here is plain SQL in the harness's own database
+and session, so a --dsn server gets the same load; the server's settings are not touched
+(wal_level=minimal with a restart was measured and gained less than its two restarts cost).
 """
 
 from __future__ import annotations
@@ -87,6 +91,34 @@ class LoadStats:
     def copy_rows_per_s(self) -> float:
         return self.total_rows / self.copy_seconds if self.copy_seconds else 0.0
 
+    def record(self, total_seconds: float) -> dict[str, Any]:
+        """What results.json keeps of a load that took `total_seconds` in all."""
+        return {
+            "rows": self.rows, "total_rows": self.total_rows,
+            "copy_seconds": self.copy_seconds, "constraints_seconds": self.constraints_seconds,
+            "vacuum_analyze_seconds": self.vacuum_seconds, "total_seconds": total_seconds,
+            "copy_rows_per_s": self.copy_rows_per_s,
+            "rows_per_s": self.total_rows / total_seconds if total_seconds else 0.0,
+            "copy_bytes": self.bytes,
+            "copy_mb_per_s": self.bytes / 1e6 / total_seconds if total_seconds else 0.0,
+            "method": "binary COPY FREEZE into tables created in the same transaction; then "
+                      "primary key, indexes, VACUUM (ANALYZE) per table; foreign keys NOT VALID "
+                      "+ VALIDATE",
+            "workers": self.workers, "session_settings": dict(LOAD_SESSION),
+            "context_seconds": self.context_seconds,
+            "tables": {name: {k: v for k, v in vars(t).items()
+                              if k not in ("copied", "vacuumed")}
+                       for name, t in self.tables.items()},
+        }
+
+    def summary(self, total_seconds: float) -> str:
+        """One line for the console, as pgbench prints what it did."""
+        return (f"seed: {self.total_rows:,} rows in {total_seconds:.1f} s "
+                f"({self.total_rows / total_seconds:,.0f} rows/s, "
+                f"{self.bytes / 1e6 / total_seconds:,.0f} MB/s overall, {self.workers} "
+                f"connections): generate + COPY {self.copy_seconds:.1f} s, then keys + indexes "
+                f"{self.constraints_seconds:.1f} s, VACUUM ANALYZE {self.vacuum_seconds:.1f} s")
+
 
 def bare_table(table: sa.Table) -> str:
     """CREATE TABLE without the primary key or foreign keys (added after the load)."""
@@ -157,6 +189,7 @@ class _Job:
     order: list[str]  # tables, largest first: each process takes the next one when free
     taken: Any  # multiprocessing.Value("i"): how many tables of `order` were taken
     results: Any  # multiprocessing.Queue of ("rows", n) | ("table", name, stats) | ...
+    leads_keyed: Any  # multiprocessing.Event: leads has its primary key (foreign keys may go)
 
 
 def _connect(conninfo: str) -> psycopg.Connection:
@@ -186,6 +219,11 @@ def _worker(job: _Job, number: int) -> None:
                 name = job.order[i]
                 stats = _load_table(conn, job, name)
                 stats.worker = number
+                table = Base.metadata.tables[name]
+                if table.foreign_key_constraints and job.leads_keyed.is_set():
+                    start = time.perf_counter()
+                    _validate(conn, name, _add_foreign_keys(conn, table))
+                    stats.foreign_key_seconds = time.perf_counter() - start
                 job.results.put(("table", name, stats))
         job.results.put(("exit", number, None))
     except Exception as exc:  # tell the parent instead of dying silently
@@ -226,9 +264,16 @@ def _load_table(conn: psycopg.Connection, job: _Job, name: str) -> TableStats:
         conn.execute(_ddl(CreateIndex(index)))
     _continue_identity(conn, table)
     stats.index_seconds = time.perf_counter() - stats.copied
+    if name == "leads":
+        job.leads_keyed.set()
     stats.vacuum_seconds = vacuum_analyze(conn, [name])
     stats.vacuumed = time.perf_counter()
     return stats
+
+
+def _mp_context() -> Any:
+    """fork where there is one: the children share the parent's context without a copy."""
+    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
 
 
 def _chain(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
@@ -238,7 +283,7 @@ def _chain(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
 
 def _run_workers(job: _Job, workers: int, bar: tqdm) -> dict[str, TableStats]:
     """Load every table of the job on `workers` processes; the first failure stops them all."""
-    ctx = mp.get_context("fork")
+    ctx = _mp_context()
     procs = [ctx.Process(target=_worker, args=(job, i), daemon=True) for i in range(workers)]
     # Block Ctrl-C/SIGTERM while forking, so neither process loses one that lands during
     # the fork; the children unblock after setting their own handlers.
@@ -291,24 +336,41 @@ def _worker_error(message: str, sqlstate: str | None) -> Exception:
     return RuntimeError(message)
 
 
-def _validate(conninfo: str, fks: list[tuple[str, str]], stats: dict[str, TableStats],
-              connections: int) -> None:
-    """VALIDATE CONSTRAINT for the foreign keys, on parallel connections (threads: the work
-    is the server's). It takes light locks only, so the checks run side by side."""
+def _add_foreign_keys(conn: psycopg.Connection, table: sa.Table) -> list[str]:
+    """Add the table's foreign keys NOT VALID; their names. (Quick, but it takes a lock on
+    `leads` that conflicts with another such ALTER or a VACUUM of leads: they wait.)"""
+    for fk in table.foreign_key_constraints:
+        conn.execute(_ddl(AddConstraint(fk)) + " NOT VALID")
+    return [name for (name,) in conn.execute(
+        "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
+        "AND contype = 'f' AND NOT convalidated ORDER BY conname", (table.name,))]
+
+
+def _validate(conn: psycopg.Connection, table: str, constraints: list[str]) -> None:
+    """Check the rows against the foreign keys: one anti-join each. VALIDATE CONSTRAINT takes
+    light locks only, so two connections check two tables side by side."""
+    for name in constraints:
+        conn.execute(sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
+            sql.Identifier(table), sql.Identifier(name)))
+
+
+def _validate_rest(conninfo: str, todo: list[tuple[str, list[str]]],
+                   stats: dict[str, TableStats], connections: int) -> None:
+    """Validate foreign keys left over by the workers on parallel connections (threads: the
+    work is the server's)."""
     errors: list[BaseException] = []
 
-    def run(share: list[tuple[str, str]]) -> None:
+    def run(share: list[tuple[str, list[str]]]) -> None:
         try:
             with _connect(conninfo) as conn:
-                for table, constraint in share:
+                for table, constraints in share:
                     start = time.perf_counter()
-                    conn.execute(sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
-                        sql.Identifier(table), sql.Identifier(constraint)))
+                    _validate(conn, table, constraints)
                     stats[table].foreign_key_seconds += time.perf_counter() - start
         except BaseException as exc:  # re-raised in the calling thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(fks[i::connections],), daemon=True)
+    threads = [threading.Thread(target=run, args=(todo[i::connections],), daemon=True)
                for i in range(connections)]
     for t in threads:
         t.start()
@@ -340,20 +402,18 @@ def load(conn: psycopg.Connection, seed: int, scale: float, *,
     ctx = make_context(seed, scale)
     context_seconds = time.perf_counter() - start
     rows = row_counts(scale)
-    order = sorted(rows, key=lambda t: -rows[t])  # largest first: it starts at once
-    job = _Job(conninfo_of(conn), ctx, order, mp.get_context("fork").Value("i", 0),
-               mp.get_context("fork").Queue())
+    # The largest table first, so it starts at once; leads second, so the foreign keys of
+    # the tables loaded after it can be added by the workers as they go.
+    order = sorted(rows, key=lambda t: (t != max(rows, key=rows.__getitem__), t != "leads",
+                                        -rows[t]))
+    mpc = _mp_context()
+    job = _Job(conninfo_of(conn), ctx, order, mpc.Value("i", 0), mpc.Queue(), mpc.Event())
     with _progress(sum(rows.values()), progress) as bar:
         tables = _run_workers(job, min(workers, len(order)), bar)
     copied = max(s.copied for s in tables.values())
-    fks = []
-    for table in Base.metadata.sorted_tables:
-        for fk in table.foreign_key_constraints:
-            conn.execute(_ddl(AddConstraint(fk)) + " NOT VALID")
-        fks += [(table.name, name) for (name,) in conn.execute(
-            "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
-            "AND contype = 'f' AND NOT convalidated ORDER BY conname", (table.name,))]
-    _validate(job.conninfo, fks, tables, min(2, workers))
+    todo = [(t.name, _add_foreign_keys(conn, t)) for t in Base.metadata.sorted_tables
+            if t.foreign_key_constraints and not tables[t.name].foreign_key_seconds]
+    _validate_rest(job.conninfo, todo, tables, min(2, workers))
     end = time.perf_counter()
     # The phases overlap (a small table is indexed while the big one is still copied): the
     # VACUUM ANALYZE time after the last COPY is "vacuum", the rest after it "constraints".
