@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from bench.params import parameter_sets
 from bench.server import Target, provision, redact
 from bench.shapes import Shape, load_shapes
 from bench.writes import WriteBench
+from seed.bulk_mode import bulk_load_mode, bulk_mode_summary
 from seed.load import LoadStats, load
 from seed.models import TABLES
 
@@ -53,15 +54,22 @@ def step(echo: Echo, label: str):
 def seed_database(target: Target, cfg: RunConfig, echo: Echo = _stderr) -> dict[str, Any]:
     """Generate and COPY the synthetic dataset; return what seeding did and how fast.
 
-    Generation runs in the loading processes alongside COPY, so "COPY" is generate + load.
+    Generation runs in the loading processes alongside COPY, so "COPY" is generate + load. The
+    embedded server loads with wal_level=minimal (seed/bulk_mode.py: two restarts, included in
+    the time); a --dsn server is never restarted.
     """
     start = time.perf_counter()
-    with target.connect(autocommit=True) as conn:
+    owned = target.source == "embedded"
+    with bulk_load_mode(target.conninfo) if owned else nullcontext({}) as server_settings, \
+            target.connect(autocommit=True) as conn:
         stats: LoadStats = load(conn, cfg.seed, cfg.scale,
                                 progress=cfg.progress and sys.stderr.isatty())
     total = time.perf_counter() - start
     echo(stats.summary(total))
-    return {"scale": cfg.scale, "seed": cfg.seed, **stats.record(total)}
+    if server_settings:
+        echo(f"seed: {bulk_mode_summary(server_settings)}")
+    return {"scale": cfg.scale, "seed": cfg.seed, **stats.record(total),
+            "server_settings": server_settings}
 
 
 def apply_migration(engine: sa.Engine, target: Target, cfg: RunConfig,

@@ -1,7 +1,8 @@
 """Seeding throughput, timed by pytest-benchmark next to `pgbench -i` on the same server.
 
-Each round loads a fresh scratch database: `seed[scale=S]` runs the harness's loader
-(seed.load.load: generate, binary COPY, keys, indexes, VACUUM ANALYZE); `pgbench -i` loads
+Each round loads a fresh scratch database: `seed[scale=S]` seeds as the pipeline does
+(seed.load.load: generate, binary COPY, keys, indexes, VACUUM ANALYZE; on the embedded server
+inside seed.bulk_mode's wal_level=minimal, with its two restarts); `pgbench -i` loads
 pgbench's own tables with the same number of rows (`-s 20` per 2,000,000) into another. Both are
 timed from the client, end to end. `extra_info` gives rows/s and MB/s (on-disk size of the
 loaded tables and indexes per second; for the seeder also the COPY data sent), so the nightly
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ import psycopg
 import pytest
 
 from bench.config import dsn_from_env
-from bench.server import embedded_server, scratch_database
+from bench.server import Target, embedded_server, scratch_database
+from seed.bulk_mode import bulk_load_mode
 from seed.load import LoadStats, load
 
 PGBENCH_ROWS_PER_SCALE = 100_000 + 10 + 1  # per -s: accounts, tellers, branches
@@ -56,23 +58,22 @@ def _disk_bytes(conn: psycopg.Connection) -> int:
 
 
 def _timed_loads(benchmark: Any, server: tuple[str, str], rounds: int,
-                 run: Callable[[psycopg.Connection], Any]) -> list[tuple[Any, int]]:
-    """Run `run(conn)` once per round into a new scratch database; per round its result and
+                 run: Callable[[Target], Any]) -> list[tuple[Any, int]]:
+    """Run `run(target)` once per round into a new scratch database; per round its result and
     the bytes loaded on disk (measured after the round, outside the timing)."""
     stack = ExitStack()
     done: list[tuple[Any, int]] = []
     outcome: list[Any] = []
 
-    def setup() -> tuple[tuple[psycopg.Connection], dict[str, Any]]:
-        target = stack.enter_context(scratch_database(server[0], server[1]))
-        conn = stack.enter_context(target.connect(autocommit=True))
-        return (conn,), {}
+    def setup() -> tuple[tuple[Target], dict[str, Any]]:
+        return (stack.enter_context(scratch_database(server[0], server[1])),), {}
 
-    def target(conn: psycopg.Connection) -> None:
-        outcome.append(run(conn))
+    def target(scratch: Target) -> None:
+        outcome.append(run(scratch))
 
-    def teardown(conn: psycopg.Connection) -> None:
-        done.append((outcome.pop(), _disk_bytes(conn)))
+    def teardown(scratch: Target) -> None:
+        with scratch.connect() as conn:
+            done.append((outcome.pop(), _disk_bytes(conn)))
         stack.close()
 
     try:
@@ -94,8 +95,16 @@ def test_seed(benchmark: Any, server: tuple[str, str], pytestconfig: pytest.Conf
     seed = pytestconfig.getoption("--bench-seed")
     benchmark.group = "seeding"
     benchmark.name = f"seed[scale={scale:g}]"
+
+    def seed_it(target: Target) -> LoadStats:
+        # As the pipeline seeds: on the embedded server with its bulk-load settings (the two
+        # restarts included), on a --dsn server as it is.
+        with bulk_load_mode(target.conninfo) if target.source == "embedded" else \
+                nullcontext(), target.connect(autocommit=True) as conn:
+            return load(conn, seed, scale, progress=False)
+
     done = _timed_loads(benchmark, server, pytestconfig.getoption("--bench-seed-rounds"),
-                        lambda conn: load(conn, seed, scale, progress=False))
+                        seed_it)
     stats: LoadStats = done[-1][0]
     benchmark.extra_info.update({
         "scale": scale, "seed": seed, "server": server[1], "workers": stats.workers,
@@ -112,11 +121,10 @@ def test_pgbench_init(benchmark: Any, server: tuple[str, str],
                       pytestconfig: pytest.Config) -> None:
     pgbench_scale = max(1, round(20 * pytestconfig.getoption("--bench-seed-scale")))
 
-    def init(conn: psycopg.Connection) -> str:
-        conninfo = psycopg.conninfo.make_conninfo(
-            conn.info.dsn, password=conn.info.password or None)
-        done = subprocess.run([str(_pgbench()), "-i", "-q", "-s", str(pgbench_scale), conninfo],
-                              capture_output=True, text=True, check=True)
+    def init(target: Target) -> str:
+        done = subprocess.run(
+            [str(_pgbench()), "-i", "-q", "-s", str(pgbench_scale), target.conninfo],
+            capture_output=True, text=True, check=True)
         return done.stderr.strip().splitlines()[-1]
 
     benchmark.group = "seeding"

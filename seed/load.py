@@ -17,8 +17,8 @@ it on the server took 14-19 s. Now generation (seed/generate.py) and encoding
 (seed/copy_binary.py) run in the process that sends the data, one per connection: processes,
 not threads, because a thread busy with NumPy starves the other's socket of the GIL, and no
 data crosses a process boundary. Everything here is plain SQL in the harness's own database
-and session, so a --dsn server gets the same load; the server's settings are not touched
-(wal_level=minimal with a restart was measured and gained less than its two restarts cost).
+and sessions, so a --dsn server gets the same load; server settings are left alone here (on the
+embedded server the pipeline loads with wal_level=minimal: see seed/bulk_mode.py).
 """
 
 from __future__ import annotations
