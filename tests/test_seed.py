@@ -180,3 +180,29 @@ def test_identity_continues_after_load(seeded_db: Target, table: str) -> None:
             f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))").fetchone()
         conn.rollback()
     assert next_id == max_id + 1
+
+
+def test_bulk_load_mode_restarts_with_the_servers_own_settings(pg_server: str) -> None:
+    from seed.bulk_mode import bulk_load_mode
+
+    def wal_level() -> str:
+        with psycopg.connect(pg_server) as conn:
+            return conn.execute("SHOW wal_level").fetchone()[0]
+
+    before = wal_level()
+    with bulk_load_mode(pg_server) as record:
+        assert wal_level() == "minimal"
+    assert wal_level() == before == record["after_load"]["wal_level"]
+    assert len(record["restart_seconds"]) == 2
+
+
+def test_seed_record_says_how_it_loaded(pg_server: str) -> None:
+    from bench.server import scratch_database
+
+    with scratch_database(pg_server, "embedded") as target:
+        record = seed_database(target, RunConfig(scale=0.002, seed=3, progress=False),
+                               echo=lambda _line: None)
+    assert record["total_rows"] == sum(row_counts(0.002).values())
+    assert record["copy_bytes"] > 0 and record["workers"] >= 1
+    assert record["server_settings"]["during_load"]["wal_level"] == "minimal"
+    assert set(record["tables"]) == set(TABLES)
