@@ -79,6 +79,18 @@ class ServerInfo(Record):
     version: str | None = None  # SELECT version()
 
 
+class SeedTable(Record):
+    """One table's load."""
+
+    rows: int
+    bytes: int = 0
+    copy_seconds: float = 0.0  # generate + COPY, with the commit
+    index_seconds: float = 0.0  # primary key and indexes
+    vacuum_seconds: float = 0.0  # VACUUM (ANALYZE)
+    foreign_key_seconds: float = 0.0  # VALIDATE CONSTRAINT of its foreign keys
+    worker: int = 0
+
+
 class SeedRecord(Record):
     """What seeding did and how fast."""
 
@@ -92,6 +104,15 @@ class SeedRecord(Record):
     total_seconds: float
     copy_rows_per_s: float
     rows_per_s: float
+    copy_bytes: int | None = None  # binary COPY data sent
+    copy_mb_per_s: float | None = None
+    method: str | None = None
+    workers: int | None = None  # loading connections
+    session_settings: dict[str, str] = Field(default_factory=dict)
+    context_seconds: float | None = None  # Faker pools etc., before the first COPY
+    tables: dict[str, SeedTable] = Field(default_factory=dict)
+    # On the embedded server: what it ran with while loading and after (bulk_mode.py).
+    server_settings: dict[str, Any] = Field(default_factory=dict)
 
 
 class CacheState(Record):

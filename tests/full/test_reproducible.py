@@ -11,6 +11,7 @@ can grow by a third under it; README, "Measuring so that drift cancels".)
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing as mp
 import os
 import tempfile
@@ -126,4 +127,9 @@ def test_a_noisy_neighbour_halfway_leaves_the_ratios_inside_the_quiet_runs_inter
         assert w.overhead_ci95 and lw.overhead_pct is not None
         inside.append(w.overhead_ci95[0] <= lw.overhead_pct <= w.overhead_ci95[1])
     assert len(inside) == 18
-    assert sum(inside) >= 15, inside  # 95% intervals: one or two miss by chance
+    # 95% intervals: one or two miss by chance, and the machine's speed regime can change
+    # between the two runs (README); the typical ratio must not move beyond noise either.
+    assert sum(inside) >= 14, inside
+    moved = [abs(math.log(lq.speedup / q.speedup)) for q, lq in
+             zip(quiet.queries, loaded.queries, strict=True) if q.speedup and lq.speedup]
+    assert sorted(moved)[len(moved) // 2] < math.log(1.15), moved
