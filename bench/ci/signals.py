@@ -1,12 +1,12 @@
-"""The deterministic signals of two runs, compared exactly: what gates first, before any timing.
+"""The deterministic signals of two runs, compared: what gates first, before any timing.
 
 Timings move with the machine; these do not. On the same seed, scale, data and code, every
 round of a shape returns the same rows, runs the same plan and touches the same shared buffers
-(hit + read), and every write workload writes the same number of WAL records per row and makes
-the same share of HOT updates (checked on repeated runs on the reference machine: identical
-round for round; see README, "A CI gate that does not cry wolf"). So when one of them changes
-between base and new, something real changed, whatever the timings say, and the gate can say
-exactly what:
+(hit + read), and every write workload writes the same number of WAL records per row (within a
+few records in thousands) and makes the same share of HOT updates (checked on repeated runs on
+the reference machine; see README, "A CI gate that does not cry wolf"). So when one of them
+changes between base and new, something real changed, whatever the timings say, and the gate
+can say exactly what:
 
 - a shape (with the indexes, i.e. as production runs it) that no longer uses an index the new
   run still has fails the gate, naming the index and how the table is read instead; so does a
@@ -34,9 +34,14 @@ from dataclasses import dataclass, field
 
 from bench.results.model import QueryPhase, QueryResult, RunResults, WritePhase, WriteWorkload
 
-# HOT share: a transaction's own counts (bench/runner/writes.py) are exact; allow for the one
-# statement in a few hundred whose page pruning depends on timing (a pruning attempt is skipped
-# while another backend pins the page), which moves the share by a fraction of a point.
+# Writes are nearly, not exactly, deterministic: opportunistic cleanup (pruning a heap page,
+# deleting index entries that earlier scans marked dead) depends on the oldest snapshot at that
+# moment and on getting a cleanup lock, so now and then a record is written or saved: at scale
+# 1, 3 WAL records in 6,500 (update:leads, 8.145 vs 8.141 per row); at scale 0.1 none. One more
+# index costs one record per row inserted (or updated without HOT), so a change counts from
+# 0.1 records per row: 25 times that noise, a tenth of an index. The HOT share (a transaction's
+# own counts) was identical in every run; 2 points leave room for the same cleanup effect.
+WAL_RECORDS_TOLERANCE = 0.1
 HOT_TOLERANCE_POINTS = 2.0
 SCAN = re.compile(r"^(?P<kind>.+?)(?: using (?P<index>\S+))? on (?P<table>\S+)$")
 
@@ -247,12 +252,13 @@ def _write_findings(name: str, phase: str, bw: list[WriteWorkload], nw: list[Wri
         b_val, n_val = recs[0][0], recs[1][0]
         assert b_val is not None and n_val is not None
         shaky = [side for side, vals in zip(("base", "new"), recs, strict=True)
-                 if len(set(vals)) > 1]
+                 if max(v or 0 for v in vals) - min(v or 0 for v in vals)
+                 > WAL_RECORDS_TOLERANCE]
         if shaky:
             out.append(Finding(name, phase, "unstable",
                                f"`{name}`: WAL records per row differ between the "
                                f"{' and '.join(shaky)} runs (not gating)"))
-        elif abs(n_val - b_val) > 1e-9:
+        elif abs(n_val - b_val) > WAL_RECORDS_TOLERANCE:
             delta = n_val - b_val
             k = round(abs(delta))
             hint = (f": about {k} index {'entry' if k == 1 else 'entries'} per row "
