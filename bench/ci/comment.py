@@ -109,7 +109,8 @@ def timing_lines(cmp: Comparison) -> list[str]:
     lines = [f"- **Timing** (gates only beyond each run's A/A noise floor, with base and new "
              f"interleaved): {how}."]
     rows: list[tuple[str, Change, str]] = [(q.name, q.effect, "speedup") for q in cmp.queries]
-    rows += [(w.name, w.effect, "cost ratio") for w in cmp.writes]
+    if cmp.gate.fail_on_writes:  # otherwise the write cost line reports them
+        rows += [(w.name, w.effect, "cost ratio") for w in cmp.writes]
     for name, c, what in rows:
         if c.verdict == "unconfirmed":
             lines.append(f"  - ❔ {_effect_words(name, c, what)}: looks worse; not confirmed "
@@ -157,12 +158,14 @@ def writes_line(cmp: Comparison) -> str:
         return "**Write cost:** not compared (a run has no `writes` section)."
     if not cmp.writes:
         return "**Write cost:** no write workload in both runs."
-    slower = [w for w in cmp.writes if w.effect.verdict == "slower"]
+    slower = [w for w in cmp.writes if w.effect.verdict in ("slower", "unconfirmed")]
     gate = "" if cmp.gate.fail_on_writes else " (not gating)"
     if slower:
         versus = (f"{len(slower)} of {len(cmp.writes)} workloads cost more relative to no "
                   f"indexes than on base{gate}: " +
-                  ", ".join(_effect_words(w.name, w.effect, "cost ratio") for w in slower))
+                  ", ".join(_effect_words(w.name, w.effect, "cost ratio")
+                            + (" (unconfirmed)" if w.effect.verdict == "unconfirmed" else "")
+                            for w in slower))
     else:
         versus = (f"cost ratio vs base: no significant increase in {len(cmp.writes)} "
                   "workloads")

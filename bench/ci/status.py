@@ -14,10 +14,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bench.ci.compare import Change, Comparison
+from bench.ci.history import AA_PAIR_FILE
 from bench.errors import ResultsError
 from bench.results.model import RunResults
 
-AA_PAIR_FILE = "aa-pair.json"
+__all__ = ["AA_PAIR_FILE", "GateStatus", "from_comparison", "load", "save"]
 
 
 class Item(BaseModel):

@@ -91,8 +91,8 @@ def test_a_timing_regression_with_one_run_per_side_is_unconfirmed() -> None:
 def test_runs_made_apart_do_not_confirm_timing() -> None:
     base = [results_doc(seed=1, started_at="2026-11-20T03:00:00+00:00"),
             results_doc(seed=3, started_at="2026-11-20T03:01:00+00:00")]
-    new = [results_doc({"composite_filter_sort": 1.5}, seed=s, started_at=f"2026-11-21T03:0{s}:00+00:00")
-           for s in (2, 4)]
+    new = [results_doc({"composite_filter_sort": 1.5}, seed=s,
+                       started_at=f"2026-11-21T03:0{s}:00+00:00") for s in (2, 4)]
     cmp = compare(base, new)
     assert cmp.confirmation == "base and new were not interleaved"
     assert cmp.unconfirmed() == ["composite_filter_sort"] and cmp.exit_code == 0
