@@ -52,6 +52,9 @@ def headline(cmp: Comparison) -> str:
              "query shapes")
     if counts["missing"]:
         tally += f"; {counts['missing']} not measured"
+    unconfirmed = sum(q.effect.verdict == "unconfirmed" for q in cmp.queries)
+    if unconfirmed:
+        tally += f"; {unconfirmed} lower but unconfirmed"
     signals = cmp.signals.gating
     if signals:
         first = "; ".join(f.text for f in signals)
