@@ -194,6 +194,7 @@ class PlanVariant(Record):
     rounds: int
     summary: str
     structure: str
+    scans: list[str] = Field(default_factory=list)  # "Index Scan using ix_a on t", in order
 
 
 class Crosscheck(Record):
@@ -231,6 +232,13 @@ class QueryPhase(Record):
     planning_median_ms: float | None = None
     shared_hit_median: float | None = None
     shared_read_median: float | None = None
+    # Per round (round i ran parameter set i), the deterministic signals of the plan: the rows
+    # the root node returned, the shared buffers it touched (hit + read), and which of
+    # `plan_variants` the round's plan was. Same seed, scale, data and code give the same
+    # values (bench/ci/signals.py compares them exactly); empty in runs made before them.
+    rows_per_round: list[int] = Field(default_factory=list)
+    buffers_per_round: list[int] = Field(default_factory=list)
+    plan_per_round: list[int] = Field(default_factory=list)
     median_ci95_ms: Interval | None = None
     median_rel_halfwidth: float | None = None
     noisy: bool = False  # the median's interval is wider than +-NOISY_HALFWIDTH

@@ -16,7 +16,7 @@ time includes
 index maintenance and foreign-key triggers but not the client round trip, and its WAL bytes are
 this backend's own. COPY cannot be EXPLAINed, so it is timed by the client and its WAL is the
 change of the WAL insert position. The share of HOT updates comes from the transaction's own
-counters (pg_stat_get_xact_tuples_hot_updated) read just before COMMIT.
+counters (pg_stat_get_xact_tuples_hot_updated), read after BEGIN and just before COMMIT.
 
 Rows a block of rounds writes are deleted again and the active set restored afterwards, on both
 sides alike (then VACUUM, without ANALYZE: the twins keep identical planner statistics), so the
@@ -159,23 +159,36 @@ def _statement_round(conns: Conns, first: tuple[Side, Side], statements: Stateme
     are taken in the same milliseconds. Both sides commit (and each commit's time counts in
     its side's wall time)."""
     tally = {side: _Tally() for side in conns}
+    at_begin: dict[Side, tuple[int, int]] = {}
     for start in range(0, len(statements), ROWS_PER_TXN):
         for side in first:
             tally[side].timed(conns[side], "BEGIN")
+            if table:
+                at_begin[side] = _update_counts(conns[side], table)
         for k, (query, params) in enumerate(statements[start:start + ROWS_PER_TXN]):
             for side in (first if (start + k) % 2 == 0 else first[::-1]):
                 tally[side].explain(conns[side], query, params)
         for side in first:
             t = tally[side]
             if table:
-                row = conns[side].execute(
-                    "SELECT pg_stat_get_xact_tuples_updated(%s::regclass), "
-                    "pg_stat_get_xact_tuples_hot_updated(%s::regclass)", (table, table),
-                ).fetchone()
-                assert row is not None
-                t.updated, t.hot = t.updated + row[0], t.hot + row[1]
+                updated, hot = _update_counts(conns[side], table)
+                t.updated += updated - at_begin[side][0]
+                t.hot += hot - at_begin[side][1]
             t.timed(conns[side], "COMMIT")
     return {side: t.round(len(statements)) for side, t in tally.items()}
+
+
+def _update_counts(conn: Connection, table: str) -> tuple[int, int]:
+    """The backend's counts of updated and HOT-updated rows of `table`. They include earlier
+    transactions whose counts the backend has not yet flushed to the shared statistics (it
+    does so at most once a second, when idle), so a transaction's own counts are the change
+    from its BEGIN (inside a transaction block nothing is flushed)."""
+    row = conn.execute(
+        "SELECT pg_stat_get_xact_tuples_updated(%s::regclass), "
+        "pg_stat_get_xact_tuples_hot_updated(%s::regclass)", (table, table),
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
 
 
 def _insert_workload(table: str, rows: dict[str, np.ndarray], n: int) -> Workload:
