@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench import __version__
 from bench.ci import commands as ci_commands
-from bench.config import RunConfig, check_out_dir, dsn_from_env
+from bench.config import COLD_ROUNDS, DEFAULT_ROUNDS, RunConfig, check_out_dir, dsn_from_env
 from bench.errors import BenchError, ExitCode, first_line
 from bench.paths import DEFAULT_OUT, MIGRATION_FILE, QUERIES_DIR
 
@@ -45,25 +45,30 @@ def parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--rounds", type=int, default=None,
                      help="paired rounds per shape, before vs after: each runs the query on "
-                          "both twin databases, alternating which goes first (default 30; 4 "
+                          f"both twin databases, alternating which goes first (default "
+                          f"{DEFAULT_ROUNDS}; {COLD_ROUNDS} "
                           "with --cache cold)")
-    run.add_argument("--aa-rounds", type=int, default=10,
+    run.add_argument("--aa-rounds", type=int, default=RunConfig.aa_rounds,
                      help="paired rounds of the A/A control (both twins unmigrated), for reads "
-                          "and writes: the run's noise floor (default 10; 0 skips it)")
+                          f"and writes: the run's noise floor (default {RunConfig.aa_rounds}; 0 "
+                          "skips it)")
     run.add_argument("--max-time", type=float, default=10.0,
                      help="seconds per shape and phase after which a slow shape stops early, "
                           "at the end of an ABBA cycle and after at least 4 rounds (default 10)")
     run.add_argument("--scales", default=None,
                      help="scale sweep, e.g. 0.01,0.1,1: a full run per scale in OUT/scale-<s>/, "
                           "plus sweep.md and growth.png in OUT")
-    run.add_argument("--warmup", type=int, default=2, help="warm-up rounds per shape and phase")
+    run.add_argument("--warmup", type=int, default=RunConfig.warmup,
+                     help=f"warm-up rounds per shape and phase (default {RunConfig.warmup})")
     run.add_argument("--cache", choices=("warm", "cold"), default="warm",
                      help="warm: pg_prewarm + warm-up rounds (default); cold: restart the "
                           "embedded server (and drop the OS page cache) before every round")
-    run.add_argument("--crosscheck-rounds", type=int, default=3,
-                     help="rounds of the plain query per side, timed by the client (default 3)")
-    run.add_argument("--write-rounds", type=int, default=16,
-                     help="paired rounds per write workload, before vs after (default 16; "
+    run.add_argument("--crosscheck-rounds", type=int, default=RunConfig.crosscheck_rounds,
+                     help="rounds of the plain query per side, timed by the client (default "
+                          f"{RunConfig.crosscheck_rounds})")
+    run.add_argument("--write-rounds", type=int, default=RunConfig.write_rounds,
+                     help="paired rounds per write workload, before vs after (default "
+                          f"{RunConfig.write_rounds}; "
                           "0: skip writes)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT,
                      help="output folder (default reports/latest)")
@@ -97,10 +102,12 @@ def _config(args: argparse.Namespace, argv: list[str]) -> RunConfig:
     argv = [_mask(a, args) for a in argv]  # the command line is recorded in results.json
     return RunConfig(
         scale=args.scale, seed=args.seed, rounds=getattr(args, "rounds", None),
-        aa_rounds=getattr(args, "aa_rounds", 10), max_time_s=getattr(args, "max_time", 10.0),
-        crosscheck_rounds=getattr(args, "crosscheck_rounds", 3),
+        aa_rounds=getattr(args, "aa_rounds", RunConfig.aa_rounds),
+        max_time_s=getattr(args, "max_time", RunConfig.max_time_s),
+        crosscheck_rounds=getattr(args, "crosscheck_rounds", RunConfig.crosscheck_rounds),
         cache=getattr(args, "cache", "warm"),
-        warmup=getattr(args, "warmup", 2), write_rounds=getattr(args, "write_rounds", 12),
+        warmup=getattr(args, "warmup", RunConfig.warmup),
+        write_rounds=getattr(args, "write_rounds", RunConfig.write_rounds),
         dsn=dsn_from_env(args.dsn), keep=args.keep,
         out=getattr(args, "out", DEFAULT_OUT), shapes=shapes,
         queries_dir=getattr(args, "queries", QUERIES_DIR),
