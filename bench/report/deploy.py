@@ -132,7 +132,8 @@ def _load_section(results: DeployResults) -> list[str]:
     lines = [
         "## The load",
         "",
-        f"pgbench ({load.pgbench}, `--protocol {load.protocol}`) plays the app's traffic from "
+        f"pgbench ({load.pgbench.removeprefix('pgbench ')}, `--protocol {load.protocol}`) "
+        "plays the app's traffic from "
         f"`{load.mix_source}`: every query shape and write workload as a script of its own, "
         f"picked at random by its weight (calls or statements per second), at "
         f"**{load.rate_per_s:.1f} transactions/s** in all over **{load.clients} connections** "

@@ -115,23 +115,24 @@ def growth(results: DeployResults, path: Path) -> bool:
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
     rows = np.asarray([p.rows for p in s.points], dtype=float)
     span = np.geomspace(rows.min(), max(rows.max(), s.at_rows), 50)
-    for label, ys, fit, color in (
+    for label, ys, fit, color, marker in (
             ("migration as written (s)", [p.migration_seconds for p in s.points],
-             s.migration_fit, "#555555"),
+             s.migration_fit, "#555555", "s"),
             ("longest write stall (s)", [(p.longest_stall_ms or np.nan) / 1000
                                          for p in s.points],
-             (s.stall_fit[0] / 1000, s.stall_fit[1]) if s.stall_fit else None, WITHOUT)):
-        ax.scatter(rows, ys, color=color, zorder=3, label=label)
+             (s.stall_fit[0] / 1000, s.stall_fit[1]) if s.stall_fit else None, WITHOUT, "o")):
+        ax.scatter(rows, ys, color=color, marker=marker, s=24, zorder=3, label=label)
         if fit:
             a, b = fit
             ax.plot(span, a * span ** b, color=color, lw=1, ls="--", alpha=0.8)
             ax.scatter([s.at_rows], [a * s.at_rows ** b], facecolors="none", edgecolors=color,
-                       s=50, zorder=3)
-    ax.axvline(s.at_rows, color="black", lw=0.6, alpha=0.4)
-    ax.annotate(f"scale {s.at_scale:g}\n(extrapolated)", (s.at_rows, ax.get_ylim()[0]),
-                textcoords="offset points", xytext=(-4, 8), ha="right", fontsize=8)
+                       marker=marker, s=60, zorder=3)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.axvline(s.at_rows, color="black", lw=0.6, alpha=0.4)
+    ax.annotate(f"scale {s.at_scale:g} (extrapolated)", (s.at_rows, 0.04),
+                xycoords=("data", "axes fraction"), textcoords="offset points", xytext=(-4, 0),
+                ha="right", fontsize=8)
     ax.set_xlabel("rows in the six tables")
     ax.set_ylabel("seconds")
     ax.set_title("As written: the stall grows with the data (dashed: fit a·rows^b)",

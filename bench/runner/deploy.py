@@ -35,7 +35,16 @@ from bench.results.deploy import (
 )
 from bench.results.mix import WorkloadMix, load_mix
 from bench.results.model import ServerInfo, migration_name
-from bench.runner import concurrently, environment, migrate, pgbench, reads, throughput, traffic
+from bench.runner import (
+    cache,
+    concurrently,
+    environment,
+    migrate,
+    pgbench,
+    reads,
+    throughput,
+    traffic,
+)
 from bench.runner.provision import (
     Target,
     provision,
@@ -48,6 +57,7 @@ from bench.runner.seeding import seed_database
 from bench.runner.shapes import Shape, load_shapes
 from bench.runner.under_load import LoadPlan, engine_for, migrate_under_load
 from seed.generate import row_counts
+from seed.models import TABLES
 
 Echo = Callable[[str], None]
 CALIBRATION_SECONDS = 1
@@ -91,6 +101,7 @@ def run(cfg: DeployConfig, echo: Echo = _stderr) -> DeployResults:
             echo(f"concurrently: wrote {cfg.out / revision.name}")
             save(results, cfg)
             with twin_database(target) as other:
+                _prewarm(target, other)
                 plan = _plan(cfg, exe, target, load, workdir, "main")
                 results.load = _load_spec(plan, load, exe, mix)
                 echo(f"load: {plan.rate:.1f} transactions/s over {plan.clients} connections "
@@ -102,7 +113,8 @@ def run(cfg: DeployConfig, echo: Echo = _stderr) -> DeployResults:
                         lambda e: migrate.run_migration(e, cfg.migration, "upgrade"),
                         "as-written")
                 _say(echo, results.as_written)
-                _restore(other, load)
+                _restore_both(target, other, load)  # both: the twins keep one history
+                _prewarm(target, other)  # the new indexes too
                 save(results, cfg)
 
                 with step(echo, "throughput without and with the indexes"):
@@ -193,6 +205,13 @@ def _traffic(target: Target, shapes: list[Shape], mix: WorkloadMix,
 def _restore(target: Target, load: traffic.Traffic) -> None:
     with target.connect(autocommit=True) as conn:
         traffic.restore(conn, load)
+
+
+def _prewarm(*twins: Target) -> None:
+    """Every table and index of both twins in shared buffers (pg_prewarm, where the role may),
+    so that neither side starts a phase with a cold cache."""
+    for twin in twins:
+        cache.prewarm(twin.conninfo, TABLES)
 
 
 def _restore_both(a: Target, b: Target, load: traffic.Traffic) -> None:

