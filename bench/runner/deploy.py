@@ -32,6 +32,7 @@ from bench.results.deploy import (
     MigrationUnderLoad,
     StallSweep,
     SweepPoint,
+    Throughput,
 )
 from bench.results.mix import WorkloadMix, load_mix
 from bench.results.model import ServerInfo, migration_name
@@ -118,11 +119,15 @@ def run(cfg: DeployConfig, echo: Echo = _stderr) -> DeployResults:
                 save(results, cfg)
 
                 with step(echo, "throughput without and with the indexes"):
-                    results.throughput = throughput.measure(
+                    results.throughput = Throughput(
+                        seconds_per_run=cfg.throughput_seconds,
+                        runs_per_side=cfg.runs_per_side, order=throughput.ORDER)
+                    throughput.measure(
                         exe, {"without": target, "with": other},
                         {"write": _weighted(plan, "write"), "read": _weighted(plan, "read")},
                         cfg.clients, cfg.throughput_seconds, cfg.runs_per_side, workdir,
-                        cfg.seed, echo, lambda: _restore_both(target, other, load))
+                        cfg.seed, echo, results.throughput,
+                        lambda: _restore_both(target, other, load))
                 save(results, cfg)
 
                 with step(echo, "concurrently, under load"):

@@ -23,6 +23,10 @@ Side = Literal["without", "with"]
 Mix = Literal["write", "read"]
 
 
+ORDER = ("per client count and mix, runs alternate without/with in ABBA order, the first side "
+         "alternating from one client count to the next")
+
+
 def order(i: int, runs_per_side: int) -> list[Side]:
     """without/with in ABBA blocks, the first side alternating with i."""
     a: Side = "without" if i % 2 == 0 else "with"
@@ -32,22 +36,20 @@ def order(i: int, runs_per_side: int) -> list[Side]:
 
 def measure(exe: Path, twins: dict[Side, Target], mixes: dict[Mix, list[tuple[Path, int]]],
             clients: Sequence[int], seconds: int, runs_per_side: int, workdir: Path, seed: int,
-            echo: Callable[[str], None], after_writes: Callable[[], None] | None = None
-            ) -> Throughput:
-    """`after_writes` runs after each setting of the write mix: it puts both twins' rows back
+            echo: Callable[[str], None], into: Throughput,
+            after_writes: Callable[[], None] | None = None) -> Throughput:
+    """Fill `into` setting by setting (an interrupted run keeps what it measured).
+    `after_writes` runs after each setting of the write mix: it puts both twins' rows back
     (and VACUUMs), so no setting inherits the dead rows of the one before."""
-    result = Throughput(seconds_per_run=seconds, runs_per_side=runs_per_side,
-                        order="per client count and mix, runs alternate without/with in ABBA "
-                              "order, the first side alternating")
+    result = into
     settle(twins["without"])
-    i = 0
-    for c in clients:
-        for mix, files in mixes.items():
+    for i, c in enumerate(clients):
+        for j, (mix, files) in enumerate(mixes.items()):
             runs: dict[Side, list[list[Txn]]] = {"without": [], "with": []}
-            for k, side in enumerate(order(i, runs_per_side)):
+            # The first twin alternates from one client count to the next, for each mix.
+            for k, side in enumerate(order(i + j, runs_per_side)):
                 runs[side].append(pgbench.run(exe, twins[side].conninfo, files, c, seconds,
                                               workdir, seed + k, f"{mix}-{c}-{side}-{k}"))
-            i += 1
             if mix == "write" and after_writes:
                 after_writes()
             for side in ("without", "with"):
