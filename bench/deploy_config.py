@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,6 +152,13 @@ def from_args(args: argparse.Namespace, argv: list[str], dsn: str | None) -> Dep
 
 
 def is_deploy_folder(path: Path) -> bool:
-    """A deploy run's output (deploy.json), given as the file or its folder."""
-    return path.name == "deploy.json" or (path.is_dir() and (path / "deploy.json").is_file()
-                                          and not (path / "results.json").is_file())
+    """A deploy run's output: a deploy.json (its "kind" says so), or a folder with one and no
+    results.json."""
+    if path.is_dir():
+        return (path / "deploy.json").is_file() and not (path / "results.json").is_file()
+    try:
+        with path.open(encoding="utf-8") as f:
+            head = f.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return re.search(r'"kind"\s*:\s*"deploy"', head) is not None

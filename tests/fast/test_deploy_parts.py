@@ -1,18 +1,20 @@
 """Pure parts of `bench deploy` beside the stall arithmetic: the CONCURRENTLY revision derived
 from the migration (Alembic's offline mode, no database), pgbench queries from shape files, the
-options, the ABBA order, the size fit (no database)."""
+options, the ABBA order, the size fit, and deploy.md from a saved deploy.json (no database)."""
 
 from __future__ import annotations
 
 import ast
+import shutil
 from pathlib import Path
 
 import pytest
 
 from bench.cli import main
 from bench.deploy_config import DeployConfig
-from bench.errors import ConfigError, MigrationError
+from bench.errors import ConfigError, MigrationError, ResultsError
 from bench.paths import MIGRATION_FILE
+from bench.report.deploy import CHARTS, load, recommendation, render
 from bench.results.deploy import SweepPoint
 from bench.runner import concurrently
 from bench.runner.deploy import fit_sweep
@@ -105,3 +107,36 @@ def test_bad_clients_on_the_command_line_exit_2(capsys: pytest.CaptureFixture[st
     assert main(["deploy", "--clients", "1,two"]) == 2
     assert capsys.readouterr().err.strip() == (
         "error: --clients must be whole numbers separated by commas (got '1,two')")
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_deploy_md_is_reproduced_byte_for_byte() -> None:
+    """deploy-small.json and .md are a real run (scale 0.05): rendering it again gives the
+    same bytes."""
+    results = load(FIXTURES / "deploy-small.json")
+    assert render(results) == (FIXTURES / "deploy-small.md").read_text()
+
+
+def test_the_recommendation_names_the_table_the_stall_and_the_alternative() -> None:
+    results = load(FIXTURES / "deploy-small.json")
+    line = recommendation(results)
+    assert line.startswith("Deploy with CREATE INDEX CONCURRENTLY "
+                           "(007_add_comprehensive_database_indexes_concurrently.py): as "
+                           "written, writes to social_media_activity wait up to ")
+    assert "at scale 0.05 (100,000 rows)" in line and "concurrently, at most" in line
+
+
+def test_a_foreign_file_is_refused_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "deploy.json").write_text('{"kind": "deploy", "config": 3}')
+    with pytest.raises(ResultsError, match=r"deploy.json: not a deploy.json of pg-index-bench: "):
+        load(tmp_path)
+
+
+def test_the_report_command_redraws_a_deploy_folder(tmp_path: Path) -> None:
+    shutil.copy(FIXTURES / "deploy-small.json", tmp_path / "deploy.json")
+    assert main(["report", str(tmp_path)]) == 0
+    assert (tmp_path / "deploy.md").read_text() == (FIXTURES / "deploy-small.md").read_text()
+    for name in CHARTS:
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
