@@ -27,6 +27,7 @@ from bench.results import stalls
 from bench.results.deploy import (
     DeployResults,
     DeploySettings,
+    InvalidIndexCase,
     LoadScript,
     LoadSpec,
     MigrationUnderLoad,
@@ -140,15 +141,9 @@ def run(cfg: DeployConfig, echo: Echo = _stderr) -> DeployResults:
                 save(results, cfg)
 
                 with step(echo, "concurrently: the INVALID index case"):
-                    index, table, create = _smallest(creates, results.seed.rows
-                                                     if results.seed else {})
-                    engine = engine_for(target)
-                    try:
-                        results.invalid_index = concurrently.invalid_index_case(
-                            target, engine, revision, index, table, create,
-                            cfg.lock_timeout_ms)
-                    finally:
-                        engine.dispose()
+                    results.invalid_index = _invalid_index(
+                        target, revision, _smallest(creates, results.seed.rows
+                                                    if results.seed else {}), cfg)
                 save(results, cfg)
             if cfg.sweep_scales:
                 results.sweep = _sweep(cfg, target, shapes, mix, exe, workdir, results, echo)
@@ -274,6 +269,16 @@ def _say(echo: Echo, m: MigrationUnderLoad | None) -> None:
         echo(f"{m.method.replace('_', ' ')}: {m.seconds:.2f} s; longest write stall "
              f"{worst.longest_stall_ms / 1000:.2f} s ({worst.table}), "
              f"{sum(t.slow_during for t in m.tables)} writes over 100 ms")
+
+
+def _invalid_index(target: Target, revision: Path, index: tuple[str, str, str],
+                   cfg: DeployConfig) -> InvalidIndexCase:
+    engine = engine_for(target)
+    try:
+        return concurrently.invalid_index_case(target, engine, revision, *index,
+                                               cfg.lock_timeout_ms)
+    finally:
+        engine.dispose()
 
 
 def _smallest(creates: list[tuple[str, str, str]], rows: dict[str, int]) -> tuple[str, str, str]:
