@@ -1,4 +1,4 @@
-"""Command line: `python -m bench run|seed|report|compare|archive|trend|schema`.
+"""Command line: `python -m bench run|seed|deploy|report|compare|archive|trend|schema`.
 
 Exit codes (bench.errors.ExitCode): 0 ok; 1 only when `compare` finds a regression; 2 bad input
 or unusable environment (one line on stderr, no traceback unless --debug); 3 an internal error
@@ -16,7 +16,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from bench import __version__
+from bench import __version__, deploy_config
 from bench.ci import commands as ci_commands
 from bench.config import COLD_ROUNDS, DEFAULT_ROUNDS, RunConfig, check_out_dir, dsn_from_env
 from bench.errors import BenchError, ExitCode, first_line
@@ -90,6 +90,7 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, default=None, help="output folder (default: alongside)")
     rep.add_argument("--debug", action="store_true")
     ci_commands.add_parsers(sub)  # compare, archive, trend
+    deploy_config.add_parser(sub)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of results.json")
     schema.add_argument("--out", type=Path, default=None, help="write it to this file instead")
@@ -137,6 +138,11 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     # the runner: they work on results.json alone.
     if args.command in ci_commands.COMMANDS:
         return ci_commands.run(args)
+    if args.command == "report" and deploy_config.is_deploy_folder(args.results):
+        from bench.report import deploy as deploy_report
+
+        print(deploy_report.redraw(args.results, args.out))
+        return ExitCode.OK
     if args.command == "report":
         from bench.report.output import write_report
         from bench.results import store
@@ -152,6 +158,15 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             args.out.write_text(json_schema_text())
         else:
             print(json_schema_text(), end="")
+        return ExitCode.OK
+    if args.command == "deploy":
+        from bench.runner.deploy import run as deploy
+
+        dcfg = deploy_config.from_args(args, [_mask(a, args) for a in argv], _dsn(args))
+        check_out_dir(dcfg.out)
+        done = deploy(dcfg)
+        print(f"wrote {dcfg.out / 'deploy.md'} and deploy.json in {done.wall_seconds or 0:.1f} s",
+              file=sys.stderr)
         return ExitCode.OK
     cfg = _config(args, argv)
     if args.command == "seed":
@@ -213,14 +228,15 @@ def _fail(args: argparse.Namespace, message: str, code: ExitCode = ExitCode.BAD_
 
 def _interrupted(args: argparse.Namespace) -> str:
     """What an interrupted command left behind (cleanup has run by the time this prints)."""
-    if args.command not in ("run", "seed"):
+    if args.command not in ("run", "seed", "deploy"):
         return "stopped"
     if getattr(args, "keep", False):
         done = "scratch database kept (--keep)"
     else:
         done = "scratch database dropped" + ("" if _dsn(args) else ", embedded server stopped")
-    if args.command == "run":
-        done += f"; results so far in {args.out / 'results.json'} (marked incomplete)"
+    if args.command in ("run", "deploy"):
+        name = "results.json" if args.command == "run" else "deploy.json"
+        done += f"; results so far in {args.out / name} (marked incomplete)"
     return done
 
 
