@@ -125,7 +125,7 @@ def _setup_line(results: RunResults) -> str:
         f"parallel workers "
         f"per gather {settings.get('max_parallel_workers_per_gather', '?')}, work_mem "
         f"{settings.get('work_mem', '?')}, shared_buffers {settings.get('shared_buffers', '?')}; "
-        f"{_cache_text(results)}."
+        f"{_cache_text(results)}.{_load_text(results)}"
     )
 
 
@@ -154,6 +154,30 @@ def _cache_text(results: RunResults) -> str:
         return f"warm cache (pg_prewarm of {both}{c.relations} tables and indexes, then warm-up)"
     reason = (c.reason if c else None) or "pg_prewarm unavailable"
     return "warm cache (warm-up rounds only: " + reason + ")"
+
+
+def busy_machine_warning(results: RunResults) -> str:
+    """A warning when other processes used the CPU while the run measured (empty if not)."""
+    load = results.machine_load
+    if not load or not load.other_cores:
+        return ""
+    phase, cores = max(load.other_cores.items(), key=lambda kv: kv[1])
+    if cores < load.warn_from:
+        return ""
+    return (f"\n> ⚠️ **A busy machine**: other processes used {cores:.2f} of its "
+            f"{load.cores or '?'} cores on average while it measured ({phase}). Contention "
+            "stretches long operations more than short ones (on the reference 2-core machine a "
+            "busy loop on the other core doubled seq-scan times and left index lookups as they "
+            "were), so the speedups of plans that scan come out larger than on a quiet machine; "
+            "the twins and the A/A control cannot cancel that. Rerun on a quiet machine.\n")
+
+
+def _load_text(results: RunResults) -> str:
+    load = results.machine_load
+    if not load or not load.other_cores:
+        return ""
+    phases = ", ".join(f"{p} {c:.2f}" for p, c in load.other_cores.items())
+    return f" Other processes' CPU while measuring, in cores: {phases}."
 
 
 def noise_floor_section(results: RunResults) -> list[str]:
@@ -512,7 +536,7 @@ def render(results: RunResults, chart_names: list[str]) -> str:
     claims = results.claims
     lines = [
         f"# Index impact: {results.migration_name}, measured",
-        status,
+        status + busy_machine_warning(results),
         f"**Reads: {headline(results)}**",
         "",
         *(line + "\n" for line in cost_headline(results)),

@@ -124,6 +124,16 @@ class CacheState(Record):
     note: str | None = None  # cold: what could and could not be made cold
 
 
+class MachineLoad(Record):
+    """CPU that processes other than the harness and its server used while measuring, in
+    cores, per measuring phase (bench.runner.machine_load). Contention stretches long
+    operations more than short ones, so it moves speedups in a way the twins cannot cancel."""
+
+    cores: int | None = None  # the machine's
+    other_cores: dict[str, float] = Field(default_factory=dict)  # phase -> mean cores used
+    warn_from: float = 0.25  # the report warns from this many cores in any phase
+
+
 # --- what the report claimed ------------------------------------------------------------------
 
 
@@ -180,6 +190,7 @@ class Method(Record):
     interval: str = "Yuen's interval of the trimmed mean, widened by the between-run SD"
     run_to_run_sd_reads: float = 0.0  # between-run SD of a log factor, added in quadrature
     run_to_run_sd_writes: float = 0.0  # the same for a log write cost ratio
+    aa_sd: float = 0.0  # the same for the A/A control's log ratios (0: runs before it was added)
     read_rounds: int = 0
     write_rounds: int = 0
     aa_read_rounds: int = 0
@@ -467,6 +478,7 @@ class RunResults(Record):
     drift: DriftRecord | None = None  # runs before the twin design: the before phase re-run
     claims: Claims | None = None
     method: Method | None = None  # None: a run from before the twin design
+    machine_load: MachineLoad | None = None  # None: a --dsn server, or an older run
     wall_seconds: float | None = None
 
     @property

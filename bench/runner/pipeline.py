@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,10 +30,19 @@ from bench.results.model import (
     RunSettings,
     ServerInfo,
 )
-from bench.results.stats import RUN_TO_RUN_SD
+from bench.results.stats import AA_SD, RUN_TO_RUN_SD
 from bench.runner import cache, catalog, disk, environment, migrate, reads
+from bench.runner.machine_load import LoadMeter
 from bench.runner.params import parameter_sets
-from bench.runner.provision import Target, provision, redact, settle, twin_database
+from bench.runner.provision import (
+    Target,
+    data_directory,
+    provision,
+    redact,
+    restart_embedded,
+    settle,
+    twin_database,
+)
 from bench.runner.reads import PairedResult, Side
 from bench.runner.records import query_record
 from bench.runner.seeding import seed_database
@@ -93,13 +102,17 @@ def run(cfg: RunConfig, echo: Echo = _stderr) -> RunResults:
                 echo(f"twin: {other.dbname} is a copy of {target.dbname}; the migration will "
                      "go to the copy")
                 writes = _write_bench(target, cfg)
+                meter = LoadMeter(data_directory(target.conninfo)
+                                  if target.source == "embedded" else None)
+                results.machine_load = meter.record  # filled phase by phase
                 if cfg.aa_rounds:
                     settle(target)
                     with step(echo, "noise floor (A/A): reads"):
                         results.cache = measure_reads(twins, cfg, shapes, params,
-                                                      min(cfg.aa_rounds, cfg.read_rounds), into=aa)
+                                                      min(cfg.aa_rounds, cfg.read_rounds), into=aa,
+                                                      meter=meter.phase("A/A reads"))
                     if writes:
-                        with step(echo, "noise floor (A/A): writes"):
+                        with step(echo, "noise floor (A/A): writes"), meter.phase("A/A writes"):
                             writes.measure_pair(_conninfo(twins), "aa", cfg.aa_rounds)
                     record_queries()
                     save_results(results, cfg)
@@ -122,11 +135,12 @@ def run(cfg: RunConfig, echo: Echo = _stderr) -> RunResults:
                     with step(echo, "measure before and after"):
                         results.cache = measure_reads(twins, cfg, shapes, params,
                                                       cfg.read_rounds,
-                                                      crosscheck=cfg.crosscheck_rounds, into=ab)
+                                                      crosscheck=cfg.crosscheck_rounds, into=ab,
+                                                      meter=meter.phase("reads"))
                     record_queries()
                     save_results(results, cfg)
                     if writes:
-                        with step(echo, "writes before and after"):
+                        with step(echo, "writes before and after"), meter.phase("writes"):
                             writes.measure_pair(_conninfo(twins), "ab")
                         claim_for = claims.write_claim if claims else _no_claim
                         results.writes = writes.section(claim_for)
@@ -173,10 +187,11 @@ def _write_bench(target: Target, cfg: RunConfig) -> WriteBench | None:
 
 def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape],
                   params: Params, rounds: int, *, crosscheck: int = 0,
-                  into: dict[str, PairedResult]) -> CacheState:
+                  into: dict[str, PairedResult],
+                  meter: AbstractContextManager[None] | None = None) -> CacheState:
     """Warm (or empty) the cache of both twins, run the shapes on both side by side into
     `into` (round by round, so an interrupted run keeps what it measured); return the cache
-    state they ran in."""
+    state they ran in. `meter` wraps the measuring itself (not the restart and prewarm)."""
     settings = reads.SessionSettings(cfg.parallel_workers, cfg.statement_timeout_s)
     conninfo = _conninfo(twins)
     if cfg.cache == "cold":
@@ -184,10 +199,14 @@ def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape]
         reads.measure_pair(conninfo, shapes, params, rounds=rounds, warmup=0, settings=settings,
                            max_time_s=cfg.max_time_s, cold=restart, into=into)
         return CacheState(mode="cold", note=note)
-    states = [cache.prewarm(conninfo[side], TABLES) for side in ("A", "B")]
-    reads.measure_pair(conninfo, shapes, params, rounds=rounds, warmup=cfg.warmup,
-                       settings=settings, max_time_s=cfg.max_time_s, crosscheck=crosscheck,
-                       into=into)
+    if twins["A"].source == "embedded":
+        # Empty shared buffers, so that the prewarm places both twins' pages alike.
+        restart_embedded(data_directory(conninfo["A"]))
+    states = cache.prewarm_pair([conninfo["A"], conninfo["B"]], TABLES)
+    with meter or nullcontext():
+        reads.measure_pair(conninfo, shapes, params, rounds=rounds, warmup=cfg.warmup,
+                           settings=settings, max_time_s=cfg.max_time_s, crosscheck=crosscheck,
+                           into=into, reconnect_every=reads.RECONNECT_EVERY)
     state = states[0]
     if state.pg_prewarm and states[1].pg_prewarm:
         state.relations = (state.relations or 0) + (states[1].relations or 0)
@@ -208,7 +227,7 @@ def _new_results(cfg: RunConfig, shapes: list[Shape], claims: Claims | None) -> 
             command_line=" ".join(cfg.argv), dsn=redact(cfg.dsn) if cfg.dsn else None,
         ),
         claims=claims,
-        method=Method(run_to_run_sd_reads=RUN_TO_RUN_SD["reads"],
+        method=Method(run_to_run_sd_reads=RUN_TO_RUN_SD["reads"], aa_sd=AA_SD,
                       run_to_run_sd_writes=RUN_TO_RUN_SD["writes"], read_rounds=cfg.read_rounds,
                       write_rounds=cfg.write_rounds,
                       aa_read_rounds=min(cfg.aa_rounds, cfg.read_rounds),

@@ -15,7 +15,7 @@ from bench.results.model import (
     QueryPhase,
     QueryResult,
 )
-from bench.results.stats import RUN_TO_RUN_SD, median_ci, paired_ratio, relative_halfwidth
+from bench.results.stats import AA_SD, RUN_TO_RUN_SD, median_ci, paired_ratio, relative_halfwidth
 from bench.results.verdict import read_verdict
 from bench.runner import plans
 from bench.runner.reads import PairedResult, PhaseResult
@@ -86,7 +86,7 @@ def noise_floor(numer: list[float], denom: list[float], a_times: list[float],
     n = min(len(numer), len(denom))
     if n < 2:
         return None
-    ratio, ci = paired_ratio(numer[:n], denom[:n])
+    ratio, ci = paired_ratio(numer[:n], denom[:n], extra_sd=AA_SD)
     return NoiseFloor(ratio=ratio, ci95=ci, rounds=n,
                       a_times=[round(t, 4) for t in a_times[:n]],
                       b_times=[round(t, 4) for t in b_times[:n]])

@@ -1,11 +1,13 @@
 """The twin design: drift cancels, and the A/A control finds no change where there is none.
 
-A noisy neighbour started halfway through a run (a process streaming 512 MB through memory on
-one core, the server pinned to the other, from the moment before and after are measured side
-by side) slows the server's work; because both twins are measured in the same moment, the
-ratios stay where a quiet run puts them. (A busy loop on the server's own core is another
-matter: it time-slices a long scan more than a sub-millisecond lookup, and a seq scan's speedup
-can grow by a third under it; README, "Measuring so that drift cancels".)
+A neighbour started halfway through a run (a busy loop on one core, the server pinned to the
+other, from the moment before and after are measured side by side) slows the server's work;
+because both twins are measured in the same moment, the A/A control still finds no change and
+the write overheads stay where a quiet run puts them. What the twins cannot cancel, and the run
+reports instead: on the reference 2-core VM the busy loop doubles a seq scan's time and leaves
+index lookups as they were (fk_join's speedup at scale 0.05: 34x quiet, 57-64x loaded), so the
+speedups of scanning plans are a property of the machine's load; the loaded run's report warns
+that the machine was busy, and the quiet run's does not.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psutil
 import pytest
 
 from bench.config import RunConfig
+from bench.report.markdown import render
 from bench.results.model import RunResults
+from bench.runner.machine_load import BUSY_CORES
 from bench.runner.pipeline import run
 
 LOAD_STARTS = "measure before and after ..."
@@ -36,18 +39,16 @@ def _config(out: Path) -> RunConfig:
                      crosscheck_rounds=0, out=out, progress=False)
 
 
-def _stream(started: Any) -> None:
+def _busy_loop(started: Any) -> None:
     os.sched_setaffinity(0, {NEIGHBOUR_CORE})
-    a = np.ones(32_000_000)  # 256 MB, and as much again: far beyond any cache
-    b = np.empty_like(a)
     started.wait()
+    x = 0
     while True:
-        np.copyto(b, a)
-        np.copyto(a, b)
+        x += 1
 
 
 class Neighbour:
-    """Pins this run's embedded server to one core; with `load`, streams memory on the other
+    """Pins this run's embedded server to one core; with `load`, runs a busy loop on the other
     from the start of the side-by-side measurement until stopped."""
 
     def __init__(self, datadir_root: Path, load: bool) -> None:
@@ -67,7 +68,7 @@ class Neighbour:
         if line == LOAD_STARTS and self.load:  # the run waits here until the load is on
             ctx = mp.get_context("fork")
             started = ctx.Barrier(2)
-            self.procs = [ctx.Process(target=_stream, args=(started,), daemon=True)]
+            self.procs = [ctx.Process(target=_busy_loop, args=(started,), daemon=True)]
             self.procs[0].start()
             started.wait()
 
@@ -96,15 +97,15 @@ def _run(tmp: Path, load: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[RunRes
 
 
 def _inside(quiet: RunResults, loaded: RunResults) -> list[bool]:
-    """For each of the 18 ratios: is the loaded run's estimate inside the quiet run's interval?"""
+    """For each single-row write workload: is the loaded run's overhead inside the quiet run's
+    interval? (A COPY of 2,000 rows is a long operation: the busy loop stretches it like a
+    seq scan.)"""
     inside = []
-    for q, lq in zip(quiet.queries, loaded.queries, strict=True):
-        assert q.speedup_ci95 and lq.speedup
-        inside.append(q.speedup_ci95[0] <= lq.speedup <= q.speedup_ci95[1])
     for w, lw in zip(quiet.measured_workloads, loaded.measured_workloads, strict=True):
         assert w.overhead_ci95 and lw.overhead_pct is not None
-        inside.append(w.overhead_ci95[0] <= lw.overhead_pct <= w.overhead_ci95[1])
-    assert len(inside) == 18
+        if w.operation != "copy":
+            inside.append(w.overhead_ci95[0] <= lw.overhead_pct <= w.overhead_ci95[1])
+    assert len(inside) == 10
     return inside
 
 
@@ -119,30 +120,53 @@ def _pair(tmp: Path) -> tuple[RunResults, RunResults]:
     return quiet, loaded
 
 
+def _holding_one(results: RunResults) -> int:
+    intervals = [q.aa.ci95 for q in results.queries if q.aa]
+    intervals += [w.aa.ci95 for w in results.measured_workloads if w.aa]
+    assert len(intervals) == 18
+    return sum(lo <= 1 <= hi for lo, hi in intervals)
+
+
+def _passes(pair: tuple[RunResults, RunResults]) -> bool:
+    return (sum(_inside(*pair)) >= MIN_INSIDE
+            and all(_holding_one(r) >= MIN_HOLDING_ONE for r in pair))
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[RunResults, RunResults]]:
     """A quiet run and a loaded one; a second pair only if the first misses, as a CI gate
     confirms a regression before failing (95% intervals miss now and then, and this machine's
     speed regime can change between two runs: README, "Measuring so that drift cancels")."""
     pairs = [_pair(tmp_path_factory.mktemp("pair"))]
-    if sum(_inside(*pairs[0])) < MIN_INSIDE:
+    if not _passes(pairs[0]):
         pairs.append(_pair(tmp_path_factory.mktemp("pair")))
     return pairs
 
 
-MIN_INSIDE = 15  # of 18 ratios
+MIN_INSIDE = 8  # of 10 single-row write overheads
+MIN_HOLDING_ONE = 15  # of 18 A/A intervals: 95% intervals, so one or two miss by chance
 
 
-def test_the_a_a_control_finds_no_change(runs: list[tuple[RunResults, RunResults]]) -> None:
+def test_the_a_a_control_finds_no_change_even_under_load(
+        runs: list[tuple[RunResults, RunResults]]) -> None:
     for results in runs[-1]:
-        intervals = [q.aa.ci95 for q in results.queries if q.aa]
-        intervals += [w.aa.ci95 for w in results.measured_workloads if w.aa]
-        assert len(intervals) == 18
-        holding_one = sum(lo <= 1 <= hi for lo, hi in intervals)
-        assert holding_one >= 15, intervals  # 95% intervals: one or two miss by chance
+        assert _holding_one(results) >= MIN_HOLDING_ONE, (
+            [(q.name, q.aa.ci95) for q in results.queries if q.aa]
+            + [(w.name, w.aa.ci95) for w in results.measured_workloads if w.aa])
 
 
-def test_a_noisy_neighbour_halfway_leaves_the_ratios_inside_the_quiet_runs_intervals(
+def test_a_noisy_neighbour_halfway_leaves_the_write_overheads_inside_the_quiet_runs_intervals(
         runs: list[tuple[RunResults, RunResults]]) -> None:
     inside = _inside(*runs[-1])
     assert sum(inside) >= MIN_INSIDE, (inside, f"first pair: {_inside(*runs[0])}")
+
+
+def test_the_loaded_run_says_the_machine_was_busy_and_the_quiet_run_does_not(
+        runs: list[tuple[RunResults, RunResults]]) -> None:
+    quiet, loaded = runs[-1]
+    assert quiet.machine_load and loaded.machine_load
+    assert max(loaded.machine_load.other_cores.values()) >= BUSY_CORES, loaded.machine_load
+    assert max(quiet.machine_load.other_cores.values()) < BUSY_CORES, quiet.machine_load
+    assert "A busy machine" in (loaded_report := render(loaded, []))
+    assert "A busy machine" not in render(quiet, [])
+    assert "Other processes' CPU while measuring, in cores: A/A reads" in loaded_report
