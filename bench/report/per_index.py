@@ -51,21 +51,21 @@ def summary(results: RunResults) -> list[str]:
         return [*lines, ""]
     text = (f"**Recommended set: {len(rec.indexes)} of the {len(section.indexes)} indexes**"
             + (f", dropping {len(rec.drop_existing)} existing" if rec.drop_existing else "")
-            + f"; every shape keeps >= {rec.keep_pct:.0f}% of its read benefit"
-            + (f" (lowest: {min(rec.kept_pct.values()):.0f}%)" if rec.kept_pct else ""))
+            + f": every shape keeps >= {rec.keep_pct:.0f}% of its read benefit")
     if rec.queries:
         slower = [q.name for q in rec.queries if q.verdict != "faster"]
-        text += ("; measured end to end: " + ("every shape faster" if not slower else
-                                              f"not faster: {', '.join(slower)}"))
+        text += (", and measured end to end " + ("every shape is faster" if not slower else
+                                                f"these are not faster: {', '.join(slower)}"))
     main = results.writes.workloads if results.writes else []
-    for op in ("insert", "copy", "update"):
-        if _overheads(rec.writes, op):
-            text += (f"; {op.upper()} {_range(_overheads(rec.writes, op))} per row instead of "
-                     f"{_range(_overheads(main, op))}")
+    costs = [f"{op.upper()} {_range(_overheads(rec.writes, op))} "
+             f"({name}: {_range(_overheads(main, op))})"
+             for op in ("insert", "copy", "update") if _overheads(rec.writes, op)]
+    if costs:
+        text += "; write cost per row " + ", ".join(costs)
     if rec.disk and rec.disk.growth_pct is not None and results.disk:
-        text += (f"; disk {pct(rec.disk.growth_pct)} instead of {pct(results.disk.growth_pct)}"
-                 f", built in {rec.disk.build_seconds_total:.1f} s instead of "
-                 f"{results.disk.build_seconds_total:.1f} s")
+        text += (f"; disk {pct(rec.disk.growth_pct)} ({name}: {pct(results.disk.growth_pct)})"
+                 f", build {rec.disk.build_seconds_total:.1f} s "
+                 f"({name}: {results.disk.build_seconds_total:.1f} s)")
     files = f" (`{rec.revision_file}`, `{rec.sql_file}`)" if rec.revision_file else ""
     return [*lines, "", f"{text}{files}.", ""]
 
@@ -115,14 +115,19 @@ def section(results: RunResults) -> list[str]:
     ]
     for rec in sorted(s.indexes, key=lambda r: (-r.net_ms_per_s, r.name)):
         rel = "; ".join(relations.get(rec.name, [])) or "–"
+        unused = rec.verdict == "unused"
+        alone = ("0 (no plan uses it)" if unused
+                 else _ci(rec.read_saved_ms_per_s, rec.read_saved_ci95))
         lines.append(
-            f"| `{rec.name}` | {VERDICT_ICON[rec.verdict]} | "
-            f"{_ci(rec.read_saved_ms_per_s, rec.read_saved_ci95)} | "
-            f"{ms_per_s(rec.loo_read_saved_ms_per_s)} | "
+            f"| `{rec.name}` | {VERDICT_ICON[rec.verdict]} | {alone} | "
+            f"{'0' if unused else ms_per_s(rec.loo_read_saved_ms_per_s)} | "
             f"{_ci(rec.write_added_ms_per_s, rec.write_added_ci95)} | "
             f"{ms_per_s(rec.net_ms_per_s, signed=True)} | {_size(rec)} | {_build(rec)} | {rel} | "
             f"{'yes' if rec.in_recommended_set else ''} |")
-    lines += ["", f"![{CHART}]({CHART})", ""]
+    lines += ["", f"![{CHART}]({CHART})", "",
+              "<details><summary>The verdicts in words</summary>", "",
+              *(f"- `{rec.name}`: **{rec.verdict}**: {rec.verdict_text}." for rec in s.indexes),
+              "", "</details>", ""]
     lines += _set_section(results, s.recommended)
     lines += _relations(s)
     lines += _reads_detail(s)

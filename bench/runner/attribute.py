@@ -283,9 +283,10 @@ def _used_in(b: ShapeBlock, ix: str, all_: State, none: State) -> list[str]:
 
 
 def universe_of(conn: psycopg.Connection[Any], created: list[str]) -> dict[str, str]:
-    """The migration's indexes (index -> table), in the order the migration created them."""
+    """The migration's indexes (index -> table), in the order the migration created them
+    (`created` may name one twice)."""
     tables = {i.name: i.table for i in catalog.list_indexes(conn, TABLES)}
-    return {ix: tables[ix] for ix in created if ix in tables}
+    return {ix: tables[ix] for ix in dict.fromkeys(created) if ix in tables}
 
 
 def open_session(conninfo: str, cfg: RunConfig) -> psycopg.Connection[Any]:

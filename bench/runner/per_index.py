@@ -61,7 +61,10 @@ def attribute(migrated: Target, cfg: RunConfig, shapes: list[Shape], params: Par
     assert results.migration is not None
     start = time.perf_counter()
     with open_session(migrated.conninfo, cfg) as conn:
-        universe = universe_of(conn, results.migration.indexes)
+        new = set(results.migration.indexes)  # what the upgrade added, in statement order
+        created = [t.index for t in results.migration.statements
+                   if t.action == "create" and t.index in new]
+        universe = universe_of(conn, [*created, *sorted(new)])
         definitions = {i.name: i.definition for i in catalog.list_indexes(conn, TABLES)}
         a = Attribution(conn, universe, shapes, params, cfg, mix)
         a.explore()
