@@ -1,16 +1,17 @@
 """What each index adds to the write workloads of its own table, measured in index states.
 
 On the migrated twin, one session runs the app's write workloads (bench.runner.writes: the same
-rows and updates) in several states of the table's indexes: without any of the migration's
+rows and updates) in several states of the table's indexes, e.g. without any of the migration's
 indexes ("none", the table as before the migration), with only index x (for every x on the
-table), and "none" once more (an A/A control: the same state twice). Each statement runs in
-every state, one state right after the other, the order rotating from statement to statement,
-each in its own transaction that is rolled back: DROP INDEX under a savepoint makes the state
-(bench.runner.index_states) and the rollback undoes both it and the write, so the table stays as
-it was and the workload can be repeated at will. What a statement costs per state: the server's
-execution time and WAL from EXPLAIN (ANALYZE, TIMING OFF, WAL), and for updates whether they
-were HOT (the transaction's own counters). COPY runs per state once per round, timed by the
-client until the server completes it, WAL from the insert position.
+table), "none" once more (an A/A control) and with all of them. Each unit of ROWS_PER_TXN
+statements runs in every state, one state right after the other, the first state rotating from
+unit to unit, each in its own transaction that is rolled back: DROP INDEX under a savepoint
+makes the state (bench.runner.index_states) and the rollback undoes both it and the writes, so
+the table stays as it was and the workload can be repeated at will. What a statement costs per
+state: the server's execution time and WAL from EXPLAIN (ANALYZE, TIMING OFF, WAL), and for
+updates whether they were HOT (the transaction's own counters). COPY runs COPY_ROWS rows per
+state and round, timed by the client until the server completes it, WAL from the insert
+position.
 """
 
 from __future__ import annotations
