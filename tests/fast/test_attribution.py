@@ -47,10 +47,12 @@ def test_weighted_sums_and_differences_add_variances() -> None:
                                          attr.Term(0.0, 100.0, (0.0, 200.0)),  # not run
                                          attr.Term(1.0, 4.0, (4 - 2 * z, 4 + 2 * z))])  # se 2
     assert total == pytest.approx(10.0)
-    assert hi - total == total - lo == pytest.approx(z * math.sqrt(2 ** 2 + 2 ** 2))
+    assert hi - total == pytest.approx(total - lo)
+    assert hi - total == pytest.approx(z * math.sqrt(2 ** 2 + 2 ** 2))
     value, (dlo, dhi) = attr.difference((10.0, (10 - 3 * z, 10 + 3 * z)), (1.0, (1 - 4 * z,
                                                                                1 + 4 * z)))
-    assert value == 9.0 and dhi - value == value - dlo == pytest.approx(5 * z)
+    assert value == 9.0 and dhi - value == pytest.approx(value - dlo)
+    assert dhi - value == pytest.approx(5 * z)
     assert attr.weighted_sum([]) == (0.0, (0.0, 0.0))
 
 
