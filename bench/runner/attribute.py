@@ -42,20 +42,20 @@ from bench.runner.writes import WriteBench, WriteRound
 from seed.models import TABLES
 
 Echo = Callable[[str], None]
-ALL_LABEL, NONE_LABEL = "after", "before"
+ALL_LABEL = "after"
 METHOD = (
     "On the migrated twin, one session; each state of the indexes is made inside a transaction "
-    "(DROP INDEX under a savepoint, rolled back). Plans: EXPLAIN of every distinct parameter set "
-    "with all of the migration's indexes, none, all but one (leave-one-out) and only one "
+    "(DROP INDEX under a savepoint, rolled back). Plans: EXPLAIN of every distinct parameter "
+    "set with all of the migration's indexes, none, all but one (leave-one-out) and only one "
     "(add-one); a state whose plans equal another's runs the query the same way and is not "
     "timed again. Reads: round i runs parameter set i in each distinct plan, one right after "
-    "the other, the order rotating. Writes: each unit of 10 statements runs in every state of "
-    "its table (none, only x, none again, all) in its own rolled-back transaction. Read effects "
-    "are means of the paired per-round differences (the mix weighs time per second, a sum over "
-    "calls) with Student's interval; write effects the typical per-round ratio as in the write "
-    "phase, in µs per row; both widened by the between-run SD. Net = read time saved per second "
-    "(alone: add-one; within the migration: leave-one-out) minus the write time the index adds "
-    "per second (measured alone), normal interval."
+    "the other, the order rotating and reversing. Writes: each unit of 10 statements runs in "
+    "every state of its table (none, only x, none again, all) in its own rolled-back "
+    "transaction. Read effects are means of the paired per-round differences (the mix weighs "
+    "time per second, a sum over calls) with Student's interval; write effects the typical per-"
+    "round ratio as in the write phase, in µs per row; both widened by the between-run SD. Net "
+    "= read time saved per second (alone: add-one; within the migration: leave-one-out) minus "
+    "the write time the index adds per second (measured alone), normal interval."
 )
 
 

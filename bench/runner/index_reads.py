@@ -7,8 +7,9 @@ plan gets its time: an index whose removal or addition changes no plan costs no 
 and its effect is exactly zero.
 
 Times: round i runs parameter set i (the same as the run's other phases) in every distinct
-plan of the states asked for, one right after the other on one session, the order rotating from
-round to round, under EXPLAIN (ANALYZE, TIMING OFF, BUFFERS). Entering a state drops indexes
+plan of the states asked for, one right after the other on one session, in an order that
+rotates and reverses from round to round (index_states.schedule), under EXPLAIN (ANALYZE,
+TIMING OFF, BUFFERS). Entering a state drops indexes
 under a savepoint, which invalidates the session's cached catalog entries of the table; the
 first execution after that pays tens of microseconds to rebuild them, so a plan that runs in
 under WARM_BELOW_MS is run once untimed first. The "all" state's plan runs twice per round: the
@@ -26,7 +27,7 @@ from typing import Any
 import psycopg
 
 from bench.runner import plans
-from bench.runner.index_states import State, entered, missing
+from bench.runner.index_states import State, entered, missing, schedule
 from bench.runner.reads import MIN_ROUNDS
 from bench.runner.records import jsonable
 from bench.runner.shapes import Shape
@@ -130,8 +131,7 @@ def time_states(conn: psycopg.Connection[Any], planner: Planner, shape: Shape,
         if aa_state is not None:
             aa_key = planner.fingerprint(shape, params, aa_state)
             runs.append((aa_key, []))  # the A/A replicate: same plan, its own execution
-        k = i % len(runs)
-        runs = runs[k:] + runs[:k]
+        runs = schedule(runs, i)
         start = time.perf_counter()
         for key, members in runs:
             state = members[0] if members else aa_state

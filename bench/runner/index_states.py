@@ -10,14 +10,28 @@ everything that touches the table runs on the one session that dropped it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
 
 State = frozenset[str]  # the migration's indexes that are present
+T = TypeVar("T")
+
+
+def schedule(items: Sequence[T], i: int) -> list[T]:
+    """The order of the states in round (or unit) i: rotated by one every two rounds, and
+    backwards every other round, so that over a cycle each state runs first and last as often
+    as any other and right before and right after each other one equally often (a plan that
+    runs right after a seq scan finds the CPU caches cold: measured as an A/A difference of
+    15% on a 0.5 ms plan when the order only rotated)."""
+    if not items:
+        return []
+    k = (i // 2) % len(items)
+    out = list(items[k:]) + list(items[:k])
+    return out[::-1] if i % 2 else out
 
 
 def missing(state: State, universe: Mapping[str, str], tables: Collection[str]) -> list[str]:

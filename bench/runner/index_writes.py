@@ -4,14 +4,14 @@ On the migrated twin, one session runs the app's write workloads (bench.runner.w
 rows and updates) in several states of the table's indexes, e.g. without any of the migration's
 indexes ("none", the table as before the migration), with only index x (for every x on the
 table), "none" once more (an A/A control) and with all of them. Each unit of ROWS_PER_TXN
-statements runs in every state, one state right after the other, the first state rotating from
-unit to unit, each in its own transaction that is rolled back: DROP INDEX under a savepoint
-makes the state (bench.runner.index_states) and the rollback undoes both it and the writes, so
-the table stays as it was and the workload can be repeated at will. What a statement costs per
-state: the server's execution time and WAL from EXPLAIN (ANALYZE, TIMING OFF, WAL), and for
-updates whether they were HOT (the transaction's own counters). COPY runs COPY_ROWS rows per
-state and round, timed by the client until the server completes it, WAL from the insert
-position.
+statements runs in every state, one state right after the other, in an order that rotates and
+reverses from unit to unit (index_states.schedule), each in its own transaction that is rolled
+back: DROP INDEX under a savepoint makes the state (bench.runner.index_states) and the rollback
+undoes both it and the writes, so the table stays as it was and the workload can be repeated.
+What a statement costs per state: the server's execution time and WAL from EXPLAIN (ANALYZE,
+TIMING OFF, WAL), and for updates whether they were HOT (the transaction's own counters). COPY
+runs COPY_ROWS rows per state and round, timed by the client until the server completes it, WAL
+from the insert position.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any, cast
 import psycopg
 from psycopg import sql
 
-from bench.runner.index_states import State, entered, missing
+from bench.runner.index_states import State, entered, missing, schedule
 from bench.runner.writes import ROWS_PER_TXN, Workload, WriteRound, _explain, _wal_lsn
 
 Connection = psycopg.Connection[Any]
@@ -50,11 +50,6 @@ def churn(conn: Connection, workloads: Sequence[Workload]) -> None:
         tables.append(w.table)
     for table in dict.fromkeys(tables):
         conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
-
-
-def _rotated(states: Sequence[int], k: int) -> list[int]:
-    k %= len(states)
-    return list(states[k:]) + list(states[:k])
 
 
 def measure(conn: Connection, workloads: Sequence[Workload], states: dict[str, list[State]],
@@ -84,7 +79,7 @@ def measure(conn: Connection, workloads: Sequence[Workload], states: dict[str, l
 def _statement_round(conn: Connection, w: Workload, round_index: int,
                      drops: list[list[str]]) -> list[WriteRound]:
     """The round's statements in units of ROWS_PER_TXN, each unit in every state, one state
-    right after the other (the first state rotating from unit to unit). A unit is one
+    right after the other (in index_states.schedule's order). A unit is one
     transaction: make the state, run one untimed statement on another row (switching the state
     invalidates the session's cached catalog entries of the table and its indexes, and the
     first statement after it rebuilds them: a cost of the measurement, not of the index), then
@@ -96,7 +91,7 @@ def _statement_round(conn: Connection, w: Workload, round_index: int,
     order = list(range(len(drops)))
     for u, first in enumerate(range(0, len(statements), ROWS_PER_TXN)):
         unit = statements[first:first + ROWS_PER_TXN]
-        for j in _rotated(order, u + round_index):
+        for j in schedule(order, u + round_index * len(statements) // ROWS_PER_TXN):
             t = tallies[j]
             conn.execute("BEGIN")
             with entered(conn, drops[j]):
@@ -136,7 +131,7 @@ def _copy_round(conn: Connection, w: Workload, round_index: int,
     text = "".join(text.splitlines(keepends=True)[:COPY_ROWS])
     n = text.count("\n")
     got: dict[int, WriteRound] = {}
-    for j in _rotated(range(len(drops)), round_index):
+    for j in schedule(range(len(drops)), round_index):
         conn.execute("BEGIN")
         with entered(conn, drops[j]):
             lsn = _wal_lsn(conn)

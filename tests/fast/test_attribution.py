@@ -199,3 +199,16 @@ def test_per_index_needs_a_warm_cache(tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--per-index", "--cache", "cold", "--out", str(tmp_path)]) == 2
     assert "--per-index measures in a warm cache" in capsys.readouterr().err
+
+
+def test_the_schedule_balances_who_goes_first_and_who_follows_whom() -> None:
+    from collections import Counter
+
+    from bench.runner.index_states import schedule
+
+    states = ["a", "b", "c"]
+    orders = [schedule(states, i) for i in range(2 * len(states))]
+    assert orders[0] == ["a", "b", "c"] and orders[1] == ["c", "b", "a"]
+    assert Counter(o[0] for o in orders) == {"a": 2, "b": 2, "c": 2}
+    follows = Counter((o[k], o[k + 1]) for o in orders for k in range(len(o) - 1))
+    assert all(follows[(x, y)] == follows[(y, x)] for x in states for y in states if x != y)
