@@ -210,10 +210,15 @@ def _relations(s: PerIndexSection) -> list[str]:
             *(f"- **{r.kind.replace('_', ' ')}**: {r.text}" for r in s.relations), ""]
 
 
+def _ms(value: float) -> str:
+    """ms() for a difference, which may be negative."""
+    return f"-{ms(-value)}" if value < 0 else ms(value)
+
+
 def _effect(saved: float, ci: Interval | None) -> str:
     if ci is None:
         return "0 (no plan changes)"
-    return f"{ms(saved)} ({ms(ci[0])} to {ms(ci[1])})"
+    return f"{_ms(saved)} ({_ms(ci[0])} to {_ms(ci[1])})"
 
 
 def _reads_detail(s: PerIndexSection) -> list[str]:
@@ -241,10 +246,10 @@ def _reads_detail(s: PerIndexSection) -> list[str]:
     lines += ["", "| Shape | Calls/s | Without the migration | With it | Saved per call "
               "(95% CI) | A/A (all twice, 95% CI) |", "|---|---|---|---|---|---|"]
     for b in s.shapes:
-        aa = (f"{ms(b.aa_ms)} ({ms(b.aa_ci95[0])} to {ms(b.aa_ci95[1])})"
+        aa = (f"{_ms(b.aa_ms)} ({_ms(b.aa_ci95[0])} to {_ms(b.aa_ci95[1])})"
               if b.aa_ms is not None and b.aa_ci95 else "–")
         lines.append(f"| `{b.shape}` | {b.calls_per_s:g} | {ms(b.none_ms)} | {ms(b.all_ms)} | "
-                     f"{ms(b.saved_ms)} ({ms(b.saved_ci95[0])} to {ms(b.saved_ci95[1])}) | "
+                     f"{_ms(b.saved_ms)} ({_ms(b.saved_ci95[0])} to {_ms(b.saved_ci95[1])}) | "
                      f"{aa} |")
     lines += ["", "</details>", ""]
     return lines
