@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ARGS   ?=
 
-.PHONY: bench bench-pytest test test-fast typecheck lint schema venv clean
+.PHONY: bench bench-pytest deploy test test-fast typecheck lint schema venv clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ venv: $(VENV)/.installed
 ## bench: seed, measure the six shapes before/after the migration, write reports/latest/
 bench: venv
 	$(PY) -m bench run $(ARGS)
+
+## deploy: the migration under live pgbench traffic: lock stalls as written vs CONCURRENTLY,
+##   throughput at 1-8 clients without/with the indexes; writes reports/deploy/ (~2 minutes)
+deploy: venv
+	$(PY) -m bench deploy $(ARGS)
 
 ## bench-pytest: the six shapes before/after the migration through pytest-benchmark
 ##   (benchmarks/), e.g. make bench-pytest ARGS="--benchmark-autosave" then

@@ -1,4 +1,4 @@
-"""Command line: `python -m bench run|seed|report|compare|archive|trend|schema`.
+"""Command line: `python -m bench run|seed|deploy|report|compare|archive|trend|schema`.
 
 Exit codes (bench.errors.ExitCode): 0 ok; 1 only when `compare` finds a regression; 2 bad input
 or unusable environment (one line on stderr, no traceback unless --debug); 3 an internal error
@@ -16,9 +16,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from bench import __version__
+from bench import __version__, deploy_config
 from bench.ci import commands as ci_commands
-from bench.config import RunConfig, check_out_dir, dsn_from_env
+from bench.config import COLD_ROUNDS, DEFAULT_ROUNDS, RunConfig, check_out_dir, dsn_from_env
 from bench.errors import BenchError, ExitCode, first_line
 from bench.paths import DEFAULT_OUT, MIGRATION_FILE, QUERIES_DIR
 
@@ -45,25 +45,30 @@ def parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--rounds", type=int, default=None,
                      help="paired rounds per shape, before vs after: each runs the query on "
-                          "both twin databases, alternating which goes first (default 30; 4 "
+                          f"both twin databases, alternating which goes first (default "
+                          f"{DEFAULT_ROUNDS}; {COLD_ROUNDS} "
                           "with --cache cold)")
-    run.add_argument("--aa-rounds", type=int, default=10,
+    run.add_argument("--aa-rounds", type=int, default=RunConfig.aa_rounds,
                      help="paired rounds of the A/A control (both twins unmigrated), for reads "
-                          "and writes: the run's noise floor (default 10; 0 skips it)")
+                          f"and writes: the run's noise floor (default {RunConfig.aa_rounds}; 0 "
+                          "skips it)")
     run.add_argument("--max-time", type=float, default=10.0,
                      help="seconds per shape and phase after which a slow shape stops early, "
                           "at the end of an ABBA cycle and after at least 4 rounds (default 10)")
     run.add_argument("--scales", default=None,
                      help="scale sweep, e.g. 0.01,0.1,1: a full run per scale in OUT/scale-<s>/, "
                           "plus sweep.md and growth.png in OUT")
-    run.add_argument("--warmup", type=int, default=2, help="warm-up rounds per shape and phase")
+    run.add_argument("--warmup", type=int, default=RunConfig.warmup,
+                     help=f"warm-up rounds per shape and phase (default {RunConfig.warmup})")
     run.add_argument("--cache", choices=("warm", "cold"), default="warm",
                      help="warm: pg_prewarm + warm-up rounds (default); cold: restart the "
                           "embedded server (and drop the OS page cache) before every round")
-    run.add_argument("--crosscheck-rounds", type=int, default=3,
-                     help="rounds of the plain query per side, timed by the client (default 3)")
-    run.add_argument("--write-rounds", type=int, default=16,
-                     help="paired rounds per write workload, before vs after (default 16; "
+    run.add_argument("--crosscheck-rounds", type=int, default=RunConfig.crosscheck_rounds,
+                     help="rounds of the plain query per side, timed by the client (default "
+                          f"{RunConfig.crosscheck_rounds})")
+    run.add_argument("--write-rounds", type=int, default=RunConfig.write_rounds,
+                     help="paired rounds per write workload, before vs after (default "
+                          f"{RunConfig.write_rounds}; "
                           "0: skip writes)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT,
                      help="output folder (default reports/latest)")
@@ -92,6 +97,7 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, default=None, help="output folder (default: alongside)")
     rep.add_argument("--debug", action="store_true")
     ci_commands.add_parsers(sub)  # compare, archive, trend
+    deploy_config.add_parser(sub)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of results.json")
     schema.add_argument("--out", type=Path, default=None, help="write it to this file instead")
@@ -104,10 +110,12 @@ def _config(args: argparse.Namespace, argv: list[str]) -> RunConfig:
     argv = [_mask(a, args) for a in argv]  # the command line is recorded in results.json
     return RunConfig(
         scale=args.scale, seed=args.seed, rounds=getattr(args, "rounds", None),
-        aa_rounds=getattr(args, "aa_rounds", 10), max_time_s=getattr(args, "max_time", 10.0),
-        crosscheck_rounds=getattr(args, "crosscheck_rounds", 3),
+        aa_rounds=getattr(args, "aa_rounds", RunConfig.aa_rounds),
+        max_time_s=getattr(args, "max_time", RunConfig.max_time_s),
+        crosscheck_rounds=getattr(args, "crosscheck_rounds", RunConfig.crosscheck_rounds),
         cache=getattr(args, "cache", "warm"),
-        warmup=getattr(args, "warmup", 2), write_rounds=getattr(args, "write_rounds", 12),
+        warmup=getattr(args, "warmup", RunConfig.warmup),
+        write_rounds=getattr(args, "write_rounds", RunConfig.write_rounds),
         dsn=dsn_from_env(args.dsn), keep=args.keep,
         out=getattr(args, "out", DEFAULT_OUT), shapes=shapes,
         queries_dir=getattr(args, "queries", QUERIES_DIR),
@@ -139,6 +147,11 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     # the runner: they work on results.json alone.
     if args.command in ci_commands.COMMANDS:
         return ci_commands.run(args)
+    if args.command == "report" and deploy_config.is_deploy_folder(args.results):
+        from bench.report import deploy as deploy_report
+
+        print(deploy_report.redraw(args.results, args.out))
+        return ExitCode.OK
     if args.command == "report":
         from bench.report.output import write_report
         from bench.results import store
@@ -154,6 +167,15 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             args.out.write_text(json_schema_text())
         else:
             print(json_schema_text(), end="")
+        return ExitCode.OK
+    if args.command == "deploy":
+        from bench.runner.deploy import run as deploy
+
+        dcfg = deploy_config.from_args(args, [_mask(a, args) for a in argv], _dsn(args))
+        check_out_dir(dcfg.out)
+        done = deploy(dcfg)
+        print(f"wrote {dcfg.out / 'deploy.md'} and deploy.json in {done.wall_seconds or 0:.1f} s",
+              file=sys.stderr)
         return ExitCode.OK
     cfg = _config(args, argv)
     if args.command == "seed":
@@ -215,14 +237,15 @@ def _fail(args: argparse.Namespace, message: str, code: ExitCode = ExitCode.BAD_
 
 def _interrupted(args: argparse.Namespace) -> str:
     """What an interrupted command left behind (cleanup has run by the time this prints)."""
-    if args.command not in ("run", "seed"):
+    if args.command not in ("run", "seed", "deploy"):
         return "stopped"
     if getattr(args, "keep", False):
         done = "scratch database kept (--keep)"
     else:
         done = "scratch database dropped" + ("" if _dsn(args) else ", embedded server stopped")
-    if args.command == "run":
-        done += f"; results so far in {args.out / 'results.json'} (marked incomplete)"
+    if args.command in ("run", "deploy"):
+        name = "results.json" if args.command == "run" else "deploy.json"
+        done += f"; results so far in {args.out / name} (marked incomplete)"
     return done
 
 

@@ -10,7 +10,7 @@ from typing import Literal
 from bench.errors import ConfigError
 from bench.paths import DEFAULT_OUT, MIGRATION_FILE, QUERIES_DIR
 
-DEFAULT_ROUNDS = 30
+DEFAULT_ROUNDS = 24
 COLD_ROUNDS = 4
 # PostgreSQL's own limits: max_parallel_workers_per_gather, statement_timeout (int ms).
 MAX_PARALLEL_WORKERS = 1024
@@ -25,13 +25,13 @@ class RunConfig:
     # Paired rounds per shape (each runs the query on both twins), before vs after; None:
     # DEFAULT_ROUNDS, or COLD_ROUNDS with --cache cold (each cold query costs a restart).
     rounds: int | None = None
-    aa_rounds: int = 10  # paired rounds of the A/A control, reads and writes; 0 skips it
+    aa_rounds: int = 8  # paired rounds of the A/A control, reads and writes; 0 skips it
     max_time_s: float = 10.0  # per shape and phase: then stop at the end of an ABBA cycle
-    warmup: int = 2
-    crosscheck_rounds: int = 3  # plain-query rounds timed by the client, per side
+    warmup: int = 1
+    crosscheck_rounds: int = 2  # plain-query rounds timed by the client, per side
     # warm: pg_prewarm + warm-up rounds; cold: restart before every round
     cache: Literal["warm", "cold"] = "warm"
-    write_rounds: int = 16  # paired rounds per write workload; 0 skips the write workloads
+    write_rounds: int = 14  # paired rounds per write workload; 0 skips the write workloads
     dsn: str | None = None
     keep: bool = False
     out: Path = DEFAULT_OUT

@@ -29,6 +29,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(default 20)")
     group.addoption("--bench-warmup", type=int, default=2, help="warm-up rounds (default 2)")
     group.addoption("--bench-seed", type=int, default=42, help="data and parameter seed")
+    group.addoption("--bench-seed-scale", type=float, default=1.0,
+                    help="data size of the seeding benchmarks, each round a fresh database "
+                         "(default 1.0 = 2,000,000 rows; pgbench -i gets -s 20 per 1.0)")
+    group.addoption("--bench-seed-rounds", type=int, default=3,
+                    help="rounds of the seeding benchmarks (default 3)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

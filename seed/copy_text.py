@@ -13,23 +13,28 @@ import numpy as np
 NULL = "\\N"
 
 
+def _strings(values: np.ndarray) -> list[str]:
+    out: list[str] = values.tolist()
+    return out
+
+
 def column_strings(values: np.ndarray) -> list[str]:
     kind = values.dtype.kind
     if kind in "iu":
-        return values.astype(str).tolist()
+        return _strings(values.astype(str))
     if kind == "f":
         # Whole numbers (counts stored as float to allow NULL) print without ".0".
         as_int = np.isfinite(values) & (values == np.round(values))
         out = np.where(as_int, np.nan_to_num(values).astype(np.int64).astype(str),
                        values.astype(str)).astype(object)
         out[np.isnan(values)] = NULL
-        return out.tolist()
+        return _strings(out)
     if kind == "M":
         out = np.datetime_as_string(values, unit="ms", timezone="UTC").astype(object)
         out[np.isnat(values)] = NULL
-        return out.tolist()
+        return _strings(out)
     if kind == "b":
-        return np.where(values, "t", "f").tolist()
+        return _strings(np.where(values, "t", "f"))
     return [NULL if v is None else v for v in values.tolist()]
 
 

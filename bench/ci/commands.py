@@ -16,11 +16,14 @@ COMMANDS = ("compare", "archive", "trend")
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmp = sub.add_parser(
         "compare", help="compare two runs per shape and write workload; exit 1 on a regression",
-        description="Compare NEW against BASE. A shape is slower or faster only when the change "
-                    "is significant (Mann-Whitney U on the rounds, and the 95% bootstrap "
-                    "interval excludes no change) and beyond --threshold and --min-ms. Exit 1 "
-                    "when a query (after the migration) is slower, 0 otherwise, 2 on bad input, "
-                    "3 on an internal error.")
+        description="Compare NEW against BASE. First the deterministic signals (plans, indexes "
+                    "used, rows and buffers per shape; WAL records per row and HOT share per "
+                    "write workload), which are exact run to run: an index no longer used, more "
+                    "buffers or different rows with the indexes fail. Then the migration's "
+                    "speedup per shape: a change counts when significant (Yuen's test), beyond "
+                    "--threshold and the runs' A/A noise floor, and gates only when confirmed "
+                    "(two or more runs per side, interleaved). Exit 1 on a regression, 0 "
+                    "otherwise, 2 on bad input, 3 on an internal error.")
     cmp.add_argument("base", type=Path,
                      help="results.json of the baseline, its folder, or a folder of several "
                           "runs' folders (repeated runs are pooled)")
@@ -39,6 +42,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     cmp.add_argument("--link", action="append", default=[], metavar="MARKDOWN",
                      help="a line to add to the summary, e.g. a link to the charts (repeatable)")
     cmp.add_argument("--out", type=Path, default=None, help="also write the Markdown to this file")
+    cmp.add_argument("--status", type=Path, default=None, metavar="FILE",
+                     help="also write the decision as JSON: exit_code, regressions, unconfirmed "
+                          "(timing to confirm by measuring again, interleaved), signal changes")
     cmp.add_argument("--debug", action="store_true")
 
     arc = sub.add_parser("archive", help="copy a run's results into a history folder")
@@ -61,8 +67,13 @@ def run(args: argparse.Namespace) -> int:
 
         gate = compare.Gate(args.threshold, args.min_ms, args.write_threshold, args.alpha,
                             args.fail_on_write_regression)
-        result = compare.compare(compare.load(args.base), compare.load(args.new), gate)
+        base, new = compare.load(args.base), compare.load(args.new)
+        result = compare.compare(base, new, gate)
         text = comment.render(result, args.link)
+        if args.status:
+            from bench.ci import status
+
+            status.save(status.from_comparison(result, base, new), args.status)
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(text)

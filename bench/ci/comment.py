@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bench.ci import mermaid
 from bench.ci.compare import Change, Comparison, QueryRow, WriteRow
+from bench.ci.signals import Finding
 from bench.formatting import factor, ms, pct, us
 
-ICON = {"faster": "✅", "slower": "❌", "unchanged": "➖", "missing": "⚠️"}
-
-
-
-
-
-
-
+ICON = {"faster": "✅", "slower": "❌", "unchanged": "➖", "missing": "⚠️", "unconfirmed": "❔"}
 
 def _ci(ci: tuple[float, float] | None) -> str:
     return "" if ci is None else f" ({pct(ci[0])} to {pct(ci[1])})"
@@ -57,11 +52,76 @@ def headline(cmp: Comparison) -> str:
              "query shapes")
     if counts["missing"]:
         tally += f"; {counts['missing']} not measured"
+    unconfirmed = sum(q.effect.verdict == "unconfirmed" for q in cmp.queries)
+    if unconfirmed:
+        tally += f"; {unconfirmed} lower but unconfirmed"
+    signals = cmp.signals.gating
+    if signals:
+        first = "; ".join(f.text for f in signals)
+        return f"❌ **Regression: {first}.** {tally}."
     bad = [q for q in cmp.queries if q.effect.verdict == "slower"]
     if bad:
         first = "; ".join(_effect_words(q.name, q.effect, "speedup") for q in bad)
         return f"❌ **Regression: {first}.** {tally}."
+    if cmp.unconfirmed():
+        names = ", ".join(f"`{n}`" for n in cmp.unconfirmed())
+        return (f"❔ **No confirmed regression.** {names} looked slower, but timing gates only "
+                f"when confirmed ({cmp.confirmation}). {tally}.")
     return f"✅ **No query regression.** {tally}."
+
+
+def _finding(f: Finding) -> str:
+    icon = "❌" if f.gates else "⚠️" if f.worse or f.signal == "unstable" else "ℹ️"
+    suffix = "" if f.gates or not f.worse else " (does not gate)"
+    return f"  - {icon} {f.text}{suffix}"
+
+
+def signals_lines(cmp: Comparison) -> list[str]:
+    """The deterministic signals: what changed, exactly, or that nothing did."""
+    rep = cmp.signals
+    head = ("**Deterministic signals** (plans, indexes used, rows and shared buffers per "
+            "shape; WAL records per row and HOT share per write workload: identical run to run "
+            "on the same seed, scale and code, so they gate first):")
+    if not rep.compared:
+        return [f"- {head} not compared: {rep.note or 'no run records them'}."]
+    what = (f"{rep.shapes} shape{'s' * (rep.shapes != 1)} and {rep.workloads} write "
+            f"workload{'s' * (rep.workloads != 1)}")
+    after = [f for f in rep.findings if f.phase == "after"]
+    before = [f for f in rep.findings if f.phase == "before"]
+    if not after and not before:
+        lines = [f"- {head} ✅ identical in {what}."]
+    else:
+        lines = [f"- {head} compared in {what}; with the indexes, "
+                 f"{len(after) or 'no'} change{'s' * (len(after) != 1)}:"]
+        lines += [_finding(f) for f in after]
+        if before:
+            lines.append(f"  - without the indexes, {len(before)} change"
+                         f"{'s' * (len(before) != 1)} (do not gate):")
+            lines += ["  " + _finding(f) for f in before]
+    if rep.note:
+        lines.append(f"  - ⚠️ {rep.note}")
+    return lines
+
+
+def timing_lines(cmp: Comparison) -> list[str]:
+    """What the timing gate decided, and what it held back and why."""
+    if cmp.confirmed:
+        how = "confirmed: base and new interleaved, at least two runs each"
+    else:
+        how = f"not confirmed ({cmp.confirmation}): reported, not gated"
+    lines = [f"- **Timing** (gates only beyond each run's A/A noise floor, with base and new "
+             f"interleaved): {how}."]
+    rows: list[tuple[str, Change, str]] = [(q.name, q.effect, "speedup") for q in cmp.queries]
+    if cmp.gate.fail_on_writes:  # otherwise the write cost line reports them
+        rows += [(w.name, w.effect, "cost ratio") for w in cmp.writes]
+    for name, c, what in rows:
+        if c.verdict == "unconfirmed":
+            lines.append(f"  - ❔ {_effect_words(name, c, what)}: looks worse; not confirmed "
+                         f"({c.reason})")
+        elif c.reason.startswith("within the A/A noise floor"):
+            lines.append(f"  - ℹ️ {_effect_words(name, c, what)} is {c.reason}: noise, not "
+                         "gated")
+    return lines
 
 
 def _title(name: str) -> str:
@@ -101,12 +161,14 @@ def writes_line(cmp: Comparison) -> str:
         return "**Write cost:** not compared (a run has no `writes` section)."
     if not cmp.writes:
         return "**Write cost:** no write workload in both runs."
-    slower = [w for w in cmp.writes if w.effect.verdict == "slower"]
+    slower = [w for w in cmp.writes if w.effect.verdict in ("slower", "unconfirmed")]
     gate = "" if cmp.gate.fail_on_writes else " (not gating)"
     if slower:
         versus = (f"{len(slower)} of {len(cmp.writes)} workloads cost more relative to no "
                   f"indexes than on base{gate}: " +
-                  ", ".join(_effect_words(w.name, w.effect, "cost ratio") for w in slower))
+                  ", ".join(_effect_words(w.name, w.effect, "cost ratio")
+                            + (" (unconfirmed)" if w.effect.verdict == "unconfirmed" else "")
+                            for w in slower))
     else:
         versus = (f"cost ratio vs base: no significant increase in {len(cmp.writes)} "
                   "workloads")
@@ -118,14 +180,19 @@ def writes_line(cmp: Comparison) -> str:
 def gate_note(cmp: Comparison) -> str:
     g = cmp.gate
     return (
-        f"<sub>What gates is what each run measured side by side, which the machine's drift "
+        f"<sub>First the deterministic signals gate: an index no longer used (that new still "
+        f"has), shared buffers up by more than {g.threshold_pct:g}%, or different rows from "
+        f"an unchanged query, with the indexes"
+        f"{'; WAL records per row up or HOT share down' if g.fail_on_writes else ''}. Then "
+        f"timing: what each run measured side by side, which the machine's drift "
         f"between runs does not move: the speedup of {cmp.migration_name} per shape"
         f"{' and the cost ratio per write workload' if g.fail_on_writes else ''}. A change "
         f"counts only when it is significant (Yuen's test on trimmed means of the per-round "
         f"ratios, p < {g.alpha:g}, 95% interval excluding no change), large (≥ "
         f"{g.threshold_pct:g}% for speedups, with the latency with the indexes moved by ≥ "
-        f"{g.min_ms:g} ms; ≥ {g.write_threshold_pct:g}% for write costs) and, with repeated "
-        f"runs, holds in every run. Absolute latencies are shown but do not gate: between runs "
+        f"{g.min_ms:g} ms; ≥ {g.write_threshold_pct:g}% for write costs), beyond the runs' "
+        f"A/A noise floor, holds in every run, and gates only with base and new interleaved "
+        f"(two or more runs each). Absolute latencies are shown but do not gate: between runs "
         f"they move with the machine.</sub>"
     )
 
@@ -166,6 +233,7 @@ def _write_table(rows: list[WriteRow]) -> list[str]:
 def render(cmp: Comparison, links: list[str] | None = None) -> str:
     """The whole comparison. Summary lines first; every table inside one <details> block."""
     lines = [f"### pg-index-bench: {cmp.new_label} vs {cmp.base_label}", "", headline(cmp), "",
+             *signals_lines(cmp), *timing_lines(cmp),
              f"- {migration_line(cmp)}", f"- {writes_line(cmp)}"]
     lines += [f"- ⚠️ {w}" for w in cmp.warnings]
     if cmp.only_base:
@@ -173,6 +241,8 @@ def render(cmp: Comparison, links: list[str] | None = None) -> str:
     if cmp.only_new:
         lines.append(f"- only in new (not compared): {', '.join(cmp.only_new)}")
     lines += [f"- {link}" for link in links or []]
+    for chart in mermaid.charts(cmp):
+        lines += ["", chart]
     lines += ["", gate_note(cmp), "", "<details><summary>Per-shape details</summary>", "",
               f"**Speedup of {cmp.migration_name}, base vs new** (typical per-round ratio "
               "before / after in each run; gates)", "",

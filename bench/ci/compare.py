@@ -16,24 +16,36 @@ paired effects, not absolute latencies:
   latency with the indexes by at least --min-ms (default 0.1 ms): a 0.03 ms lookup that became
   0.05 ms halves a speedup but costs nobody anything.
 
+Before any timing, the deterministic signals gate (bench/ci/signals.py): plans, indexes used,
+rows returned and shared buffers touched per shape, WAL records per row and the HOT share per
+write workload. They are identical run to run on the same seed, scale, data and code, so a
+change in them is real, and the comment says exactly what changed.
+
+A timing change (a speedup or a write cost ratio) gates only when it is confirmed: beyond the
+runs' own A/A noise floor (the widest A/A control interval of that shape or workload in any of
+the runs: a change whose interval reaches into it is not called one) and measured with base and
+head interleaved, at least two runs per side whose start times alternate (A B B A in one CI
+job). A change that passes the statistics with one run per side, or with runs made apart, is
+"unconfirmed": reported, not gated; the PR workflow then measures once more in the reverse
+order (bench compare --status says so).
+
 The absolute latencies and costs per row are compared too and shown next to it (Mann-Whitney U
 and a bootstrap interval of the ratio of medians), but they do not gate: between runs they move
-with the machine. Several runs per side (folders of runs, e.g. A/B/A/B in one CI job) pool their
-rounds. What still slips through is caught by re-running: the CI workflows confirm an apparent
-regression with a second run per side.
+with the machine. Several runs per side (folders of runs) pool their rounds.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 from scipy import stats as sps
 
+from bench.ci.signals import SignalReport, compare_signals
 from bench.errors import ConfigError, ResultsError
 from bench.results import store
 from bench.results.model import QueryPhase, QueryResult, RunResults
@@ -46,7 +58,7 @@ from bench.results.stats import (
     yuen_difference,
 )
 
-VERDICTS = ("faster", "slower", "unchanged")
+VERDICTS = ("faster", "slower", "unchanged", "unconfirmed")
 
 
 @dataclass(frozen=True)
@@ -77,8 +89,9 @@ class Change:
     change_pct: float | None = None
     ci_pct: tuple[float, float] | None = None
     p_value: float | None = None
-    verdict: str = "unchanged"  # faster | slower | unchanged | missing
+    verdict: str = "unchanged"  # faster | slower | unchanged | unconfirmed | missing
     reason: str = ""  # why it is not faster/slower, or what is missing
+    noise_pct: float | None = None  # the A/A noise floor it was held against (±%)
 
 
 @dataclass(frozen=True)
@@ -123,13 +136,26 @@ class Comparison:
     warnings: list[str] = field(default_factory=list)
     migration_name: str = "the migration"
     writes_compared: bool = False
+    signals: SignalReport = field(default_factory=SignalReport)
+    confirmed: bool = False  # timing: >= 2 runs per side, interleaved in time
+    confirmation: str = ""  # why timing is not confirmed
 
     def regressions(self) -> list[str]:
-        """Names whose worse effect fails the gate."""
-        bad = [q.name for q in self.queries if q.effect.verdict == "slower"]
+        """Names whose worse signal or confirmed worse effect fails the gate."""
+        bad = list(dict.fromkeys(f.name for f in self.signals.gating))
+        bad += [q.name for q in self.queries if q.effect.verdict == "slower"
+                and q.name not in bad]
         if self.gate.fail_on_writes:
-            bad += [w.name for w in self.writes if w.effect.verdict == "slower"]
+            bad += [w.name for w in self.writes if w.effect.verdict == "slower"
+                    and w.name not in bad]
         return bad
+
+    def unconfirmed(self) -> list[str]:
+        """Timing regressions that need interleaved runs to gate (or to go away)."""
+        out = [q.name for q in self.queries if q.effect.verdict == "unconfirmed"]
+        if self.gate.fail_on_writes:
+            out += [w.name for w in self.writes if w.effect.verdict == "unconfirmed"]
+        return out
 
     @property
     def exit_code(self) -> int:
@@ -235,12 +261,61 @@ def judge_effect(base_runs: Sequence[FloatArray], new_runs: Sequence[FloatArray]
     return Change(base_value, new_value, change, ci_pct, p, "unchanged", reason)
 
 
+def noise_floor(bounds: Sequence[tuple[float, float] | None]) -> float | None:
+    """The A/A noise floor over runs, as a log ratio: the farthest any run's A/A interval
+    reaches from 1 (None when no run has an A/A control)."""
+    logs = [max(abs(math.log(lo)), abs(math.log(hi))) for b in bounds if b
+            for lo, hi in [b] if lo > 0 and hi > 0]
+    return max(logs) if logs else None
+
+
+def interleaved(base: Sequence[RunResults], new: Sequence[RunResults]) -> str:
+    """'' when timing is confirmed: at least two runs per side, and neither side's runs all
+    started before the other's (A B B A or A B A B); else why not."""
+    if len(base) < 2 or len(new) < 2:
+        return "one run per side"
+    tb = [r.started for r in base]
+    tn = [r.started for r in new]
+    if any(t is None for t in [*tb, *tn]):
+        return "a run has no start time"
+    b_times = [t for t in tb if t is not None]
+    n_times = [t for t in tn if t is not None]
+    if max(b_times) <= min(n_times) or max(n_times) <= min(b_times):
+        return "base and new were not interleaved"
+    return ""
+
+
+def hold_to_floor(c: Change, floor: float | None, worse: str, confirmation: str) -> Change:
+    """A timing change against the noise floor (a log ratio) and the confirmation: a change
+    whose interval reaches into the floor is unchanged; a worse one that is not confirmed is
+    'unconfirmed' (reported, not gated)."""
+    if c.verdict not in ("slower", "faster") or c.ci_pct is None:
+        return c
+    noise = None if floor is None else 100 * (math.exp(floor) - 1)
+    if floor is not None:
+        lo, hi = (math.log1p(x / 100) for x in c.ci_pct)
+        beyond = hi < -floor if c.change_pct is not None and c.change_pct < 0 else lo > floor
+        if not beyond:
+            return replace(c, verdict="unchanged", noise_pct=noise,
+                           reason=f"within the A/A noise floor (±{noise:.0f}%)")
+    if c.verdict == "slower" and confirmation:
+        return replace(c, verdict="unconfirmed", noise_pct=noise, reason=confirmation)
+    return replace(c, noise_pct=noise)
+
+
 def _logs(numer: Sequence[float], denom: Sequence[float]) -> FloatArray:
     return paired_log_ratios(numer, denom)
 
 
 def _speedup_change(base: list[QueryResult], new: list[QueryResult], gate: Gate,
-                    after: Change) -> Change:
+                    after: Change, confirmation: str = "") -> Change:
+    change = _raw_speedup_change(base, new, gate, after)
+    floor = noise_floor([q.aa.ci95 if q.aa else None for q in [*base, *new]])
+    return hold_to_floor(change, floor, "lower", confirmation)
+
+
+def _raw_speedup_change(base: list[QueryResult], new: list[QueryResult], gate: Gate,
+                        after: Change) -> Change:
     """The speedup of one shape, base vs new (gates)."""
     errors = [q.after.error for q in new if q.after and q.after.error]
     if errors and all(q.after and q.after.times_ms for q in base):
@@ -291,14 +366,14 @@ def _matched(base: list[dict[str, T]], new: list[dict[str, T]],
 
 
 def compare_queries(base: list[RunResults], new: list[RunResults], gate: Gate,
-                    ) -> tuple[list[QueryRow], list[str], list[str]]:
+                    confirmation: str = "") -> tuple[list[QueryRow], list[str], list[str]]:
     both, only_base, only_new = _matched([{q.name: q for q in d.queries} for d in base],
                                          [{q.name: q for q in d.queries} for d in new])
     rows = []
     for name, bq, nq in both:  # in new's order: the shapes as the change under test lists them
         after = _phase_change([q.after for q in bq], [q.after for q in nq], gate)
         rows.append(QueryRow(
-            name=name, effect=_speedup_change(bq, nq, gate, after), after=after,
+            name=name, effect=_speedup_change(bq, nq, gate, after, confirmation), after=after,
             before=_phase_change([q.before for q in bq], [q.before for q in nq], gate),
             base_speedup=_middle([q.speedup for q in bq]),
             new_speedup=_middle([q.speedup for q in nq]),
@@ -310,7 +385,7 @@ def compare_queries(base: list[RunResults], new: list[RunResults], gate: Gate,
 
 
 def compare_writes(base: list[RunResults], new: list[RunResults], gate: Gate,
-                   ) -> tuple[list[WriteRow], list[str], list[str]] | None:
+                   confirmation: str = "") -> tuple[list[WriteRow], list[str], list[str]] | None:
     """Per write workload: the cost per row with the indexes; None unless every run has it."""
     if any(d.writes is None for d in [*base, *new]):
         return None
@@ -330,6 +405,9 @@ def compare_writes(base: list[RunResults], new: list[RunResults], gate: Gate,
                                worse="higher", run_sd=RUN_TO_RUN_SD["writes"])
                   if b and n and all(len(x) >= 2 for x in [*b, *n])
                   else Change(None, None, verdict="missing", reason="not measured on both sides"))
+        effect = hold_to_floor(effect, noise_floor([w.aa.ci95 if w.aa else None
+                                                    for w in [*bw, *nw]]),
+                               "higher", confirmation)
         rows.append(WriteRow(
             name, effect, change, _middle([w.overhead_pct for w in bw]),
             _middle([w.overhead_pct for w in nw]),
@@ -371,22 +449,28 @@ def compare(base: RunResults | list[RunResults], new: RunResults | list[RunResul
     """Compare new against base; each side is one results dict or a list (repeated runs)."""
     gate = gate or Gate()
     base_runs, new_runs = _as_runs(base), _as_runs(new)
-    queries, only_base, only_new = compare_queries(base_runs, new_runs, gate)
-    writes = compare_writes(base_runs, new_runs, gate)
+    confirmation = interleaved(base_runs, new_runs)
+    queries, only_base, only_new = compare_queries(base_runs, new_runs, gate, confirmation)
+    writes = compare_writes(base_runs, new_runs, gate, confirmation)
     cmp = Comparison(label(base_runs[0], "base", len(base_runs)),
                      label(new_runs[0], "new", len(new_runs)), gate,
                      queries, writes[0] if writes else [], only_base, only_new,
                      _config_warnings(base_runs[0], new_runs[0]),
                      migration_name=new_runs[0].migration_name,
-                     writes_compared=writes is not None)
+                     writes_compared=writes is not None,
+                     signals=compare_signals(base_runs, new_runs,
+                                             threshold_pct=gate.threshold_pct,
+                                             gate_writes=gate.fail_on_writes),
+                     confirmed=not confirmation, confirmation=confirmation)
     if writes:
         cmp.only_base += writes[1]
         cmp.only_new += writes[2]
     for side, docs in (("base", base_runs), ("new", new_runs)):
         if not all(d.complete for d in docs):
             cmp.warnings.append(f"a {side} run is incomplete (it stopped early)")
+    signalled = {f.index for f in cmp.signals.findings if f.index}
     for q in queries:
-        if q.lost_index:
+        if q.lost_index and q.expects_index not in signalled:
             cmp.warnings.append(f"`{q.name}` no longer uses {q.expects_index} (new plan uses "
                                 f"{', '.join(q.new_indexes) or 'no index'})")
     return cmp

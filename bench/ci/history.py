@@ -1,7 +1,8 @@
 """A history of runs: archive a run's results into a folder, read them back in time order.
 
 Layout: HISTORY/<started_at as YYYYmmddTHHMMSSZ>_<commit>/results.json (plus the run's
-report.md and charts), so a plain `sort` of the folder names is the order of the runs.
+report.md and charts, and aa-pair.json when the nightly job compared the run with a second run
+of the same commit), so a plain `sort` of the folder names is the order of the runs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from bench.errors import ConfigError, ResultsError
 from bench.results import store
 from bench.results.model import RunResults
 
-ARCHIVED = ("results.json", "report.md", "*.png")
+AA_PAIR_FILE = "aa-pair.json"  # bench.ci.status: the gate's decision on the night's A/A pair
+ARCHIVED = ("results.json", "report.md", "*.png", AA_PAIR_FILE)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ def load_runs(history: Path) -> tuple[list[Run], list[Path]]:
         raise ResultsError(f"history folder not found: {history}")
     runs, skipped = [], []
     for path in sorted(history.rglob("*.json")):
+        if path.name == AA_PAIR_FILE:  # read beside its run by bench trend
+            continue
         try:
             doc = store.load(path)
         except ResultsError:

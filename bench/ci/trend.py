@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.ci.history import Run, load_runs
+from bench.ci import status
+from bench.ci.history import AA_PAIR_FILE, Run, load_runs
 from bench.errors import ResultsError
 
 COLUMNS = [
@@ -16,6 +17,12 @@ COLUMNS = [
 ]
 WRITE_COLUMNS = ["started_at", "run", "scale", "workload", "before_median_us_per_row",
                  "after_median_us_per_row", "overhead_pct", "overhead_lo", "overhead_hi"]
+# The nightly A/A pair (two runs of one commit, compared by the gate): one row per night and
+# shape or write workload. change_pct is the change of the speedup (or write cost ratio)
+# between the two runs; any verdict other than unchanged is a false alarm.
+AA_COLUMNS = ["started_at", "run", "commit", "item", "kind", "change_pct", "ci_lo", "ci_hi",
+              "noise_pct", "verdict", "reason", "night_false_alarm", "night_exit_code",
+              "night_signal_changes"]
 
 
 def query_frame(runs: list[Run]) -> pd.DataFrame:
@@ -57,6 +64,68 @@ def write_frame(runs: list[Run]) -> pd.DataFrame:
                 "overhead_pct": w.overhead_pct, "overhead_lo": lo, "overhead_hi": hi,
             })
     return pd.DataFrame(rows, columns=WRITE_COLUMNS)
+
+
+def aa_frame(runs: list[Run]) -> pd.DataFrame:
+    """The A/A pair of every night that has one (aa-pair.json beside its results.json)."""
+    rows = []
+    for run in runs:
+        path = run.path.parent / AA_PAIR_FILE
+        if run.path.name != "results.json" or not path.is_file():
+            continue
+        try:
+            st = status.load(path)
+        except ResultsError:
+            continue
+        for item in st.timing:
+            lo, hi = item.ci95_pct or (None, None)
+            rows.append({
+                "started_at": run.started_at, "run": run.name,
+                "commit": (st.new_commit or "")[:10], "item": item.name, "kind": item.kind,
+                "change_pct": item.change_pct, "ci_lo": lo, "ci_hi": hi,
+                "noise_pct": item.noise_pct, "verdict": item.verdict, "reason": item.reason,
+                "night_false_alarm": st.false_alarm, "night_exit_code": st.exit_code,
+                "night_signal_changes": len(st.signal_alarms),
+            })
+    return pd.DataFrame(rows, columns=AA_COLUMNS)
+
+
+def _largest(g: pd.DataFrame, kind: str) -> str:
+    x = g[g["kind"] == kind].dropna(subset=["change_pct"])
+    if x.empty:
+        return "–"
+    i = int(x["change_pct"].abs().to_numpy().argmax())
+    return f"{_fmt_pct(float(x['change_pct'].iloc[i]))} (`{x['item'].iloc[i]}`)"
+
+
+def aa_markdown(aa: pd.DataFrame, nights_total: int) -> str:
+    """The noise floor between two runs of one commit, night by night, and the false alarms."""
+    nights = aa.drop_duplicates("run").sort_values("started_at")
+    alarms = int(nights["night_false_alarm"].sum())
+    failed = int((nights["night_exit_code"] == 1).sum())
+    n = len(nights)
+    changes = aa["change_pct"].dropna().abs()
+    typical = (f" Half of all changes between the two runs were within ±{changes.median():.1f}%, "
+               f"95% within ±{changes.quantile(0.95):.1f}%." if not changes.empty else "")
+    lines = [
+        "## Noise floor: the nightly A/A pair", "",
+        f"{n} of {nights_total} nights have an A/A pair: two runs of one commit, compared by the "
+        f"gate. False alarms: {alarms} of {n} nights ({100 * alarms / n:.0f}%) reported a "
+        f"change between them (a timing change, an unconfirmed one, or a deterministic "
+        f"signal); {failed} would have failed the gate.{typical}", "",
+        "| Night | Commit | Largest speedup change | Largest write cost change | Timing alarms "
+        "| Signal changes |", "|---|---|---|---|---|---|",
+    ]
+    for _run, g in list(nights.groupby("run", sort=False))[-10:]:
+        first = g.iloc[0]
+        timing = g[g["verdict"].isin(["faster", "slower", "unconfirmed"])]
+        named = ", ".join(f"`{i}` {v}" for i, v in zip(timing["item"], timing["verdict"],
+                                                        strict=True)) or "none"
+        lines.append(f"| {first['started_at']:%Y-%m-%d %H:%M} | {first['commit'][:7]} | "
+                     f"{_largest(aa[aa['run'] == first['run']], 'shape')} | "
+                     f"{_largest(aa[aa['run'] == first['run']], 'write')} | {named} | "
+                     f"{int(first['night_signal_changes'])} |")
+    return "\n".join(lines) + "\n"
 
 
 def same_scale(runs: list[Run]) -> tuple[list[Run], int]:
@@ -148,5 +217,12 @@ def write(history: Path, out: Path) -> list[Path]:
     md = markdown(df, writes, " ".join(notes), name)
     charts = trend_charts.draw_all(df, writes, out, name)
     md += "\n" + "\n".join(f"![{p.name}]({p.name})" for p in charts) + "\n"
+    aa = aa_frame(runs)
+    if not aa.empty:
+        aa.to_csv(out / "trend_aa.csv", index=False)
+        written.append(out / "trend_aa.csv")
+        chart = trend_charts.aa_noise(aa, out / "trend_aa.png")
+        md += "\n" + aa_markdown(aa, len(runs)) + f"\n![{chart.name}]({chart.name})\n"
+        charts.append(chart)
     written[1].write_text(md)
     return written + charts

@@ -160,6 +160,43 @@ def write_overhead(writes: pd.DataFrame, path: Path, migration_name: str) -> Pat
     return path
 
 
+def aa_noise(aa: pd.DataFrame, path: Path) -> Path:
+    """The nightly A/A pair: how far two runs of one commit differ, shape by shape (dots) and
+    at most (line), with the A/A noise floor the gate holds changes against; false alarms in
+    red."""
+    aa, labels = _run_positions(aa)
+    fig, axes = _grid(2 if (aa["kind"] == "write").any() else 1,
+                      "A/A pair per night: change between two runs of one commit (|%|)")
+    for ax, kind, what in zip(axes, ("shape", "write"), ("speedup per shape",
+                                                          "write cost ratio per workload"),
+                              strict=False):
+        g = aa[(aa["kind"] == kind)].dropna(subset=["change_pct"])
+        if g.empty:
+            continue
+        size = g["change_pct"].abs()
+        alarm = g["verdict"].isin(["faster", "slower", "unconfirmed"])
+        ax.scatter(g["x"][~alarm], size[~alarm], s=12, color=AFTER, alpha=0.6,
+                   label="change" if ax is axes[0] else None)
+        ax.scatter(g["x"][alarm], size[alarm], s=24, color=BEFORE,
+                   label="false alarm" if ax is axes[0] else None)
+        per_night = g.assign(size=size).groupby("x")
+        top = per_night["size"].max()
+        ax.plot(list(top.index), top.to_list(), color=AFTER, linewidth=1,
+                label="largest" if ax is axes[0] else None)
+        floor = per_night["noise_pct"].median().dropna()
+        if not floor.empty:
+            ax.plot(list(floor.index), floor.to_list(), color=CLAIM, linestyle="--", linewidth=1,
+                    label="A/A noise floor (median)" if ax is axes[0] else None)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0f}%"))
+        ax.set_ylim(bottom=0)
+        ax.set_title(what, fontsize=10)
+        _run_axis(ax, labels)
+    _footer(fig, ncol=4)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def draw_all(df: pd.DataFrame, writes: pd.DataFrame, out: Path,
              migration_name: str) -> list[Path]:
     paths = [latency(df, out / "trend_latency.png", migration_name),

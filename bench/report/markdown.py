@@ -122,8 +122,8 @@ def _setup_line(results: RunResults) -> str:
     rows = f"{seed.total_rows:,} rows" if seed else "? rows"
     return (
         f"PostgreSQL {version} ({server.source if server else '?'}), scale {cfg.scale:g} "
-        f"({rows}), seed {cfg.seed}; {_rounds_text(results)} after {cfg.warmup} warm-up per shape "
-        f"and phase, interleaved across shapes; JIT {settings.get('jit', '?')}, parallel workers "
+        f"({rows}), seed {cfg.seed}; {_rounds_text(results)}; JIT {settings.get('jit', '?')}, "
+        f"parallel workers "
         f"per gather {settings.get('max_parallel_workers_per_gather', '?')}, work_mem "
         f"{settings.get('work_mem', '?')}, shared_buffers {settings.get('shared_buffers', '?')}; "
         f"{_cache_text(results)}."
@@ -133,15 +133,17 @@ def _setup_line(results: RunResults) -> str:
 def _rounds_text(results: RunResults) -> str:
     cfg, method = results.config, results.method
     if method is not None:
-        aa = (f"; the A/A control {method.aa_read_rounds} paired rounds"
+        aa = (f"; the A/A control: {method.aa_read_rounds} paired rounds"
               if method.aa_read_rounds else "; no A/A control")
-        return (f"{cfg.rounds} paired rounds per shape (each runs the query on both twins, "
-                f"ABBA){aa}")
+        return (f"{cfg.rounds} paired rounds per shape (each runs the query on both twins, ABBA) "
+                f"after {cfg.warmup} warm-up, interleaved across shapes{aa}")
     if cfg.rounds != "adaptive":
-        return f"{cfg.rounds} measured rounds"
-    return (f"adaptive rounds (at least {cfg.min_rounds}, until the median's 95% interval is "
-            f"within ±5% or {cfg.max_time_s:g} s per shape are spent; the after phase repeats "
-            "the before phase's rounds)")
+        text = f"{cfg.rounds} measured rounds"
+    else:
+        text = (f"adaptive rounds (at least {cfg.min_rounds}, until the median's 95% interval is "
+                f"within ±5% or {cfg.max_time_s:g} s per shape are spent; the after phase repeats "
+                "the before phase's rounds)")
+    return f"{text} after {cfg.warmup} warm-up per shape and phase, interleaved across shapes"
 
 
 def _cache_text(results: RunResults) -> str:
@@ -149,7 +151,8 @@ def _cache_text(results: RunResults) -> str:
     if c and c.mode == "cold":
         return c.note or "cold cache"
     if c and c.pg_prewarm:
-        return f"warm cache (pg_prewarm of {c.relations} tables and indexes, then warm-up)"
+        both = "both twins' " if results.method is not None else ""
+        return f"warm cache (pg_prewarm of {both}{c.relations} tables and indexes, then warm-up)"
     reason = (c.reason if c else None) or "pg_prewarm unavailable"
     return "warm cache (warm-up rounds only: " + reason + ")"
 
@@ -361,6 +364,7 @@ def writes_section(results: RunResults) -> list[str]:
         "",
         verdict,
         "",
+        _writes_method(results) if results.method is not None else
         f"Per row, server-side (`EXPLAIN (ANALYZE, WAL)` execution time, which includes index "
         f"maintenance and foreign-key checks but not the round trip; COPY is timed by the "
         f"client). Single-row statements run {section.rows_per_round} per round, committed "
@@ -393,6 +397,20 @@ def writes_section(results: RunResults) -> list[str]:
                   "so the leads inserted in the *before* phase were kept for the *after* phase."]
     lines.append("")
     return lines
+
+
+def _writes_method(results: RunResults) -> str:
+    section = results.writes
+    assert section is not None
+    return (f"Per row, server-side (`EXPLAIN (ANALYZE, TIMING OFF, WAL)` execution time, which "
+            f"includes index maintenance and foreign-key checks but not the round trip; COPY is "
+            f"timed by the client until the server completes it, without the commit). "
+            f"Single-row statements run {section.rows_per_round} per round, committed every "
+            f"{section.rows_per_transaction}, each on one twin and right after on the other; "
+            f"COPY ({section.copy_rows_per_round:,} rows) on both twins in turn; "
+            f"{section.rounds} paired rounds after {section.warmup} warm-up, the same rows on "
+            f"both twins. *Wall* is the client's view including round trips and commits "
+            f"(fsync), which dilutes the index cost.")
 
 
 def disk_section(results: RunResults) -> list[str]:

@@ -82,6 +82,18 @@ class ServerInfo(Record):
     version: str | None = None  # SELECT version()
 
 
+class SeedTable(Record):
+    """One table's load."""
+
+    rows: int
+    bytes: int = 0
+    copy_seconds: float = 0.0  # generate + COPY, with the commit
+    index_seconds: float = 0.0  # primary key and indexes
+    vacuum_seconds: float = 0.0  # VACUUM (ANALYZE)
+    foreign_key_seconds: float = 0.0  # VALIDATE CONSTRAINT of its foreign keys
+    worker: int = 0
+
+
 class SeedRecord(Record):
     """What seeding did and how fast."""
 
@@ -95,6 +107,15 @@ class SeedRecord(Record):
     total_seconds: float
     copy_rows_per_s: float
     rows_per_s: float
+    copy_bytes: int | None = None  # binary COPY data sent
+    copy_mb_per_s: float | None = None
+    method: str | None = None
+    workers: int | None = None  # loading connections
+    session_settings: dict[str, str] = Field(default_factory=dict)
+    context_seconds: float | None = None  # Faker pools etc., before the first COPY
+    tables: dict[str, SeedTable] = Field(default_factory=dict)
+    # On the embedded server: what it ran with while loading and after (bulk_mode.py).
+    server_settings: dict[str, Any] = Field(default_factory=dict)
 
 
 class CacheState(Record):
@@ -176,6 +197,7 @@ class PlanVariant(Record):
     rounds: int
     summary: str
     structure: str
+    scans: list[str] = Field(default_factory=list)  # "Index Scan using ix_a on t", in order
 
 
 class Crosscheck(Record):
@@ -213,6 +235,13 @@ class QueryPhase(Record):
     planning_median_ms: float | None = None
     shared_hit_median: float | None = None
     shared_read_median: float | None = None
+    # Per round (round i ran parameter set i), the deterministic signals of the plan: the rows
+    # the root node returned, the shared buffers it touched (hit + read), and which of
+    # `plan_variants` the round's plan was. Same seed, scale, data and code give the same
+    # values (bench/ci/signals.py compares them exactly); empty in runs made before them.
+    rows_per_round: list[int] = Field(default_factory=list)
+    buffers_per_round: list[int] = Field(default_factory=list)
+    plan_per_round: list[int] = Field(default_factory=list)
     median_ci95_ms: Interval | None = None
     median_rel_halfwidth: float | None = None
     noisy: bool = False  # the median's interval is wider than +-NOISY_HALFWIDTH

@@ -34,6 +34,27 @@ def indexes_used(plan: Plan) -> list[str]:
     return sorted({n["Index Name"] for n in walk(plan) if "Index Name" in n})
 
 
+def scans(plan: Plan) -> list[str]:
+    """How each table is read, in plan order: 'Index Scan using ix_a on t', 'Seq Scan on t'
+    (a bitmap scan names its index and the table of its Bitmap Heap Scan)."""
+    out = []
+
+    def visit(node: Plan, relation: str | None) -> None:
+        rel = node.get("Relation Name") or relation
+        kind = node["Node Type"]
+        if kind == "Bitmap Index Scan":
+            out.append(f"Bitmap Scan using {node.get('Index Name', '?')} on {rel or '?'}")
+        elif "Index Name" in node:
+            out.append(f"{kind} using {node['Index Name']} on {rel or '?'}")
+        elif "Relation Name" in node and kind != "Bitmap Heap Scan":
+            out.append(f"{kind} on {node['Relation Name']}")
+        for child in node.get("Plans", []):
+            visit(child, rel if kind == "Bitmap Heap Scan" else None)
+
+    visit(plan, None)
+    return out
+
+
 def shape_key(plan: Plan) -> str:
     """A plan's structure without costs or timings, to tell plan variants apart."""
     parts = []

@@ -80,6 +80,7 @@ class Round:
     plan_key: str
     indexes: list[str]
     plan: dict[str, Any] = field(repr=False)
+    rows: int = 0  # the root node's Actual Rows (it runs once, so a whole number)
 
 
 @dataclass
@@ -106,14 +107,23 @@ class PhaseResult:
         return sorted({ix for r in self.rounds for ix in r.indexes})
 
     def plan_variants(self) -> list[PlanVariant]:
-        counts = Counter(r.plan_key for r in self.rounds)
+        counts = self._variant_counts()
         firsts: dict[str, Round] = {}
         for r in self.rounds:
             firsts.setdefault(r.plan_key, r)
         return [
-            PlanVariant(rounds=n, summary=plans.summary(firsts[key].plan["Plan"]), structure=key)
-            for key, n in counts.most_common()
+            PlanVariant(rounds=n, summary=plans.summary(firsts[key].plan["Plan"]), structure=key,
+                        scans=plans.scans(firsts[key].plan["Plan"]))
+            for key, n in counts
         ]
+
+    def _variant_counts(self) -> list[tuple[str, int]]:
+        return Counter(r.plan_key for r in self.rounds).most_common()
+
+    def plan_per_round(self) -> list[int]:
+        """For each round, the index of its plan in plan_variants()."""
+        index = {key: i for i, (key, _n) in enumerate(self._variant_counts())}
+        return [index[r.plan_key] for r in self.rounds]
 
 
 def explain_once(conn: psycopg.Connection[Any], shape: Shape,
@@ -136,6 +146,7 @@ def _round(index: int, doc: dict[str, Any]) -> Round:
         plan_key=plans.shape_key(top),
         indexes=plans.indexes_used(top),
         plan=doc,
+        rows=round(float(top.get("Actual Rows", 0))),
     )
 
 

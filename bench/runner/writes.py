@@ -16,7 +16,7 @@ time includes
 index maintenance and foreign-key triggers but not the client round trip, and its WAL bytes are
 this backend's own. COPY cannot be EXPLAINed, so it is timed by the client and its WAL is the
 change of the WAL insert position. The share of HOT updates comes from the transaction's own
-counters (pg_stat_get_xact_tuples_hot_updated) read just before COMMIT.
+counters (pg_stat_get_xact_tuples_hot_updated), read after BEGIN and just before COMMIT.
 
 Rows a block of rounds writes are deleted again and the active set restored afterwards, on both
 sides alike (then VACUUM, without ANALYZE: the twins keep identical planner statistics), so the
@@ -49,6 +49,7 @@ Connection = psycopg.Connection[Any]
 ROWS_PER_TXN = 10  # statements per committed unit of work
 ROWS_PER_ROUND = 50  # single-row statements per round
 COPY_ROWS_PER_ROUND = 2_000
+COPY_PARTS = 4  # COPY statements per round, interleaved between the twins
 COPY_TABLES = ("social_media_activity", "agent_executions")
 ACTIVE_SET = 500  # rows per table the update workloads keep touching
 
@@ -169,23 +170,36 @@ def _statement_round(conns: Conns, first: tuple[Side, Side], statements: Stateme
     are taken in the same milliseconds. Both sides commit (and each commit's time counts in
     its side's wall time)."""
     tally = {side: _Tally() for side in conns}
+    at_begin: dict[Side, tuple[int, int]] = {}
     for start in range(0, len(statements), ROWS_PER_TXN):
         for side in first:
             tally[side].timed(conns[side], "BEGIN")
+            if table:
+                at_begin[side] = _update_counts(conns[side], table)
         for k, (query, params) in enumerate(statements[start:start + ROWS_PER_TXN]):
             for side in (first if (start + k) % 2 == 0 else first[::-1]):
                 tally[side].explain(conns[side], query, params)
         for side in first:
             t = tally[side]
             if table:
-                row = conns[side].execute(
-                    "SELECT pg_stat_get_xact_tuples_updated(%s::regclass), "
-                    "pg_stat_get_xact_tuples_hot_updated(%s::regclass)", (table, table),
-                ).fetchone()
-                assert row is not None
-                t.updated, t.hot = t.updated + row[0], t.hot + row[1]
+                updated, hot = _update_counts(conns[side], table)
+                t.updated += updated - at_begin[side][0]
+                t.hot += hot - at_begin[side][1]
             t.timed(conns[side], "COMMIT")
     return {side: t.round(len(statements)) for side, t in tally.items()}
+
+
+def _update_counts(conn: Connection, table: str) -> tuple[int, int]:
+    """The backend's counts of updated and HOT-updated rows of `table`. They include earlier
+    transactions whose counts the backend has not yet flushed to the shared statistics (it
+    does so at most once a second, when idle), so a transaction's own counts are the change
+    from its BEGIN (inside a transaction block nothing is flushed)."""
+    row = conn.execute(
+        "SELECT pg_stat_get_xact_tuples_updated(%s::regclass), "
+        "pg_stat_get_xact_tuples_hot_updated(%s::regclass)", (table, table),
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
 
 
 def _insert_workload(table: str, rows: dict[str, np.ndarray], n: int) -> Workload:
@@ -213,34 +227,41 @@ def _copy_workload(table: str, rows: dict[str, np.ndarray]) -> Workload:
     columns = [c for c in rows if c != "id"]
     stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
-    chunks = [text for _, text in copy_chunks([rows[c] for c in columns],
-                                              chunk_rows=COPY_ROWS_PER_ROUND)]
-    chunks = [c for c in chunks if c.count("\n") == COPY_ROWS_PER_ROUND] or chunks
-
-    def copy_once(conn: Connection, text: str) -> WriteRound:
-        n = text.count("\n")
-        lsn = _wal_lsn(conn)
-        start = time.perf_counter()
-        with conn.transaction():
-            with conn.cursor().copy(stmt) as copy:
-                copy.write(text)
-            # The COPY is done (the server has answered it); the commit's WAL flush is not
-            # part of its cost per row, only of the client's wall time.
-            copied_ms = (time.perf_counter() - start) * 1000
-        wall_ms = (time.perf_counter() - start) * 1000
-        return WriteRound(n, copied_ms, wall_ms, _wal_lsn(conn) - lsn)
+    part = COPY_ROWS_PER_ROUND // COPY_PARTS
+    parts = [text for _, text in copy_chunks([rows[c] for c in columns], chunk_rows=part)]
+    parts = [c for c in parts if c.count("\n") == part] or parts
 
     def run_round(conns: Conns, round_index: int, first: tuple[Side, Side]
                   ) -> dict[Side, WriteRound]:
-        text = chunks[round_index % len(chunks)]
-        return {side: copy_once(conns[side], text) for side in first}
+        """One transaction per side holding COPY_PARTS COPY statements; part k runs on one
+        side and right after on the other, the first side alternating (ABBA), so the two
+        sides' COPY times are taken in the same moments. Timed until the server completes
+        each COPY: the commit's WAL flush is not a cost per row (it is in the wall time)."""
+        tally = {side: _Tally() for side in first}
+        for side in first:
+            tally[side].timed(conns[side], "BEGIN")
+        for k in range(COPY_PARTS):
+            text = parts[(round_index * COPY_PARTS + k) % len(parts)]
+            for side in (first if k % 2 == 0 else first[::-1]):
+                lsn = _wal_lsn(conns[side])  # WAL is server-wide: taken around each COPY
+                start = time.perf_counter()
+                with conns[side].cursor().copy(stmt) as copy:
+                    copy.write(text)
+                elapsed = (time.perf_counter() - start) * 1000
+                tally[side].wal += _wal_lsn(conns[side]) - lsn
+                tally[side].server_ms += elapsed
+                tally[side].wall_ms += elapsed
+        for side in first:
+            tally[side].timed(conns[side], "COMMIT")
+        return {side: tally[side].round(part * COPY_PARTS) for side in first}
 
     def copy_input(round_index: int) -> tuple[sql.Composable, str]:
-        return stmt, chunks[round_index % len(chunks)]
+        return stmt, parts[round_index % len(parts)]
 
     return Workload(f"copy:{table}", table, "copy",
-                    f"COPY of {COPY_ROWS_PER_ROUND:,} rows per round in one transaction "
-                    "(timed until the server completes the COPY, before the commit)", run_round,
+                    f"COPY of {COPY_ROWS_PER_ROUND:,} rows per round in one transaction, as "
+                    f"{COPY_PARTS} COPY statements interleaved with the other twin's (timed "
+                    "until the server completes each, before the commit)", run_round,
                     copy=copy_input)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -109,3 +110,18 @@ def results_doc(after_ms: dict[str, float] | None = None, *, seed: int = 0,
 
 def save(results: RunResults, folder: Path) -> Path:
     return store.save_results(results, folder)
+
+
+ABBA_TIMES = ["2026-11-20T03:17:00+00:00", "2026-11-20T03:18:00+00:00",
+              "2026-11-20T03:19:00+00:00", "2026-11-20T03:20:00+00:00"]
+
+
+def abba(base: dict[str, Any] | None = None, new: dict[str, Any] | None = None,
+         ) -> tuple[list[RunResults], list[RunResults]]:
+    """Two runs per side, interleaved in time as the PR job makes them: base, new, new, base.
+    `base` and `new` are keyword arguments of results_doc for that side's runs."""
+    b, n = base or {}, new or {}
+    return ([results_doc(**b, seed=1, started_at=ABBA_TIMES[0]),
+             results_doc(**b, seed=3, started_at=ABBA_TIMES[3])],
+            [results_doc(**n, seed=2, started_at=ABBA_TIMES[1]),
+             results_doc(**n, seed=4, started_at=ABBA_TIMES[2])])

