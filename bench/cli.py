@@ -81,6 +81,13 @@ def parser() -> argparse.ArgumentParser:
                      help="max_parallel_workers_per_gather for measured queries (default 0)")
     run.add_argument("--statement-timeout", type=float, default=30.0,
                      help="seconds before a runaway query is cancelled (default 30)")
+    run.add_argument("--per-index", action="store_true",
+                     help="also attribute the reads and writes to each index of the "
+                          "migration, give each a verdict, and measure a recommended smaller "
+                          "set (adds minutes at scale 1)")
+    run.add_argument("--mix", type=Path, default=QUERIES_DIR / "workload_mix.toml",
+                     help="the workload mix the per-index verdicts weigh with (default "
+                          "queries/workload_mix.toml)")
 
     seed = sub.add_parser("seed", help="create the schema and load the synthetic data only")
     _common(seed)
@@ -116,6 +123,8 @@ def _config(args: argparse.Namespace, argv: list[str]) -> RunConfig:
         parallel_workers=getattr(args, "parallel_workers", 0),
         statement_timeout_s=getattr(args, "statement_timeout", 30.0),
         progress=not args.no_progress, argv=tuple(["python -m bench", *argv]),
+        per_index=getattr(args, "per_index", False),
+        mix=getattr(args, "mix", QUERIES_DIR / "workload_mix.toml"),
     )
 
 

@@ -42,6 +42,9 @@ class RunConfig:
     statement_timeout_s: float = 30.0
     progress: bool = True
     argv: tuple[str, ...] = field(default_factory=tuple)
+    # Per-index attribution and the recommended set (minutes at scale 1, so not by default).
+    per_index: bool = False
+    mix: Path = QUERIES_DIR / "workload_mix.toml"
 
     @property
     def read_rounds(self) -> int:
@@ -95,6 +98,9 @@ class RunConfig:
             raise ConfigError(f"query folder not found: {self.queries_dir}")
         if not self.migration.is_file():
             raise ConfigError(f"migration file not found: {self.migration}")
+        if self.per_index and self.cache == "cold":
+            raise ConfigError("--per-index measures in a warm cache (it times plans in index "
+                              "states inside transactions); leave out --cache cold")
 
 
 def dsn_from_env(explicit: str | None) -> str | None:

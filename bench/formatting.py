@@ -39,3 +39,13 @@ def pct(value: float | None, signed: bool = True) -> str:
 
 def mb(n: float | None) -> str:
     return "–" if n is None else f"{n / 1e6:,.1f} MB"
+
+
+def ms_per_s(value: float | None, signed: bool = False) -> str:
+    """Server time per second of traffic: 1,860 ms/s, 12.3 ms/s, 0.42 ms/s, 0.0031 ms/s."""
+    if value is None:
+        return "–"
+    size = abs(value)
+    text = (f"{value:,.0f}" if size >= 100 else f"{value:.1f}" if size >= 10
+            else f"{value:.2f}" if size >= 0.1 else f"{value:.2g}" if size else "0")
+    return f"{'+' if signed and value > 0 else ''}{text} ms/s"

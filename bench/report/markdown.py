@@ -8,6 +8,7 @@ from __future__ import annotations
 import statistics
 
 from bench.formatting import factor, mb, ms, pct
+from bench.report import per_index
 from bench.results.model import (
     Interval,
     QueryPhase,
@@ -540,6 +541,8 @@ def render(results: RunResults, chart_names: list[str]) -> str:
         f"**Reads: {headline(results)}**",
         "",
         *(line + "\n" for line in cost_headline(results)),
+        *per_index.summary(results),
+        *per_index.hint(results),
         _setup_line(results),
         _method(results),
         "",
@@ -556,6 +559,7 @@ def render(results: RunResults, chart_names: list[str]) -> str:
     lines += disk_section(results)
     lines += [f"![{name}]({name})" for name in chart_names if name.startswith("disk")]
     lines.append("")
+    lines += per_index.section(results)
     lines += noise_floor_section(results)
     lines += noise_section(results)
     lines += migration_section(results)

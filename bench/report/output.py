@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.report import charts, markdown
+from bench.report import charts, markdown, per_index_charts
 from bench.results.model import RunResults
 
 
@@ -12,6 +12,8 @@ def write_report(results: RunResults, out_dir: Path) -> Path:
     """Draw the charts and write report.md beside them; return report.md's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     chart_names = charts.draw_all(results, out_dir)
+    if per_index_charts.draw(results, out_dir / "per_index.png"):
+        chart_names.append("per_index.png")
     path = out_dir / "report.md"
     path.write_text(markdown.render(results, chart_names))
     return path

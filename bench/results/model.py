@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # its records build on these; bench/results/__init__.py ties the two
+    from bench.results.per_index import PerIndexSection
 
 SCHEMA_VERSION: Final = 1
 NOISY_HALFWIDTH = 0.10  # a median whose 95% interval is wider than +-10% is flagged
@@ -480,6 +483,7 @@ class RunResults(Record):
     method: Method | None = None  # None: a run from before the twin design
     machine_load: MachineLoad | None = None  # None: a --dsn server, or an older run
     wall_seconds: float | None = None
+    per_index: PerIndexSection | None = None  # run --per-index (bench/results/per_index.py)
 
     @property
     def started(self) -> datetime | None:

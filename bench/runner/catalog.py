@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from bench.results.attribution import IndexShape
 from bench.results.model import TableBytes
 
 
@@ -61,3 +62,49 @@ def tables_with_expression_indexes(conn: psycopg.Connection, tables: list[str]) 
         (tables,),
     ).fetchall()
     return sorted(r[0] for r in rows)
+
+
+def index_shapes(conn: psycopg.Connection, tables: list[str]) -> list[IndexShape]:
+    """What decides whether one index can serve another's queries: key columns (without
+    ASC/DESC), predicate, uniqueness, access method."""
+    rows = conn.execute(
+        """
+        SELECT c.relname, t.relname,
+               array(SELECT pg_get_indexdef(i.indexrelid, k, true)
+                     FROM generate_series(1, i.indnkeyatts) AS k),
+               pg_get_expr(i.indpred, i.indrelid, true), i.indisunique, am.amname
+        FROM pg_index AS i
+        JOIN pg_class AS c ON c.oid = i.indexrelid
+        JOIN pg_class AS t ON t.oid = i.indrelid
+        JOIN pg_am AS am ON am.oid = c.relam
+        WHERE t.relname = ANY(%s) AND t.relnamespace = current_schema()::regnamespace
+        ORDER BY t.relname, c.relname
+        """,
+        (tables,),
+    ).fetchall()
+    return [IndexShape(name, table, tuple(columns), predicate, unique, method)
+            for name, table, columns, predicate, unique, method in rows]
+
+
+@dataclass(frozen=True)
+class ColumnStats:
+    """What ANALYZE found about a column (pg_stats): distinct values and the common ones."""
+
+    n_distinct: float  # > 0 a count, < 0 minus a share of the rows
+    null_frac: float
+    common: list[tuple[str, float]]  # most common values (as text) and their share of rows
+
+
+def column_stats(conn: psycopg.Connection, table: str, column: str) -> ColumnStats | None:
+    row = conn.execute(
+        """
+        SELECT n_distinct, null_frac, most_common_vals::text::text[], most_common_freqs
+        FROM pg_stats WHERE schemaname = current_schema() AND tablename = %s AND attname = %s
+        """,
+        (table, column),
+    ).fetchone()
+    if row is None:
+        return None
+    values, freqs = row[2] or [], row[3] or []
+    return ColumnStats(float(row[0]), float(row[1]),
+                       [(str(v), float(f)) for v, f in zip(values, freqs, strict=False)])

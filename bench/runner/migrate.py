@@ -121,17 +121,19 @@ def apply(engine: sa.Engine, target: Target, path: Path, direction: Direction) -
                 conn.execute(f'ANALYZE "{table}"')
     names_before = {i.name for i in before}
     names_after = {i.name for i in after}
-    touched = [t.index for t in run.statements]
-    if direction == "upgrade":
-        missing = [n for n in touched if n not in names_after]
-        if missing:
-            raise MigrationError(f"after upgrade, pg_indexes lacks: {', '.join(missing)}")
-        changed = sorted(names_after - names_before)
-    else:
-        left = [n for n in touched if n in names_after]
-        if left:
-            raise MigrationError(f"after downgrade, pg_indexes still has: {', '.join(left)}")
-        changed = sorted(names_before - names_after)
+    created = [t.index for t in run.statements if t.action == "create"]
+    dropped = [t.index for t in run.statements if t.action == "drop"]
+    # A migration may also drop indexes on its way up (one that makes another redundant) and
+    # create them again on its way down: each is checked for what it did.
+    missing = [n for n in created if n not in names_after]
+    left = [n for n in dropped if n in names_after]
+    if missing or left:
+        raise MigrationError(f"after {direction}, pg_indexes " + "; ".join(
+            ([f"lacks: {', '.join(missing)}"] if missing else [])
+            + ([f"still has: {', '.join(left)}"] if left else [])))
+    # What the migration changed: the indexes it created (upgrade) or removed (downgrade).
+    changed = sorted(names_after - names_before if direction == "upgrade"
+                     else names_before - names_after)
     return MigrationRecord(
         revision=run.revision, direction=direction, seconds=run.seconds, indexes=changed,
         index_count=len(changed), statements=run.statements,

@@ -31,7 +31,7 @@ from bench.results.model import (
     ServerInfo,
 )
 from bench.results.stats import AA_SD, RUN_TO_RUN_SD
-from bench.runner import cache, catalog, disk, environment, migrate, reads
+from bench.runner import cache, catalog, disk, environment, migrate, per_index, reads
 from bench.runner.machine_load import LoadMeter
 from bench.runner.params import parameter_sets
 from bench.runner.provision import (
@@ -71,6 +71,7 @@ def run(cfg: RunConfig, echo: Echo = _stderr) -> RunResults:
     shapes = load_shapes(cfg.queries_dir, cfg.shapes)  # fail on a bad file before starting
     migrate.load_migration(cfg.migration)
     claims = claims_file.load_for(cfg.migration)
+    mix = per_index.load_mix(cfg) if cfg.per_index else None
     wall = time.perf_counter()
     results = _new_results(cfg, shapes, claims)
     aa: dict[str, PairedResult] = {}  # filled round by round
@@ -144,6 +145,15 @@ def run(cfg: RunConfig, echo: Echo = _stderr) -> RunResults:
                             writes.measure_pair(_conninfo(twins), "ab")
                         claim_for = claims.write_claim if claims else _no_claim
                         results.writes = writes.section(claim_for)
+                        save_results(results, cfg)
+                    if mix is not None:
+                        with step(echo, "per index: attribution"):
+                            results.per_index = per_index.attribute(
+                                other, cfg, shapes, params, writes, results, mix, echo)
+                        save_results(results, cfg)
+                        with step(echo, "per index: the recommended set, end to end"):
+                            per_index.measure_set(target, results.per_index, cfg, shapes, params,
+                                                  writes, aa, sizes_before, measure_reads, echo)
                         save_results(results, cfg)
 
                     with step(echo, "migrate down"):

@@ -76,3 +76,22 @@ def summary(plan: Plan) -> str:
     if not groups:
         return str(plan["Node Type"])
     return "; ".join(f"{kind} {', '.join(dict.fromkeys(names))}" for kind, names in groups.items())
+
+
+# What makes two plans do the same work: the nodes, what each reads and how, and the
+# conditions, without estimates or timings. Two states of the indexes whose plans for a query
+# have the same fingerprint run it the same way (bench.runner.index_reads times it once).
+_FINGERPRINT_KEYS = (
+    "Node Type", "Relation Name", "Index Name", "Scan Direction", "Join Type", "Strategy",
+    "Parent Relationship", "Index Cond", "Recheck Cond", "Filter", "Join Filter", "Hash Cond",
+    "Merge Cond", "Sort Key", "Presorted Key", "Group Key",
+)
+
+
+def fingerprint(plan: Plan) -> str:
+    return " > ".join("|".join(str(n.get(k, "")) for k in _FINGERPRINT_KEYS) for n in walk(plan))
+
+
+def relations(plan: Plan) -> list[str]:
+    """The tables a plan reads."""
+    return sorted({n["Relation Name"] for n in walk(plan) if "Relation Name" in n})

@@ -77,6 +77,12 @@ ACTIVE_ROWS = {
 }
 
 
+def workload_names() -> list[str]:
+    """The names of the write workloads, as results.json and the workload mix spell them."""
+    return ([f"insert:{t}" for t in TABLES] + [f"copy:{t}" for t in COPY_TABLES]
+            + list(UPDATES))
+
+
 @dataclass
 class WriteRound:
     rows: int
@@ -99,6 +105,10 @@ class Workload:
     run_round: Callable[[dict[Side, Connection], int, tuple[Side, Side]], dict[Side, WriteRound]]
     # (block, side) -> rounds, e.g. ("ab", "B"): the migrated twin in the A/B block
     rounds: dict[tuple[str, Side], list[WriteRound]] = field(default_factory=dict)
+    # Round i's input, for executors other than run_round (bench.runner.index_writes): the
+    # statements of a single-row workload, or a COPY's statement and text.
+    statements: Callable[[int], Statements] | None = None
+    copy: Callable[[int], tuple[sql.Composable, str]] | None = None
 
 
 def _explain(conn: Connection, query: str | sql.Composable, params: Any) -> dict[str, Any]:
@@ -199,16 +209,18 @@ def _insert_workload(table: str, rows: dict[str, np.ndarray], n: int) -> Workloa
         sql.SQL(", ").join(sql.Placeholder(c) for c in columns))
     values = _python_rows({c: rows[c][:n] for c in columns}, columns)
 
-    def run_round(conns: Conns, round_index: int, first: tuple[Side, Side]
-                  ) -> dict[Side, WriteRound]:
+    def batch(round_index: int) -> Statements:
         # Round i inserts the same rows on both sides, and in every block.
         start = round_index * ROWS_PER_ROUND
-        batch = [(query, values[(start + k) % len(values)]) for k in range(ROWS_PER_ROUND)]
-        return _statement_round(conns, first, batch)
+        return [(query, values[(start + k) % len(values)]) for k in range(ROWS_PER_ROUND)]
+
+    def run_round(conns: Conns, round_index: int, first: tuple[Side, Side]
+                  ) -> dict[Side, WriteRound]:
+        return _statement_round(conns, first, batch(round_index))
 
     return Workload(f"insert:{table}", table, "insert",
                     f"{ROWS_PER_ROUND} single-row INSERT ... RETURNING id per round, "
-                    f"committed every {ROWS_PER_TXN}", run_round)
+                    f"committed every {ROWS_PER_TXN}", run_round, statements=batch)
 
 
 def _copy_workload(table: str, rows: dict[str, np.ndarray]) -> Workload:
@@ -243,10 +255,14 @@ def _copy_workload(table: str, rows: dict[str, np.ndarray]) -> Workload:
             tally[side].timed(conns[side], "COMMIT")
         return {side: tally[side].round(part * COPY_PARTS) for side in first}
 
+    def copy_input(round_index: int) -> tuple[sql.Composable, str]:
+        return stmt, parts[round_index % len(parts)]
+
     return Workload(f"copy:{table}", table, "copy",
                     f"COPY of {COPY_ROWS_PER_ROUND:,} rows per round in one transaction, as "
                     f"{COPY_PARTS} COPY statements interleaved with the other twin's (timed "
-                    "until the server completes each, before the commit)", run_round)
+                    "until the server completes each, before the commit)", run_round,
+                    copy=copy_input)
 
 
 def _update_workload(name: str, active_ids: list[int], seed: int) -> Workload:
@@ -254,18 +270,21 @@ def _update_workload(name: str, active_ids: list[int], seed: int) -> Workload:
     query = sql.SQL("UPDATE {} SET ").format(sql.Identifier(table)) + sql.SQL(
         set_clause) + sql.SQL(" WHERE id = %(id)s")
 
-    def run_round(conns: Conns, round_index: int, first: tuple[Side, Side]
-                  ) -> dict[Side, WriteRound]:
+    def batch(round_index: int) -> Statements:
         # Round i updates the same rows to the same values on both sides, and in every block.
         rng = np.random.default_rng([seed, zlib.crc32(name.encode()), round_index])
         ids = rng.choice(active_ids, ROWS_PER_ROUND)
         n = rng.integers(1, 100, ROWS_PER_ROUND)
-        batch = [(query, {"id": int(i), "n": int(v)}) for i, v in zip(ids, n, strict=True)]
-        return _statement_round(conns, first, batch, table=table)
+        return [(query, {"id": int(i), "n": int(v)}) for i, v in zip(ids, n, strict=True)]
+
+    def run_round(conns: Conns, round_index: int, first: tuple[Side, Side]
+                  ) -> dict[Side, WriteRound]:
+        return _statement_round(conns, first, batch(round_index), table=table)
 
     return Workload(name, table, "update",
                     f"{ROWS_PER_ROUND} single-row UPDATEs per round on {len(active_ids)} "
-                    f"busy rows, committed every {ROWS_PER_TXN}: SET {set_clause}", run_round)
+                    f"busy rows, committed every {ROWS_PER_TXN}: SET {set_clause}", run_round,
+                    statements=batch)
 
 
 def _python_rows(rows: dict[str, np.ndarray], columns: list[str]) -> list[dict[str, Any]]:
@@ -383,14 +402,16 @@ class WriteBench:
         for table in TABLES:
             conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
 
-    def section(self, claim_for: Callable[[str], Interval | None]) -> WriteSection:
-        """The `writes` section of results.json; `claim_for(operation)` gives the claim."""
+    def section(self, claim_for: Callable[[str], Interval | None],
+                block: str = "ab") -> WriteSection:
+        """The `writes` section of results.json; `claim_for(operation)` gives the claim; `block`
+        the rounds it reports (A is before, B after)."""
         return WriteSection(
             rows_per_round=ROWS_PER_ROUND, rows_per_transaction=ROWS_PER_TXN,
             copy_rows_per_round=COPY_ROWS_PER_ROUND, rounds=self.rounds, warmup=self.warmup,
             active_set_rows=ACTIVE_SET, inserted_leads_kept=self.leads_kept,
             checkpoint_per_phase=self.checkpoint,
-            workloads=[_record(w, claim_for(w.operation)) for w in self.workloads],
+            workloads=[_record(w, claim_for(w.operation), block) for w in self.workloads],
         )
 
 
@@ -430,10 +451,11 @@ def _per_row(rounds: list[WriteRound]) -> list[float]:
     return [1000 * r.server_ms / r.rows for r in rounds]
 
 
-def _record(w: Workload, claim: Interval | None) -> WriteWorkload:
+def _record(w: Workload, claim: Interval | None, block: str = "ab") -> WriteWorkload:
     """Before = twin A, after = the migrated twin B in the A/B block; the A/A block (both
     unmigrated) gives the noise floor."""
-    before, after = _phase(w.rounds.get(("ab", "A"), [])), _phase(w.rounds.get(("ab", "B"), []))
+    before, after = (_phase(w.rounds.get((block, "A"), [])),
+                     _phase(w.rounds.get((block, "B"), [])))
     rec = WriteWorkload(
         name=w.name, table=w.table, operation=w.operation, description=w.description,
         timing="client" if w.operation == "copy" else "server", before=before, after=after,

@@ -14,6 +14,7 @@ from bench.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
 READERS = ["bench.report.markdown", "bench.report.charts", "bench.report.output",
+           "bench.report.per_index", "bench.report.per_index_charts", "bench.results.attribution",
            "bench.report.sweep", "bench.ci.compare", "bench.ci.comment", "bench.ci.history",
            "bench.ci.trend", "bench.ci.trend_charts", "bench.ci.commands", "bench.results.store",
            "bench.report.deploy", "bench.report.deploy_charts", "bench.results.deploy"]

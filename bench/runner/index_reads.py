@@ -1,0 +1,167 @@
+"""The query shapes in index states: their plans (EXPLAIN, no ANALYZE) and their times.
+
+Plans first: for every distinct parameter set of a shape, EXPLAIN in each index state that
+matters, memoized. Two states whose plans have the same fingerprint (bench.runner.plans) run
+the query the same way, so a round times each distinct plan once, and every state with that
+plan gets its time: an index whose removal or addition changes no plan costs no timing at all,
+and its effect is exactly zero.
+
+Times: round i runs parameter set i (the same as the run's other phases) in every distinct
+plan of the states asked for, one right after the other on one session, in an order that
+rotates and reverses from round to round (index_states.schedule), under EXPLAIN (ANALYZE,
+TIMING OFF, BUFFERS). Entering a state drops indexes
+under a savepoint, which invalidates the session's cached catalog entries of the table; the
+first execution after that pays tens of microseconds to rebuild them, so a plan that runs in
+under WARM_BELOW_MS is run once untimed first. The "all" state's plan runs twice per round: the
+second time is the A/A control of this design.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from bench.runner import plans
+from bench.runner.index_states import State, entered, missing, schedule
+from bench.runner.reads import MIN_ROUNDS
+from bench.runner.records import jsonable
+from bench.runner.shapes import Shape
+
+EXPLAIN_ANALYZE = "EXPLAIN (ANALYZE, TIMING OFF, BUFFERS, FORMAT JSON) "
+WARM_BELOW_MS = 5.0
+Plan = dict[str, Any]
+
+
+def param_key(params: Mapping[str, Any]) -> str:
+    return json.dumps(jsonable(dict(params)), sort_keys=True)
+
+
+class Planner:
+    """EXPLAIN of a shape's parameter set in an index state, on one session, memoized.
+
+    Only the indexes on the tables a shape reads can change its plan, so a state is cut down to
+    those before it is planned (and memoized): states that differ elsewhere share one plan.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], universe: dict[str, str]) -> None:
+        self.conn, self.universe = conn, universe
+        self._plans: dict[tuple[str, str, State], Plan] = {}
+        self._tables: dict[str, frozenset[str]] = {}
+        self.explained = 0
+
+    def tables(self, shape: Shape, param_sets: list[dict[str, Any]]) -> frozenset[str]:
+        """The tables the shape reads (from its plans with all and with none of the indexes)."""
+        if shape.name not in self._tables:
+            found: set[str] = set()
+            everything = set(self.universe.values())
+            for params in param_sets:
+                for state in (frozenset(self.universe), frozenset()):
+                    found.update(plans.relations(self._explain(shape, params, state,
+                                                               everything)))
+            self._tables[shape.name] = frozenset(found)
+        return self._tables[shape.name]
+
+    def relevant(self, shape: Shape, state: State) -> State:
+        tables = self._tables[shape.name]
+        return frozenset(ix for ix in state if self.universe[ix] in tables)
+
+    def plan(self, shape: Shape, params: dict[str, Any], state: State) -> Plan:
+        tables = self._tables[shape.name]
+        return self._explain(shape, params, self.relevant(shape, state), tables)
+
+    def fingerprint(self, shape: Shape, params: dict[str, Any], state: State) -> str:
+        return plans.fingerprint(self.plan(shape, params, state))
+
+    def drops(self, shape: Shape, state: State) -> list[str]:
+        return missing(state, self.universe, self._tables[shape.name])
+
+    def _explain(self, shape: Shape, params: dict[str, Any], state: State,
+                 tables: set[str] | frozenset[str]) -> Plan:
+        key = (shape.name, param_key(params), frozenset(state))
+        if key not in self._plans:
+            self.conn.execute("BEGIN")
+            try:
+                with entered(self.conn, missing(state, self.universe, tables)):
+                    row = self.conn.execute("EXPLAIN (FORMAT JSON) " + shape.driver_sql, params,
+                                            prepare=False).fetchone()
+            finally:
+                self.conn.execute("ROLLBACK")
+            self._plans[key] = plans.explain_document(row)["Plan"]
+            self.explained += 1
+        return self._plans[key]
+
+
+@dataclass
+class StateTimes:
+    """Per round, the execution time (ms) of each state asked for; `aa` the "all" state's
+    plan timed a second time in the same round; `executed` the timed executions."""
+
+    times: dict[State, list[float]] = field(default_factory=dict)
+    aa: list[float] = field(default_factory=list)
+    indexes: dict[State, set[str]] = field(default_factory=dict)  # the indexes its plans used
+    executed: int = 0
+
+    @property
+    def rounds(self) -> int:
+        return min((len(t) for t in self.times.values()), default=0)
+
+
+def time_states(conn: psycopg.Connection[Any], planner: Planner, shape: Shape,
+                param_sets: list[dict[str, Any]], states: list[State], *, rounds: int,
+                warmup: int, max_time_s: float, aa_state: State | None = None) -> StateTimes:
+    """`rounds` rounds (after `warmup`) of the shape in every state of `states`; a slow shape
+    stops early like the run's other read phases (after MIN_ROUNDS, at an even round, once it
+    has spent max_time_s)."""
+    out = StateTimes(times={s: [] for s in states}, indexes={s: set() for s in states})
+    last_ms: dict[str, float] = {}
+    spent = 0.0
+    for i in range(-warmup, min(rounds, len(param_sets))):
+        if i >= MIN_ROUNDS and i % 2 == 0 and spent >= max_time_s:
+            break
+        params = param_sets[i]  # warm-up rounds (i < 0) take the last sets, as reads.py does
+        groups: dict[str, list[State]] = {}
+        for s in states:
+            groups.setdefault(planner.fingerprint(shape, params, s), []).append(s)
+        runs = list(groups.items())
+        if aa_state is not None:
+            aa_key = planner.fingerprint(shape, params, aa_state)
+            runs.append((aa_key, []))  # the A/A replicate: same plan, its own execution
+        runs = schedule(runs, i)
+        start = time.perf_counter()
+        for key, members in runs:
+            state = members[0] if members else aa_state
+            assert state is not None
+            doc = _run(conn, planner, shape, params, state,
+                       warm=last_ms.get(key, 0.0) < WARM_BELOW_MS)
+            ms = float(doc["Execution Time"])
+            last_ms[key] = ms
+            out.executed += 1
+            if i < 0:
+                continue
+            if not members:
+                out.aa.append(ms)
+            for s in members:
+                out.times[s].append(ms)
+                out.indexes[s].update(plans.indexes_used(doc["Plan"]))
+        if i >= 0:
+            spent += time.perf_counter() - start
+    return out
+
+
+def _run(conn: psycopg.Connection[Any], planner: Planner, shape: Shape, params: dict[str, Any],
+         state: State, *, warm: bool) -> Plan:
+    conn.execute("BEGIN")
+    try:
+        with entered(conn, planner.drops(shape, state)):
+            if warm:
+                conn.execute(EXPLAIN_ANALYZE + shape.driver_sql, params, prepare=False)
+            row = conn.execute(EXPLAIN_ANALYZE + shape.driver_sql, params,
+                               prepare=False).fetchone()
+    finally:
+        conn.execute("ROLLBACK")
+    return plans.explain_document(row)

@@ -1,0 +1,145 @@
+"""What each index adds to the write workloads of its own table, measured in index states.
+
+On the migrated twin, one session runs the app's write workloads (bench.runner.writes: the same
+rows and updates) in several states of the table's indexes, e.g. without any of the migration's
+indexes ("none", the table as before the migration), with only index x (for every x on the
+table), "none" once more (an A/A control) and with all of them. Each unit of ROWS_PER_TXN
+statements runs in every state, one state right after the other, in an order that rotates and
+reverses from unit to unit (index_states.schedule), each in its own transaction that is rolled
+back: DROP INDEX under a savepoint makes the state (bench.runner.index_states) and the rollback
+undoes both it and the writes, so the table stays as it was and the workload can be repeated.
+What a statement costs per state: the server's execution time and WAL from EXPLAIN (ANALYZE,
+TIMING OFF, WAL), and for updates whether they were HOT (the transaction's own counters). COPY
+runs COPY_ROWS rows per state and round, timed by the client until the server completes it, WAL
+from the insert position.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+import psycopg
+from psycopg import sql
+
+from bench.runner.index_states import State, entered, missing, schedule
+from bench.runner.writes import ROWS_PER_TXN, Workload, WriteRound, _explain, _wal_lsn
+
+Connection = psycopg.Connection[Any]
+Key = tuple[str, int]  # (workload name, state number in that workload's list)
+WARM_OFFSET = 100_000  # the untimed statement of a unit comes from this many rounds later
+CHURN_ROUNDS = 10  # committed rounds of each update workload before measuring
+COPY_ROWS = 500  # rows per COPY and state (the write phase copies 2,000 per round)
+
+
+def churn(conn: Connection, workloads: Sequence[Workload]) -> None:
+    """Bring the busy rows to the state an app that keeps updating them leaves them in:
+    CHURN_ROUNDS committed rounds of each update workload, one row per statement, then VACUUM,
+    so their pages have room for a new version and an update can be HOT. (The write phase's
+    restore rewrites all of them in one statement, packing them into full pages, where no
+    update can be HOT; the rolled-back updates measured here never move them.)"""
+    tables = []
+    for w in workloads:
+        if w.operation != "update" or w.statements is None:
+            continue
+        for r in range(CHURN_ROUNDS):
+            with conn.transaction():
+                for query, params in w.statements(2 * WARM_OFFSET + r):
+                    conn.execute(cast(sql.Composed, query), params, prepare=False)
+        tables.append(w.table)
+    for table in dict.fromkeys(tables):
+        conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
+
+
+def measure(conn: Connection, workloads: Sequence[Workload], states: dict[str, list[State]],
+            universe: dict[str, str], rounds: int, warmup: int,
+            on_round: Callable[[], None] | None = None) -> dict[Key, list[WriteRound]]:
+    """`rounds` measured rounds (after `warmup`) of every workload in every state of its
+    table (`states[table]`); returns (workload, state number) -> rounds."""
+    out: dict[Key, list[WriteRound]] = {
+        (w.name, j): [] for w in workloads for j in range(len(states[w.table]))}
+    conn.execute("SET jit = off")
+    for i in range(-warmup, rounds):
+        for w in workloads:
+            table_states = states[w.table]
+            drops = [missing(s, universe, {w.table}) for s in table_states]
+            if w.copy is not None:
+                got = _copy_round(conn, w, i + warmup, drops)
+            else:
+                got = _statement_round(conn, w, i + warmup, drops)
+            if i >= 0:
+                for j, r in enumerate(got):
+                    out[(w.name, j)].append(r)
+        if on_round:
+            on_round()
+    return out
+
+
+def _statement_round(conn: Connection, w: Workload, round_index: int,
+                     drops: list[list[str]]) -> list[WriteRound]:
+    """The round's statements in units of ROWS_PER_TXN, each unit in every state, one state
+    right after the other (in index_states.schedule's order). A unit is one
+    transaction: make the state, run one untimed statement on another row (switching the state
+    invalidates the session's cached catalog entries of the table and its indexes, and the
+    first statement after it rebuilds them: a cost of the measurement, not of the index), then
+    the unit's statements under EXPLAIN ANALYZE; roll back."""
+    assert w.statements is not None
+    statements = w.statements(round_index)
+    warm = w.statements(round_index + WARM_OFFSET)
+    tallies = [WriteRound(len(statements), 0.0, 0.0, 0) for _ in drops]
+    order = list(range(len(drops)))
+    for u, first in enumerate(range(0, len(statements), ROWS_PER_TXN)):
+        unit = statements[first:first + ROWS_PER_TXN]
+        for j in schedule(order, u + round_index * len(statements) // ROWS_PER_TXN):
+            t = tallies[j]
+            conn.execute("BEGIN")
+            with entered(conn, drops[j]):
+                query, params = warm[u % len(warm)]
+                conn.execute(cast(sql.Composed, query), params, prepare=False)
+                before = _updated(conn, w)
+                start = time.perf_counter()
+                for query, params in unit:
+                    doc = _explain(conn, query, params)
+                    t.server_ms += float(doc["Execution Time"])
+                    t.wal_bytes += int(doc["Plan"].get("WAL Bytes", 0))
+                    t.wal_records += int(doc["Plan"].get("WAL Records", 0))
+                    t.wal_fpi += int(doc["Plan"].get("WAL FPI", 0))
+                t.wall_ms += (time.perf_counter() - start) * 1000
+                after = _updated(conn, w)
+                t.updated += after[0] - before[0]
+                t.hot_updated += after[1] - before[1]
+            conn.execute("ROLLBACK")
+    return tallies
+
+
+def _updated(conn: Connection, w: Workload) -> tuple[int, int]:
+    """Rows this transaction updated in the workload's table, and how many of them HOT."""
+    if w.operation != "update":
+        return 0, 0
+    row = conn.execute("SELECT pg_stat_get_xact_tuples_updated(%s::regclass), "
+                       "pg_stat_get_xact_tuples_hot_updated(%s::regclass)",
+                       (w.table, w.table)).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def _copy_round(conn: Connection, w: Workload, round_index: int,
+                drops: list[list[str]]) -> list[WriteRound]:
+    assert w.copy is not None
+    stmt, text = w.copy(round_index)
+    text = "".join(text.splitlines(keepends=True)[:COPY_ROWS])
+    n = text.count("\n")
+    got: dict[int, WriteRound] = {}
+    for j in schedule(range(len(drops)), round_index):
+        conn.execute("BEGIN")
+        with entered(conn, drops[j]):
+            lsn = _wal_lsn(conn)
+            start = time.perf_counter()
+            with conn.cursor().copy(cast(sql.Composed, stmt)) as copy:
+                copy.write(text)
+            copied_ms = (time.perf_counter() - start) * 1000
+            wal = _wal_lsn(conn) - lsn
+        conn.execute("ROLLBACK")
+        got[j] = WriteRound(n, copied_ms, copied_ms, wal)
+    return [got[j] for j in range(len(drops))]

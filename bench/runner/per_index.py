@@ -1,0 +1,132 @@
+"""Per-index attribution, the job (run --per-index): which of the migration's indexes pay for
+themselves, and a smaller set, measured.
+
+After the before/after phases, on the migrated twin (bench.runner.attribute): plans, reads and
+writes in index states, the records and verdicts, the relations (bench.runner.relations) and
+the recommended set (bench.runner.recommend), written out as an Alembic revision and SQL. Then
+the set is applied to a third twin, a copy of the unmigrated one, and measured against it like
+the migration (reads, writes, disk, build time).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench.config import RunConfig
+from bench.errors import ConfigError
+from bench.results.mix import WorkloadMix
+from bench.results.model import CacheState, RunResults, TableBytes
+from bench.results.per_index import PerIndexSection, RecommendedSet
+from bench.runner import catalog, disk, migrate, recommend, relations
+from bench.runner.attribute import Attribution, open_session, universe_of
+from bench.runner.provision import Target, settle, twin_database
+from bench.runner.reads import PairedResult, Side
+from bench.runner.records import query_record
+from bench.runner.shapes import Shape
+from bench.runner.writes import WriteBench
+from seed.models import TABLES
+
+Echo = Callable[[str], None]
+Params = dict[str, list[dict[str, Any]]]
+MeasureReads = Callable[..., CacheState]
+
+
+def load_mix(cfg: RunConfig) -> WorkloadMix:
+    """The workload mix, checked against the shapes and write workloads it names (one clear
+    error for a name that is neither), before anything runs."""
+    from bench.results.mix import load_mix as load
+    from bench.runner.shapes import load_shapes
+    from bench.runner.writes import workload_names
+
+    mix = load(cfg.mix)
+    shapes = {s.name for s in load_shapes(cfg.queries_dir)}
+    unknown = [f"[reads] {n}" for n in mix.reads if n not in shapes] + [
+        f"[writes] {n}" for n in mix.writes if n not in workload_names()]
+    if unknown:
+        raise ConfigError(f"{cfg.mix}: unknown name(s) {', '.join(unknown)}; shapes are "
+                          f"{', '.join(sorted(shapes))}; write workloads "
+                          f"{', '.join(workload_names())}")
+    return mix
+
+
+def attribute(migrated: Target, cfg: RunConfig, shapes: list[Shape], params: Params,
+              writes: WriteBench | None, results: RunResults, mix: WorkloadMix,
+              echo: Echo) -> PerIndexSection:
+    """Everything measured on the migrated twin: the section, with the recommended set
+    chosen and written out (not yet measured)."""
+    assert results.migration is not None
+    start = time.perf_counter()
+    with open_session(migrated.conninfo, cfg) as conn:
+        new = set(results.migration.indexes)  # what the upgrade added, in statement order
+        created = [t.index for t in results.migration.statements
+                   if t.action == "create" and t.index in new]
+        universe = universe_of(conn, [*created, *sorted(new)])
+        definitions = {i.name: i.definition for i in catalog.list_indexes(conn, TABLES)}
+        a = Attribution(conn, universe, shapes, params, cfg, mix)
+        a.explore()
+        echo(f"per index: {a.planner.explained} plans (EXPLAIN) of {len(universe)} indexes "
+             f"in {time.perf_counter() - start:.1f} s")
+        a.time_reads(echo)
+        if writes is not None:
+            t0 = time.perf_counter()
+            a.time_writes(conn, writes)
+            echo(f"per index: writes of {len(a.workloads)} workloads in "
+                 f"{time.perf_counter() - t0:.1f} s")
+        disk_info = {c.name: (c.size_bytes, c.build_seconds, c.definition)
+                     for c in (results.disk.created if results.disk else [])}
+        section = a.section(disk_info)
+        section.relations = relations.find(conn, a, section)
+        choice = recommend.choose(a, section)
+    members = set(choice.indexes)
+    for rec in section.indexes:
+        rec.in_recommended_set = rec.name in members
+    section.recommended = RecommendedSet(
+        keep_pct=100 * recommend.KEEP, indexes=choice.indexes,
+        drop_existing=choice.drop_existing,
+        kept_pct={s: 100 * k for s, k in choice.kept.items()}, notes=choice.notes)
+    py, sql_file = recommend.write_files(cfg.out, cfg.migration, section.recommended,
+                                         definitions, universe)
+    section.recommended.revision_file, section.recommended.sql_file = py.name, sql_file.name
+    section.seconds = time.perf_counter() - start
+    return section
+
+
+def measure_set(unmigrated: Target, section: PerIndexSection, cfg: RunConfig,
+                shapes: list[Shape], params: Params, writes: WriteBench | None,
+                aa: dict[str, PairedResult], sizes_before: dict[str, TableBytes],
+                measure_reads: MeasureReads, echo: Echo) -> None:
+    """Apply the recommended set to a copy of the unmigrated twin and measure the two side by
+    side, exactly as the migration was measured."""
+    rec = section.recommended
+    assert rec is not None
+    start = time.perf_counter()
+    with unmigrated.connect() as conn:
+        sizes = {i.name: i.size_bytes for i in catalog.list_indexes(conn, TABLES)}
+    rec.dropped_bytes = sum(sizes.get(n, 0) for n in rec.drop_existing)
+    with twin_database(unmigrated, suffix="c") as third:
+        engine = sa.create_engine(third.sqlalchemy_url(), poolclass=sa.pool.NullPool)
+        try:
+            up = migrate.apply(engine, third, cfg.out / rec.revision_file, "upgrade")
+        finally:
+            engine.dispose()
+        rec.migration = up
+        with third.connect() as conn:
+            rec.disk = disk.index_costs(sizes_before, catalog.table_sizes(conn, TABLES),
+                                        catalog.list_indexes(conn, TABLES), up.indexes,
+                                        up.statements, None)
+        twins: dict[Side, Target] = {"A": unmigrated, "B": third}
+        settle(unmigrated)
+        ab: dict[str, PairedResult] = {}
+        measure_reads(twins, cfg, shapes, params, cfg.read_rounds, into=ab)
+        rec.queries = [query_record(s, params[s.name], None, ab.get(s.name), aa.get(s.name))
+                       for s in shapes if s.name in ab]
+        echo(f"per index: the set's reads in {time.perf_counter() - start:.1f} s")
+        if writes is not None:
+            writes.measure_pair({side: t.conninfo for side, t in twins.items()}, "set")
+            rec.writes = writes.section(lambda _op: None, block="set").workloads
+    rec.seconds = time.perf_counter() - start
+    section.seconds += rec.seconds

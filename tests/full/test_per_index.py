@@ -1,0 +1,184 @@
+"""Per-index attribution end to end on the embedded PostgreSQL (run --per-index), at a small
+scale: verdicts, credit, relations, and the recommended set written out and measured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bench.config import RunConfig
+from bench.results import store
+from bench.results.model import RunResults
+from bench.results.per_index import RecommendedSet
+from bench.runner import catalog, recommend
+from bench.runner.migrate import apply
+from bench.runner.pipeline import run
+from bench.runner.provision import Target
+from bench.runner.seeding import seed_database
+from seed.models import TABLES
+
+# Five indexes the shapes below can use (two of them for the same shape) and one that no
+# shape can use: voice_session_logs is read by no shape at all.
+MIGRATION = '''"""Test migration for per-index attribution."""
+from alembic import op
+
+revision = "t12_per_index"
+down_revision = "t11"
+
+INDEXES = [
+    ("ix_social_media_activity_lead_id", "social_media_activity", ["lead_id"]),
+    ("ix_contact_social_profiles_lead_id", "contact_social_profiles", ["lead_id"]),
+    ("ix_organization_charts_lead_id", "organization_charts", ["lead_id"]),
+    ("ix_social_media_activity_platform_posted", "social_media_activity",
+     ["platform", "posted_at"]),
+    ("ix_social_media_activity_posted_at", "social_media_activity", ["posted_at"]),
+    ("ix_voice_session_logs_phone_direction", "voice_session_logs",
+     ["phone_number", "direction", "status"]),
+]
+
+
+def upgrade():
+    for name, table, columns in INDEXES:
+        op.create_index(name, table, columns)
+
+
+def downgrade():
+    for name, table, _columns in reversed(INDEXES):
+        op.drop_index(name, table_name=table)
+'''
+UNUSABLE = "ix_voice_session_logs_phone_direction"
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResults, Path]:
+    folder = tmp_path_factory.mktemp("per_index")
+    migration = folder / "012_test_indexes.py"
+    migration.write_text(MIGRATION)
+    out = folder / "out"
+    cfg = RunConfig(scale=0.02, seed=5, rounds=10, aa_rounds=4, warmup=1, write_rounds=8,
+                    crosscheck_rounds=0, out=out, progress=False, migration=migration,
+                    shapes=("fk_join", "platform_timeline"), per_index=True)
+    run(cfg, echo=lambda _line: None)
+    return store.load(out), out
+
+
+def test_every_index_gets_a_verdict(measured: tuple[RunResults, Path]) -> None:
+    results, out = measured
+    section = results.per_index
+    assert results.complete and section is not None
+    assert [i.name for i in section.indexes] == [
+        "ix_social_media_activity_lead_id", "ix_contact_social_profiles_lead_id",
+        "ix_organization_charts_lead_id", "ix_social_media_activity_platform_posted",
+        "ix_social_media_activity_posted_at", UNUSABLE]
+    assert all(i.verdict in ("keep", "drop", "inconclusive", "unused") for i in section.indexes)
+    report = (out / "report.md").read_text()
+    assert "## Per index: which indexes pay for themselves" in report
+    assert "**Recommended set:" in report
+    assert (out / "per_index.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_index_no_shape_can_use_is_unused_and_costs_writes(
+        measured: tuple[RunResults, Path]) -> None:
+    section = measured[0].per_index
+    assert section is not None
+    rec = section.index(UNUSABLE)
+    assert rec is not None
+    assert rec.verdict == "unused" and rec.used_in == []
+    assert rec.leave_one_out == rec.add_one == []  # no shape reads its table
+    (insert,) = rec.writes
+    assert insert.workload == "insert:voice_session_logs"
+    assert insert.added_us_per_row > 0 and rec.write_added_ms_per_s > 0
+    # One more index entry per row, in the WAL: the cost is the index's own.
+    assert insert.added_wal_records_per_row is not None
+    assert 0.9 <= insert.added_wal_records_per_row <= 1.5
+    assert not rec.in_recommended_set
+
+
+def test_the_social_activity_fk_index_gets_most_of_fk_join(
+        measured: tuple[RunResults, Path]) -> None:
+    section = measured[0].per_index
+    assert section is not None
+    (shape,) = [s for s in section.shapes if s.shape == "fk_join"]
+    assert shape.saved_ms > 0
+    rec = section.index("ix_social_media_activity_lead_id")
+    assert rec is not None and rec.verdict == "keep"
+    alone = next(e for e in rec.add_one if e.shape == "fk_join")
+    within = next(e for e in rec.leave_one_out if e.shape == "fk_join")
+    assert alone.saved_ms > 0.5 * shape.saved_ms
+    assert within.saved_ms > 0.5 * shape.saved_ms
+    others = [section.index(n) for n in ("ix_contact_social_profiles_lead_id",
+                                         "ix_organization_charts_lead_id")]
+    for other in others:
+        assert other is not None
+        effect = next(e for e in other.add_one if e.shape == "fk_join")
+        assert effect.saved_ms < alone.saved_ms
+
+
+def test_two_indexes_for_one_shape_are_substitutes(measured: tuple[RunResults, Path]) -> None:
+    section = measured[0].per_index
+    assert section is not None
+    posted = section.index("ix_social_media_activity_posted_at")
+    assert posted is not None
+    alone = next(e for e in posted.add_one if e.shape == "platform_timeline")
+    within = next(e for e in posted.leave_one_out if e.shape == "platform_timeline")
+    assert alone.plans_changed > 0 and within.plans_changed == 0
+    assert any(r.kind == "substitute" and r.index == posted.name for r in section.relations)
+
+
+def test_the_recommended_set_keeps_the_plans_on_their_expected_indexes(
+        measured: tuple[RunResults, Path]) -> None:
+    results, out = measured
+    section = results.per_index
+    assert section is not None and section.recommended is not None
+    rec = section.recommended
+    assert "ix_social_media_activity_lead_id" in rec.indexes
+    assert "ix_social_media_activity_platform_posted" in rec.indexes
+    assert UNUSABLE not in rec.indexes
+    assert len(rec.indexes) < len(section.indexes)
+    assert all(k >= rec.keep_pct for k in rec.kept_pct.values())
+    # Written out, applied to a third twin and measured there like the migration.
+    assert (out / rec.revision_file).is_file() and (out / rec.sql_file).is_file()
+    assert rec.migration is not None and sorted(rec.migration.indexes) == sorted(rec.indexes)
+    assert rec.disk is not None and results.disk is not None
+    assert rec.disk.new_index_bytes < results.disk.new_index_bytes
+    assert {q.name for q in rec.queries} == {"fk_join", "platform_timeline"}
+    for q in rec.queries:
+        assert q.after is not None and q.expects_index in q.after.indexes_used, q.name
+        assert q.verdict == "faster", q.name
+    assert {w.name for w in rec.writes} >= {"insert:voice_session_logs"}
+
+
+def test_a_revision_that_drops_a_redundant_index_applies_and_reverts(
+        scratch_db: Target, tmp_path: Path) -> None:
+    """The revision file as written for a set that makes an existing index redundant: up
+    creates the set and drops the existing one, down restores both ways."""
+    seed_database(scratch_db, RunConfig(scale=0.002, seed=1, progress=False),
+                  echo=lambda _line: None)
+    covering = ("CREATE INDEX ix_agent_executions_lead_status ON public.agent_executions "
+                "USING btree (lead_id, status)")
+    with scratch_db.connect() as conn:
+        existing = {i.name: i.definition for i in catalog.list_indexes(conn, TABLES)}
+    rec = RecommendedSet(indexes=["ix_agent_executions_lead_status"],
+                         drop_existing=["ix_agent_executions_lead_id"])
+    definitions = {**existing, "ix_agent_executions_lead_status": covering}
+    py, sql_file = recommend.write_files(
+        tmp_path, Path(__file__).resolve().parents[2] / "queries" / "migrations"
+        / "007_add_comprehensive_database_indexes.py", rec, definitions,
+        {"ix_agent_executions_lead_status": "agent_executions"})
+    assert "DROP INDEX IF EXISTS ix_agent_executions_lead_id;" in sql_file.read_text()
+    engine = sa.create_engine(scratch_db.sqlalchemy_url(), poolclass=sa.pool.NullPool)
+    try:
+        up = apply(engine, scratch_db, py, "upgrade")
+        with scratch_db.connect() as conn:
+            names = {i.name for i in catalog.list_indexes(conn, TABLES)}
+        assert "ix_agent_executions_lead_status" in names
+        assert "ix_agent_executions_lead_id" not in names
+        assert up.indexes == ["ix_agent_executions_lead_status"]
+        apply(engine, scratch_db, py, "downgrade")
+        with scratch_db.connect() as conn:
+            back = {i.name: i.definition for i in catalog.list_indexes(conn, TABLES)}
+        assert back == existing
+    finally:
+        engine.dispose()
