@@ -193,7 +193,8 @@ class Method(Record):
     interval: str = "Yuen's interval of the trimmed mean, widened by the between-run SD"
     run_to_run_sd_reads: float = 0.0  # between-run SD of a log factor, added in quadrature
     run_to_run_sd_writes: float = 0.0  # the same for a log write cost ratio
-    aa_sd: float = 0.0  # the same for the A/A control's log ratios (0: runs before it was added)
+    aa_sd_reads: float = 0.0  # the same for the A/A control's log ratios (0: older runs)
+    aa_sd_writes: float = 0.0
     read_rounds: int = 0
     write_rounds: int = 0
     aa_read_rounds: int = 0

@@ -216,7 +216,7 @@ def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape]
     with meter or nullcontext():
         reads.measure_pair(conninfo, shapes, params, rounds=rounds, warmup=cfg.warmup,
                            settings=settings, max_time_s=cfg.max_time_s, crosscheck=crosscheck,
-                           into=into, reconnect_every=reads.RECONNECT_EVERY)
+                           into=into)
     state = states[0]
     if state.pg_prewarm and states[1].pg_prewarm:
         state.relations = (state.relations or 0) + (states[1].relations or 0)
@@ -237,7 +237,8 @@ def _new_results(cfg: RunConfig, shapes: list[Shape], claims: Claims | None) -> 
             command_line=" ".join(cfg.argv), dsn=redact(cfg.dsn) if cfg.dsn else None,
         ),
         claims=claims,
-        method=Method(run_to_run_sd_reads=RUN_TO_RUN_SD["reads"], aa_sd=AA_SD,
+        method=Method(run_to_run_sd_reads=RUN_TO_RUN_SD["reads"], aa_sd_reads=AA_SD["reads"],
+                      aa_sd_writes=AA_SD["writes"],
                       run_to_run_sd_writes=RUN_TO_RUN_SD["writes"], read_rounds=cfg.read_rounds,
                       write_rounds=cfg.write_rounds,
                       aa_read_rounds=min(cfg.aa_rounds, cfg.read_rounds),

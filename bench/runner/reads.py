@@ -161,10 +161,6 @@ def check_shapes(conn: psycopg.Connection, shapes: list[Shape],
 
 
 MIN_ROUNDS = 4  # with the time limit: at least two ABBA cycles
-# Both sides get new sessions every ABBA cycle: a session keeps a speed of its own (where its
-# memory sits), which put a bias of 3-10% that held for a whole run into the A/A control of the
-# seq-scan shapes; new sessions turn it into round-to-round noise the interval sees.
-RECONNECT_EVERY = 2
 
 
 @dataclass
@@ -201,7 +197,7 @@ def measure_pair(
     conninfo: dict[Side, str], shapes: list[Shape], params: dict[str, list[dict[str, Any]]], *,
     rounds: int, warmup: int, settings: SessionSettings, max_time_s: float,
     crosscheck: int = 0, cold: Callable[[], None] | None = None,
-    into: dict[str, PairedResult] | None = None, reconnect_every: int = 0,
+    into: dict[str, PairedResult] | None = None,
 ) -> dict[str, PairedResult]:
     """Warm-up rounds, then `rounds` measured rounds of every shape on both sides.
 
@@ -210,8 +206,6 @@ def measure_pair(
     plain query (no EXPLAIN) per side, timed by the client. With `cold` (a server restart),
     every measured query runs right after one, in a new session, and there is no warm-up.
     Results fill `into` as they are measured, so an interrupted caller keeps the rounds so far.
-    With `reconnect_every`, both sides get new sessions at every that many rounds (each plans
-    the shapes once, untimed, to load its catalog caches).
     """
     results = into if into is not None else {}
     results.update({s.name: PairedResult() for s in shapes})
@@ -238,13 +232,6 @@ def measure_pair(
             todo = active(i)
             if not todo:
                 break
-            if reconnect_every and not cold and i >= 0 and i % reconnect_every == 0:
-                for side in SIDES:
-                    conns[side].close()
-                    conns[side] = open_session(conninfo[side], settings)
-                    for _k, shape in todo:  # catalog caches of the new session, untimed
-                        conns[side].execute("EXPLAIN " + shape.driver_sql,
-                                            params[shape.name][i], prepare=False)
             for k, shape in todo:
                 pair = results[shape.name]
                 for side in order(i, k):

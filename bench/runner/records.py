@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from typing import Any
+from typing import Any, Literal
 
 from bench.results.model import (
     NOISY_HALFWIDTH,
@@ -81,12 +81,12 @@ def _crosscheck(result: PhaseResult) -> Crosscheck | None:
 
 
 def noise_floor(numer: list[float], denom: list[float], a_times: list[float],
-                b_times: list[float]) -> NoiseFloor | None:
+                b_times: list[float], kind: Literal["reads", "writes"]) -> NoiseFloor | None:
     """The A/A control's ratio median(numer) / median(denom), with its interval."""
     n = min(len(numer), len(denom))
     if n < 2:
         return None
-    ratio, ci = paired_ratio(numer[:n], denom[:n], extra_sd=AA_SD)
+    ratio, ci = paired_ratio(numer[:n], denom[:n], extra_sd=AA_SD[kind])
     return NoiseFloor(ratio=ratio, ci95=ci, rounds=n,
                       a_times=[round(t, 4) for t in a_times[:n]],
                       b_times=[round(t, 4) for t in b_times[:n]])
@@ -135,7 +135,7 @@ def query_record(shape: Shape, params: list[dict[str, Any]], claim: ClaimedRead 
     )
     if aa is not None and not aa.error:
         a, b = _paired(aa)
-        rec.aa = noise_floor(a.times, b.times, a.times, b.times)
+        rec.aa = noise_floor(a.times, b.times, a.times, b.times, "reads")
     if before and after and before.rounds and after.rounds:
         # Round i ran parameter set i on both twins, one right after the other.
         assert rec.before and rec.after

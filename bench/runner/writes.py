@@ -462,7 +462,7 @@ def _record(w: Workload, claim: Interval | None, block: str = "ab") -> WriteWork
         claimed_pct=claim,
     )
     aa_a, aa_b = _per_row(w.rounds.get(("aa", "A"), [])), _per_row(w.rounds.get(("aa", "B"), []))
-    rec.aa = noise_floor(aa_b, aa_a, aa_a, aa_b)
+    rec.aa = noise_floor(aa_b, aa_a, aa_a, aa_b, "writes")
     if before and after:
         ratio, (lo, hi) = paired_ratio(after.times_us_per_row, before.times_us_per_row,
                                        extra_sd=RUN_TO_RUN_SD["writes"])
