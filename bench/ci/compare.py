@@ -431,6 +431,19 @@ def _config_warnings(base: RunResults, new: RunResults) -> list[str]:
     return out
 
 
+def _busy(results: RunResults) -> str:
+    """Why a run's speedups may read high: other processes used the CPU while it measured."""
+    load = results.machine_load
+    if not load or not load.other_cores:
+        return ""
+    phase, cores = max(load.other_cores.items(), key=lambda kv: kv[1])
+    if cores < load.warn_from:
+        return ""
+    return (f"measured on a busy machine (other processes used {cores:.2f} cores during "
+            f"{phase}): contention stretches seq scans more than index lookups, so its "
+            "speedups read high")
+
+
 def label(results: RunResults, side: str, runs: int = 1) -> str:
     commit = results.environment.git_commit
     text = f"{side} {commit[:7]}" if commit else side
@@ -468,6 +481,7 @@ def compare(base: RunResults | list[RunResults], new: RunResults | list[RunResul
     for side, docs in (("base", base_runs), ("new", new_runs)):
         if not all(d.complete for d in docs):
             cmp.warnings.append(f"a {side} run is incomplete (it stopped early)")
+        cmp.warnings += [f"a {side} run {text}" for text in map(_busy, docs) if text]
     signalled = {f.index for f in cmp.signals.findings if f.index}
     for q in queries:
         if q.lost_index and q.expects_index not in signalled:

@@ -211,3 +211,20 @@ def test_the_status_file_round_trips(tmp_path: Path) -> None:
     assert json.loads(path.read_text())["signal_changes"][0]["name"] == "platform_timeline"
     aa = status.from_comparison(compare(base, _run("gate-b")), [base], [_run("gate-b")])
     assert not aa.signal_alarms and aa.exit_code == 0
+
+
+def test_a_run_on_a_busy_machine_is_named_in_the_comment_and_its_report_warns() -> None:
+    from bench.report.markdown import render as render_report
+    from bench.results.model import MachineLoad
+
+    quiet, busy = _run("gate-a"), _run("gate-b").model_copy(deep=True)
+    quiet.machine_load = MachineLoad(cores=2, other_cores={"reads": 0.03, "writes": 0.02})
+    busy.machine_load = MachineLoad(cores=2, other_cores={"reads": 0.91, "writes": 0.4})
+    text = comment.render(compare(quiet, busy))
+    assert "a new run measured on a busy machine (other processes used 0.91 cores during reads)" \
+        in text
+    assert "base run measured on a busy machine" not in text
+    assert "A busy machine" in render_report(busy, [])
+    assert "A busy machine" not in render_report(quiet, [])
+    assert "Other processes' CPU while measuring, in cores: reads 0.03, writes 0.02" \
+        in render_report(quiet, [])
