@@ -90,14 +90,7 @@ class RunConfig:
                 f"--statement-timeout must be between {MIN_TIMEOUT_S} and {MAX_TIMEOUT_S:,.0f} "
                 f"seconds (got {self.statement_timeout_s})"
             )
-        if self.dsn:
-            from bench.runner.provision import check_dsn
-
-            check_dsn(self.dsn)
-        if not self.queries_dir.is_dir():
-            raise ConfigError(f"query folder not found: {self.queries_dir}")
-        if not self.migration.is_file():
-            raise ConfigError(f"migration file not found: {self.migration}")
+        check_inputs(self.dsn, self.queries_dir, self.migration)
         if self.per_index and self.cache == "cold":
             raise ConfigError("--per-index measures in a warm cache (it times plans in index "
                               "states inside transactions); leave out --cache cold")
@@ -119,3 +112,15 @@ def check_out_dir(out: Path) -> None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ConfigError(f"--out {out}: cannot write there ({reason})") from None
+
+
+def check_inputs(dsn: str | None, queries_dir: Path, migration: Path) -> None:
+    """What every job reads before it starts: the server URL, the shapes, the migration."""
+    if dsn:
+        from bench.runner.provision import check_dsn
+
+        check_dsn(dsn)
+    if not queries_dir.is_dir():
+        raise ConfigError(f"query folder not found: {queries_dir}")
+    if not migration.is_file():
+        raise ConfigError(f"migration file not found: {migration}")

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.config import check_inputs
 from bench.errors import ConfigError
 from bench.paths import MIGRATION_FILE, QUERIES_DIR, ROOT
 from bench.results.mix import DEFAULT_MIX
@@ -69,14 +70,7 @@ class DeployConfig:
                               f"(got {self.lock_timeout_ms:g})")
         if not 0 < self.read_budget <= 64:
             raise ConfigError(f"--read-budget must be above 0 (got {self.read_budget})")
-        if self.dsn:
-            from bench.runner.provision import check_dsn
-
-            check_dsn(self.dsn)
-        if not self.queries_dir.is_dir():
-            raise ConfigError(f"query folder not found: {self.queries_dir}")
-        if not self.migration.is_file():
-            raise ConfigError(f"migration file not found: {self.migration}")
+        check_inputs(self.dsn, self.queries_dir, self.migration)
         if not self.mix.is_file():
             raise ConfigError(f"workload mix not found: {self.mix}")
 

@@ -16,7 +16,7 @@ On the migrated twin, one session, in index states made inside transactions
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,11 +37,11 @@ from bench.results.stats import RUN_TO_RUN_SD, paired_ratio
 from bench.runner import catalog, index_writes, plans, reads
 from bench.runner.index_reads import Planner, StateTimes, param_key, time_states
 from bench.runner.index_states import State
+from bench.runner.progress import Echo
 from bench.runner.shapes import Shape
 from bench.runner.writes import WriteBench, WriteRound
 from seed.models import TABLES
 
-Echo = Callable[[str], None]
 ALL_LABEL = "after"
 METHOD = (
     "On the migrated twin, one session; each state of the indexes is made inside a transaction "

@@ -11,11 +11,8 @@ they were, so both twins hold the same data for the next phase.
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +44,7 @@ from bench.runner import (
     throughput,
     traffic,
 )
+from bench.runner.progress import Echo, stderr_echo, step
 from bench.runner.provision import (
     Target,
     provision,
@@ -61,23 +59,10 @@ from bench.runner.under_load import LoadPlan, engine_for, migrate_under_load
 from seed.generate import row_counts
 from seed.models import TABLES
 
-Echo = Callable[[str], None]
 CALIBRATION_SECONDS = 1
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-@contextmanager
-def step(echo: Echo, label: str) -> Iterator[None]:
-    start = time.perf_counter()
-    echo(f"{label} ...")
-    yield
-    echo(f"{label}: done in {time.perf_counter() - start:.2f} s")
-
-
-def run(cfg: DeployConfig, echo: Echo = _stderr) -> DeployResults:
+def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
     """The deploy job. deploy.json is saved after every phase; deploy.md at the end."""
     shapes = load_shapes(cfg.queries_dir)
     mix = load_mix(cfg.mix)

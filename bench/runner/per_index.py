@@ -23,6 +23,7 @@ from bench.results.model import CacheState, RunResults, TableBytes
 from bench.results.per_index import PerIndexSection, RecommendedSet
 from bench.runner import catalog, disk, migrate, recommend, relations
 from bench.runner.attribute import Attribution, open_session, universe_of
+from bench.runner.progress import Echo
 from bench.runner.provision import Target, settle, twin_database
 from bench.runner.reads import PairedResult, Side
 from bench.runner.records import query_record
@@ -30,7 +31,6 @@ from bench.runner.shapes import Shape
 from bench.runner.writes import WriteBench
 from seed.models import TABLES
 
-Echo = Callable[[str], None]
 Params = dict[str, list[dict[str, Any]]]
 MeasureReads = Callable[..., CacheState]
 

@@ -9,10 +9,8 @@ other exactly the same way: the A/A control, whose ratios show this run's noise 
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +32,7 @@ from bench.results.stats import AA_SD, RUN_TO_RUN_SD
 from bench.runner import cache, catalog, disk, environment, migrate, per_index, reads
 from bench.runner.machine_load import LoadMeter
 from bench.runner.params import parameter_sets
+from bench.runner.progress import Echo, stderr_echo, step
 from bench.runner.provision import (
     Target,
     data_directory,
@@ -50,23 +49,10 @@ from bench.runner.shapes import Shape, load_shapes
 from bench.runner.writes import WriteBench
 from seed.models import TABLES
 
-Echo = Callable[[str], None]
 Params = dict[str, list[dict[str, Any]]]
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-@contextmanager
-def step(echo: Echo, label: str) -> Iterator[None]:
-    start = time.perf_counter()
-    echo(f"{label} ...")
-    yield
-    echo(f"{label}: done in {time.perf_counter() - start:.2f} s")
-
-
-def run(cfg: RunConfig, echo: Echo = _stderr) -> RunResults:
+def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
     """The main job. results.json is saved after every phase; report.md at the end."""
     shapes = load_shapes(cfg.queries_dir, cfg.shapes)  # fail on a bad file before starting
     migrate.load_migration(cfg.migration)

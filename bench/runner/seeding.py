@@ -8,24 +8,18 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from bench.config import RunConfig
 from bench.results.model import SeedRecord
 from bench.runner.bulk_mode import bulk_load_mode, bulk_mode_summary
+from bench.runner.progress import Echo, stderr_echo
 from bench.runner.provision import Target
 from seed.load import load
 
-Echo = Callable[[str], None]
 
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def seed_database(target: Target, cfg: RunConfig, echo: Echo = _stderr) -> SeedRecord:
+def seed_database(target: Target, cfg: RunConfig, echo: Echo = stderr_echo) -> SeedRecord:
     """Generate and COPY the synthetic dataset; return what seeding did and how fast.
 
     Generation runs in the loading processes alongside COPY, so "COPY" is generate + load.
