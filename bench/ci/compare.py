@@ -433,12 +433,10 @@ def _config_warnings(base: RunResults, new: RunResults) -> list[str]:
 
 def _busy(results: RunResults) -> str:
     """Why a run's speedups may read high: other processes used the CPU while it measured."""
-    load = results.machine_load
-    if not load or not load.other_cores:
+    busy = results.machine_load.busy_phase() if results.machine_load else None
+    if busy is None:
         return ""
-    phase, cores = max(load.other_cores.items(), key=lambda kv: kv[1])
-    if cores < load.warn_from:
-        return ""
+    phase, cores = busy
     return (f"measured on a busy machine (other processes used {cores:.2f} cores during "
             f"{phase}): contention stretches seq scans more than index lookups, so its "
             "speedups read high")

@@ -160,11 +160,10 @@ def _cache_text(results: RunResults) -> str:
 def busy_machine_warning(results: RunResults) -> str:
     """A warning when other processes used the CPU while the run measured (empty if not)."""
     load = results.machine_load
-    if not load or not load.other_cores:
+    busy = load.busy_phase() if load else None
+    if load is None or busy is None:
         return ""
-    phase, cores = max(load.other_cores.items(), key=lambda kv: kv[1])
-    if cores < load.warn_from:
-        return ""
+    phase, cores = busy
     return (f"\n> ⚠️ **A busy machine**: other processes used {cores:.2f} of its "
             f"{load.cores or '?'} cores on average while it measured ({phase}). Contention "
             "stretches long operations more than short ones (on the reference 2-core machine a "

@@ -136,6 +136,13 @@ class MachineLoad(Record):
     other_cores: dict[str, float] = Field(default_factory=dict)  # phase -> mean cores used
     warn_from: float = 0.25  # the report warns from this many cores in any phase
 
+    def busy_phase(self) -> tuple[str, float] | None:
+        """The busiest phase and its cores, if it reached `warn_from`."""
+        if not self.other_cores:
+            return None
+        phase, cores = max(self.other_cores.items(), key=lambda kv: kv[1])
+        return (phase, cores) if cores >= self.warn_from else None
+
 
 # --- what the report claimed ------------------------------------------------------------------
 
