@@ -108,7 +108,7 @@ TRIM = 0.2  # share of rounds dropped at each end before averaging
 # runs of one commit: the spread of log speedups between runs exceeded what their within-run
 # intervals explain by a standard deviation of 0.03-0.06; of log write cost ratios by 0.02.
 # Added in quadrature to every factor's and overhead's standard error (the A/A control, twins
-# in the same regime, needs none).
+# in the same regime, gets only AA_SD below).
 RUN_TO_RUN_SD = {"reads": 0.06, "writes": 0.03}
 # The A/A control compares the same work on both twins, so the machine's regime cancels; what
 # one run's rounds still cannot show is a small bias from where each twin's pages sit in memory
