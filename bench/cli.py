@@ -169,7 +169,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             print(json_schema_text(), end="")
         return ExitCode.OK
     if args.command == "deploy":
-        from bench.runner.deploy import run as deploy
+        from bench.runner.deploy.job import run as deploy
 
         dcfg = deploy_config.from_args(args, [_mask(a, args) for a in argv], _dsn(args))
         check_out_dir(dcfg.out)
@@ -187,11 +187,11 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             if cfg.keep:
                 print(redact(target.conninfo))
         return ExitCode.OK
-    from bench.runner.pipeline import run
+    from bench.runner.run.pipeline import run
 
     check_out_dir(cfg.out)
     if args.scales:
-        from bench.runner.sweep import parse_scales, run_sweep
+        from bench.runner.run.sweep import parse_scales, run_sweep
 
         run_sweep(cfg, parse_scales(args.scales), echo=lambda line: print(line, file=sys.stderr))
         print(f"wrote {cfg.out / 'sweep.md'}, sweep.json and growth.png", file=sys.stderr)

@@ -1,7 +1,7 @@
 """Seeding throughput, timed by pytest-benchmark next to `pgbench -i` on the same server.
 
 Each round loads a fresh scratch database: `seed[scale=S]` seeds as the pipeline does
-(seed.load.load: generate, binary COPY, keys, indexes, VACUUM ANALYZE; on the embedded server
+(bench.data.load.load: generate, binary COPY, keys, indexes, VACUUM ANALYZE; on the embedded server
 inside bench.runner.bulk_mode's wal_level=minimal, with its two restarts); `pgbench -i` loads
 pgbench's own tables with the same number of rows (`-s 20` per 2,000,000) into another. Both are
 timed from the client, end to end. `extra_info` gives rows/s and MB/s (on-disk size of the
@@ -24,9 +24,9 @@ import psycopg
 import pytest
 
 from bench.config import dsn_from_env
+from bench.data.load import LoadStats, load
 from bench.runner.bulk_mode import bulk_load_mode
 from bench.runner.provision import Target, embedded_server, scratch_database
-from seed.load import LoadStats, load
 
 PGBENCH_ROWS_PER_SCALE = 100_000 + 10 + 1  # per -s: accounts, tellers, branches
 

@@ -15,7 +15,7 @@ number of connections, with the same result. What the child tables need to know 
 leads (company, creation time, activity weight) is drawn first, once, in a `Context`.
 
 Numbers are NumPy arrays (int64, float64 with NaN for NULL, datetime64[ms] in UTC with NaT for
-NULL); text columns are `seed.strings.Text` (codes into pools) until `generate` materializes
+NULL); text columns are `bench.data.strings.Text` (codes into pools) until `generate` materializes
 them into object arrays of str.
 """
 
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.data.strings import Pick, Pool, Text, concat, hex_fixed, hex_plain, materialize, pick
 from seed.pools import Pools, make_pools
-from seed.strings import Pick, Pool, Text, concat, hex_fixed, hex_plain, materialize, pick
 
 Column = np.ndarray | Text
 Block = dict[str, Column]

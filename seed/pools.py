@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 from faker import Faker
 
-from seed.strings import Pool
+from bench.data.strings import Pool
 
 INDUSTRIES = [
     "Software", "Financial Services", "Healthcare", "Manufacturing", "Retail", "Logistics",

@@ -3,7 +3,7 @@
 What the app's traffic suffers while the migration is deployed: as written (Alembic, one
 transaction) and with CREATE INDEX CONCURRENTLY, per table; the concurrent build's known failure
 (an INVALID index); and throughput at N clients without and with the indexes. Filled by
-bench.runner.deploy; read by bench.report.deploy and bench.report.deploy_charts only.
+bench.runner.deploy.job; read by bench.report.deploy and bench.report.deploy_charts only.
 
 Times on a run's timeline (`*_s` without `seconds`) are seconds since the load started.
 The load runs at a fixed rate (pgbench --rate) over a fixed number of connections, like an app

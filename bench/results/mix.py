@@ -10,7 +10,7 @@ from pydantic import Field, ValidationError
 
 from bench.errors import ConfigError
 from bench.paths import QUERIES_DIR
-from bench.results.model import Record
+from bench.results.record import Record
 
 DEFAULT_MIX = QUERIES_DIR / "workload_mix.toml"
 

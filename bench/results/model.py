@@ -14,7 +14,9 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from bench.results.record import Record
 
 if TYPE_CHECKING:  # its records build on these; bench/results/__init__.py ties the two
     from bench.results.per_index import PerIndexSection
@@ -25,14 +27,6 @@ NOISY_HALFWIDTH = 0.10  # a median whose 95% interval is wider than +-10% is fla
 Interval = tuple[float, float]
 ReadVerdict = Literal["faster", "slower", "unchanged", "error"]
 Operation = Literal["insert", "copy", "update"]
-
-
-class Record(BaseModel):
-    """Base of every record: unknown keys are an error, NaN/Infinity survive a round trip."""
-
-    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants",
-                              validate_by_name=True, validate_by_alias=True,
-                              serialize_by_alias=True)
 
 
 # --- the run's setting ------------------------------------------------------------------------

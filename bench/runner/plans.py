@@ -80,7 +80,7 @@ def summary(plan: Plan) -> str:
 
 # What makes two plans do the same work: the nodes, what each reads and how, and the
 # conditions, without estimates or timings. Two states of the indexes whose plans for a query
-# have the same fingerprint run it the same way (bench.runner.index_reads times it once).
+# have the same fingerprint run it the same way (bench.runner.per_index.index_reads times it once).
 _FINGERPRINT_KEYS = (
     "Node Type", "Relation Name", "Index Name", "Scan Direction", "Join Type", "Strategy",
     "Parent Relationship", "Index Cond", "Recheck Cond", "Filter", "Join Filter", "Hash Cond",

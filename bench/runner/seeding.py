@@ -12,11 +12,11 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from bench.config import RunConfig
+from bench.data.load import load
 from bench.results.model import SeedRecord
 from bench.runner.bulk_mode import bulk_load_mode, bulk_mode_summary
 from bench.runner.progress import Echo, stderr_echo
 from bench.runner.provision import Target
-from seed.load import load
 
 
 def seed_database(target: Target, cfg: RunConfig, echo: Echo = stderr_echo) -> SeedRecord:

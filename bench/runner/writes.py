@@ -36,12 +36,12 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from bench.data.copy_text import copy_chunks
 from bench.results.model import Interval, Operation, WritePhase, WriteSection, WriteWorkload
 from bench.results.stats import RUN_TO_RUN_SD, paired_ratio, summarize
 from bench.runner.plans import explain_document
 from bench.runner.reads import SIDES, Side, order
 from bench.runner.records import noise_floor
-from seed.copy_text import copy_chunks
 from seed.generate import generate
 from seed.models import TABLES, Base
 
@@ -105,7 +105,7 @@ class Workload:
     run_round: Callable[[dict[Side, Connection], int, tuple[Side, Side]], dict[Side, WriteRound]]
     # (block, side) -> rounds, e.g. ("ab", "B"): the migrated twin in the A/B block
     rounds: dict[tuple[str, Side], list[WriteRound]] = field(default_factory=dict)
-    # Round i's input, for executors other than run_round (bench.runner.index_writes): the
+    # Round i's input, for executors other than run_round (bench.runner.per_index.index_writes): the
     # statements of a single-row workload, or a COPY's statement and text.
     statements: Callable[[int], Statements] | None = None
     copy: Callable[[int], tuple[sql.Composable, str]] | None = None

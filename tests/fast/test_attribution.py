@@ -24,7 +24,7 @@ from bench.results.per_index import (
     ShapeBenefit,
     WriteEffect,
 )
-from bench.runner.recommend import portable, write_files
+from bench.runner.per_index.recommend import portable, write_files
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -204,7 +204,7 @@ def test_per_index_needs_a_warm_cache(tmp_path: Path,
 def test_the_schedule_balances_who_goes_first_and_who_follows_whom() -> None:
     from collections import Counter
 
-    from bench.runner.index_states import schedule
+    from bench.runner.per_index.index_states import schedule
 
     states = ["a", "b", "c"]
     orders = [schedule(states, i) for i in range(2 * len(states))]

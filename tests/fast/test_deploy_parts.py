@@ -16,10 +16,10 @@ from bench.errors import ConfigError, MigrationError, ResultsError
 from bench.paths import MIGRATION_FILE
 from bench.report.deploy import CHARTS, load, recommendation, render
 from bench.results.deploy import SweepPoint
-from bench.runner import concurrently
-from bench.runner.deploy import fit_sweep
-from bench.runner.throughput import order
-from bench.runner.traffic import pgbench_query
+from bench.runner.deploy import concurrently
+from bench.runner.deploy.job import fit_sweep
+from bench.runner.deploy.throughput import order
+from bench.runner.deploy.traffic import pgbench_query
 
 
 def test_every_index_of_007_becomes_a_concurrent_build() -> None:

@@ -231,7 +231,7 @@ def test_a_write_overhead_inside_the_noise_floor_does_not_exceed_its_claim() -> 
 
 
 def test_scales_option() -> None:
-    from bench.runner.sweep import parse_scales
+    from bench.runner.run.sweep import parse_scales
 
     assert parse_scales("1,0.01,0.1") == (0.01, 0.1, 1.0)
     for bad in ("", "0,1", "a,b", "-1"):

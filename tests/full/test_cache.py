@@ -9,7 +9,7 @@ import pytest
 
 from bench.config import RunConfig
 from bench.errors import ConfigError
-from bench.runner.pipeline import run
+from bench.runner.run.pipeline import run
 
 
 def _run(tmp_path: Path, cache: str) -> dict:

@@ -7,10 +7,10 @@ import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy.dialects.postgresql import TIMESTAMP
 
+from bench.data.copy_binary import HEADER, TRAILER, TableEncoder
+from bench.data.copy_text import copy_chunks
+from bench.data.strings import Pool, concat, hex_fixed, hex_plain, materialize, pick
 from bench.runner.provision import Target
-from seed.copy_binary import HEADER, TRAILER, TableEncoder
-from seed.copy_text import copy_chunks
-from seed.strings import Pool, concat, hex_fixed, hex_plain, materialize, pick
 
 _META = sa.MetaData()
 PROBE = sa.Table(

@@ -15,11 +15,12 @@ from bench.paths import MIGRATION_FILE, QUERIES_DIR
 from bench.report.deploy import load
 from bench.results.deploy import SLOW_MS
 from bench.results.mix import load_mix
-from bench.runner import concurrently, migrate, pgbench, traffic
+from bench.runner import migrate
+from bench.runner.deploy import concurrently, pgbench, traffic
+from bench.runner.deploy.under_load import LoadPlan, engine_for, migrate_under_load
 from bench.runner.provision import Target, scratch_database
 from bench.runner.seeding import seed_database
 from bench.runner.shapes import load_shapes
-from bench.runner.under_load import LoadPlan, engine_for, migrate_under_load
 
 SCALE = 0.05  # 100,000 rows: the plain migration holds its locks for a good part of a second
 

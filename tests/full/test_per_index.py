@@ -12,10 +12,11 @@ from bench.config import RunConfig
 from bench.results import store
 from bench.results.model import RunResults
 from bench.results.per_index import RecommendedSet
-from bench.runner import catalog, recommend
+from bench.runner import catalog
 from bench.runner.migrate import apply
-from bench.runner.pipeline import run
+from bench.runner.per_index import recommend
 from bench.runner.provision import Target
+from bench.runner.run.pipeline import run
 from bench.runner.seeding import seed_database
 from seed.models import TABLES
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bench.config import RunConfig
-from bench.runner.pipeline import run
+from bench.runner.run.pipeline import run
 
 FK_INDEXES = {"ix_social_media_activity_lead_id", "ix_contact_social_profiles_lead_id",
               "ix_organization_charts_lead_id"}

@@ -26,7 +26,7 @@ from bench.config import RunConfig
 from bench.report.markdown import render
 from bench.results.model import RunResults
 from bench.runner.machine_load import BUSY_CORES
-from bench.runner.pipeline import run
+from bench.runner.run.pipeline import run
 
 LOAD_STARTS = "measure before and after ..."
 SERVER_CORE, NEIGHBOUR_CORE = 1, 0

@@ -9,11 +9,11 @@ import pytest
 from psycopg import sql
 
 from bench.config import RunConfig
+from bench.data.copy_text import copy_chunks
+from bench.data.load import create_tables, load
 from bench.runner.provision import Target
 from bench.runner.seeding import seed_database
-from seed.copy_text import copy_chunks
 from seed.generate import ROWS_AT_SCALE_1, generate, row_counts
-from seed.load import create_tables, load
 from seed.models import TABLES
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench.config import RunConfig
 from bench.results.store import load_sweep
-from bench.runner.sweep import run_sweep
+from bench.runner.run.sweep import run_sweep
 
 
 def test_sweep_writes_per_scale_runs_table_and_chart(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Literal
 from bench.results import stalls
 from bench.results.deploy import Throughput, ThroughputCell
 from bench.results.pgbench_log import Txn
-from bench.runner import pgbench
+from bench.runner.deploy import pgbench
 from bench.runner.provision import Target, settle
 
 Side = Literal["without", "with"]

@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 
 from bench.runner import plans
-from bench.runner.index_states import State, entered, missing, schedule
+from bench.runner.per_index.index_states import State, entered, missing, schedule
 from bench.runner.reads import MIN_ROUNDS
 from bench.runner.records import jsonable
 from bench.runner.shapes import Shape

@@ -6,7 +6,7 @@ indexes ("none", the table as before the migration), with only index x (for ever
 table), "none" once more (an A/A control) and with all of them. Each unit of ROWS_PER_TXN
 statements runs in every state, one state right after the other, in an order that rotates and
 reverses from unit to unit (index_states.schedule), each in its own transaction that is rolled
-back: DROP INDEX under a savepoint makes the state (bench.runner.index_states) and the rollback
+back: DROP INDEX under a savepoint makes the state (per_index.index_states) and the rollback
 undoes both it and the writes, so the table stays as it was and the workload can be repeated.
 What a statement costs per state: the server's execution time and WAL from EXPLAIN (ANALYZE,
 TIMING OFF, WAL), and for updates whether they were HOT (the transaction's own counters). COPY
@@ -23,7 +23,7 @@ from typing import Any, cast
 import psycopg
 from psycopg import sql
 
-from bench.runner.index_states import State, entered, missing, schedule
+from bench.runner.per_index.index_states import State, entered, missing, schedule
 from bench.runner.writes import ROWS_PER_TXN, Workload, WriteRound, _explain, _wal_lsn
 
 Connection = psycopg.Connection[Any]

@@ -18,10 +18,10 @@ from bench.results import stalls
 from bench.results.deploy import IndexBuild, Method, MigrationUnderLoad
 from bench.results.pgbench_log import Txn
 from bench.results.stalls import LockSample
-from bench.runner import concurrently, pgbench
-from bench.runner.locks import LockSampler
+from bench.runner.deploy import concurrently, pgbench
+from bench.runner.deploy.locks import LockSampler
+from bench.runner.deploy.traffic import Script
 from bench.runner.provision import Target, settle
-from bench.runner.traffic import Script
 from seed.models import TABLES
 
 MIGRATION_APP = "pgib-migration"

@@ -29,9 +29,10 @@ from bench.results.model import (
     ServerInfo,
 )
 from bench.results.stats import AA_SD, RUN_TO_RUN_SD
-from bench.runner import cache, catalog, disk, environment, migrate, per_index, reads
+from bench.runner import cache, catalog, disk, environment, migrate, reads
 from bench.runner.machine_load import LoadMeter
 from bench.runner.params import parameter_sets
+from bench.runner.per_index import job as per_index
 from bench.runner.progress import Echo, stderr_echo, step
 from bench.runner.provision import (
     Target,

@@ -14,7 +14,7 @@ process that loaded the table if leads already has its key, else at the end.
 Why this shape (issue 15, measured at scale 1 on 2 cores): generating the whole dataset before
 the first COPY, formatting it as text, passing it through a multiprocessing queue and parsing
 it on the server took 14-19 s. Now generation (seed/generate.py) and encoding
-(seed/copy_binary.py) run in the process that sends the data, one per connection: processes,
+(bench/data/copy_binary.py) run in the process that sends the data, one per connection: processes,
 not threads, because a thread busy with NumPy starves the other's socket of the GIL, and no
 data crosses a process boundary. Everything here is plain SQL in the harness's own database
 and sessions, so a --dsn server gets the same load; server settings are left alone here (on the
@@ -43,7 +43,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable, DDLElement
 from tqdm import tqdm
 
-from seed.copy_binary import HEADER, TRAILER, TableEncoder
+from bench.data.copy_binary import HEADER, TRAILER, TableEncoder
 from seed.generate import Context, blocks, make_context, row_counts
 from seed.models import Base
 

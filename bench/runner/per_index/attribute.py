@@ -1,14 +1,14 @@
 """Per-index attribution, measured: plans, reads and writes in index states, into records.
 
 On the migrated twin, one session, in index states made inside transactions
-(bench.runner.index_states), so nothing is built or dropped for good:
+(per_index.index_states), so nothing is built or dropped for good:
 
 1. plans: every shape's distinct parameter sets are EXPLAINed with all of the migration's
    indexes, with none, with all but one (leave-one-out) and with only one (add-one), for every
-   index on a table the shape reads (bench.runner.index_reads);
+   index on a table the shape reads (per_index.index_reads);
 2. reads: the states whose plans differ are timed side by side, round by round;
 3. writes: the write workloads of every table the migration indexes, in the states none, only
-   x (for each of its indexes), none again (the A/A control) and all (bench.runner.index_writes);
+   x (for each of its indexes), none again (the A/A control) and all (per_index.index_writes);
 4. the records: effects with intervals, weighed with the workload mix into read time saved and
    write time added per second, and a verdict per index (bench.results.attribution).
 """
@@ -34,9 +34,10 @@ from bench.results.per_index import (
     WriteEffect,
 )
 from bench.results.stats import RUN_TO_RUN_SD, paired_ratio
-from bench.runner import catalog, index_writes, plans, reads
-from bench.runner.index_reads import Planner, StateTimes, param_key, time_states
-from bench.runner.index_states import State
+from bench.runner import catalog, plans, reads
+from bench.runner.per_index import index_writes
+from bench.runner.per_index.index_reads import Planner, StateTimes, param_key, time_states
+from bench.runner.per_index.index_states import State
 from bench.runner.progress import Echo
 from bench.runner.shapes import Shape
 from bench.runner.writes import WriteBench, WriteRound

@@ -3,7 +3,7 @@ as written under load (twin B) -> throughput without/with the indexes (A vs B) -
 with CONCURRENTLY under load (twin A) -> its known failure (an INVALID index) -> the as-written
 stall at smaller sizes -> deploy.json, deploy.md.
 
-pgbench plays the app's traffic (bench.runner.traffic: the shapes and the write workloads,
+pgbench plays the app's traffic (bench.runner.deploy.traffic: the shapes and the write workloads,
 weighted by the workload mix) in every phase; after each load the twin's rows are put back as
 they were, so both twins hold the same data for the next phase.
 """
@@ -34,16 +34,9 @@ from bench.results.deploy import (
 )
 from bench.results.mix import WorkloadMix, load_mix
 from bench.results.model import ServerInfo, migration_name
-from bench.runner import (
-    cache,
-    concurrently,
-    environment,
-    migrate,
-    pgbench,
-    reads,
-    throughput,
-    traffic,
-)
+from bench.runner import cache, environment, migrate, reads
+from bench.runner.deploy import concurrently, pgbench, throughput, traffic
+from bench.runner.deploy.under_load import LoadPlan, engine_for, migrate_under_load
 from bench.runner.progress import Echo, stderr_echo, step
 from bench.runner.provision import (
     Target,
@@ -55,7 +48,6 @@ from bench.runner.provision import (
 )
 from bench.runner.seeding import seed_database
 from bench.runner.shapes import Shape, load_shapes
-from bench.runner.under_load import LoadPlan, engine_for, migrate_under_load
 from seed.generate import row_counts
 from seed.models import TABLES
 

@@ -1,9 +1,9 @@
 """Per-index attribution, the job (run --per-index): which of the migration's indexes pay for
 themselves, and a smaller set, measured.
 
-After the before/after phases, on the migrated twin (bench.runner.attribute): plans, reads and
-writes in index states, the records and verdicts, the relations (bench.runner.relations) and
-the recommended set (bench.runner.recommend), written out as an Alembic revision and SQL. Then
+After the before/after phases, on the migrated twin (per_index.attribute): plans, reads and
+writes in index states, the records and verdicts, the relations (per_index.relations) and
+the recommended set (per_index.recommend), written out as an Alembic revision and SQL. Then
 the set is applied to a third twin, a copy of the unmigrated one, and measured against it like
 the migration (reads, writes, disk, build time).
 """
@@ -21,8 +21,9 @@ from bench.errors import ConfigError
 from bench.results.mix import WorkloadMix
 from bench.results.model import CacheState, RunResults, TableBytes
 from bench.results.per_index import PerIndexSection, RecommendedSet
-from bench.runner import catalog, disk, migrate, recommend, relations
-from bench.runner.attribute import Attribution, open_session, universe_of
+from bench.runner import catalog, disk, migrate
+from bench.runner.per_index import recommend, relations
+from bench.runner.per_index.attribute import Attribution, open_session, universe_of
 from bench.runner.progress import Echo
 from bench.runner.provision import Target, settle, twin_database
 from bench.runner.reads import PairedResult, Side

@@ -4,7 +4,7 @@ Binary COPY spares the server from parsing text (timestamps above all): on this 
 loads our rows about 1.7x faster than text COPY (issue 15). Each row is built from a few
 `bytes` pieces joined once per chunk: one piece holds the field count and every NOT NULL
 fixed-width column (a NumPy structured array viewed as bytes), then one piece per nullable
-number and one or more per text column (pool values are encoded once; see seed/strings.py).
+number and one or more per text column (pool values are encoded once; see bench/data/strings.py).
 The COPY column list follows that field order (`TableEncoder.columns`).
 
 Field formats (PostgreSQL's send/recv functions): bigint/integer big-endian; timestamptz
@@ -25,7 +25,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import TIMESTAMP
 
-from seed.strings import NULL_FIELD, Pick, Pool, Raw, Text
+from bench.data.strings import NULL_FIELD, Pick, Pool, Raw, Text
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
 TRAILER = b"\xff\xff"

@@ -23,8 +23,8 @@ from bench.formatting import factor, mb, ms
 from bench.results.attribution import IndexShape, covered_pairs
 from bench.results.per_index import PerIndexSection, Relation
 from bench.runner import catalog, plans
-from bench.runner.attribute import Attribution
-from bench.runner.index_states import entered, missing
+from bench.runner.per_index.attribute import Attribution
+from bench.runner.per_index.index_states import entered, missing
 from seed.models import TABLES
 
 LOW_DISTINCT = 10  # a column with at most this many distinct values (pg_stats n_distinct)

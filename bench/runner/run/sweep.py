@@ -9,7 +9,7 @@ from bench.config import RunConfig
 from bench.errors import ConfigError
 from bench.report.sweep import scale_dir, write_sweep
 from bench.results.model import SweepResults
-from bench.runner import pipeline
+from bench.runner.run import pipeline
 from seed.generate import row_counts
 
 

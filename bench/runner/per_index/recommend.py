@@ -23,9 +23,9 @@ from bench.results import attribution as attr
 from bench.results.per_index import PerIndexSection, RecommendedSet
 from bench.results.stats import RUN_TO_RUN_SD
 from bench.runner import catalog, migrate
-from bench.runner.attribute import Attribution, ShapeBlock
-from bench.runner.index_reads import time_states
-from bench.runner.index_states import State, entered
+from bench.runner.per_index.attribute import Attribution, ShapeBlock
+from bench.runner.per_index.index_reads import time_states
+from bench.runner.per_index.index_states import State, entered
 from bench.runner.plans import fingerprint
 from seed.models import TABLES
 

@@ -1,0 +1,1 @@
+"""Synthetic data for any schema: generators, binary COPY encoding, the bulk loader."""

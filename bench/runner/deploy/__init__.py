@@ -1,0 +1,1 @@
+"""Deploy under live traffic (python -m bench deploy)."""

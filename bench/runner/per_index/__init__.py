@@ -1,0 +1,1 @@
+"""Per index (--per-index): attribution, verdicts, relations, the recommended set."""

@@ -1,0 +1,1 @@
+"""The run: provision, seed, twin, A/A, migrate, before and after, report."""
