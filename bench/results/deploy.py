@@ -20,7 +20,8 @@ from typing import Final, Literal
 
 from pydantic import Field
 
-from bench.results.model import Environment, Record, SeedRecord, ServerInfo
+from bench.results.model import Environment, SeedRecord, ServerInfo
+from bench.results.record import Record
 
 DEPLOY_SCHEMA_VERSION: Final = 1
 SLOW_MS: Final = 100.0  # a write slower than this counts as stalled (issue 13: "say, 100 ms")

@@ -22,9 +22,9 @@ from bench.results.model import (
     Interval,
     MigrationRecord,
     QueryResult,
-    Record,
     WriteWorkload,
 )
+from bench.results.record import Record
 
 IndexVerdict = Literal["keep", "drop", "inconclusive", "unused"]
 RelationKind = Literal["covered", "drop_candidate", "low_cardinality", "substitute",
