@@ -20,7 +20,8 @@ from bench import __version__, deploy_config
 from bench.ci import commands as ci_commands
 from bench.config import COLD_ROUNDS, DEFAULT_ROUNDS, RunConfig, check_out_dir, dsn_from_env
 from bench.errors import BenchError, ExitCode, first_line
-from bench.paths import DEFAULT_OUT, MIGRATION_FILE, QUERIES_DIR
+from bench.paths import DEFAULT_OUT
+from bench.project.options import add_app_options, app_from_args
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -74,9 +75,6 @@ def parser() -> argparse.ArgumentParser:
                      help="output folder (default reports/latest)")
     run.add_argument("--shapes", default="",
                      help="comma-separated shape names (default: every .sql in --queries)")
-    run.add_argument("--queries", type=Path, default=QUERIES_DIR, help="folder of .sql shapes")
-    run.add_argument("--migration", type=Path, default=MIGRATION_FILE,
-                     help="Alembic migration file with upgrade()/downgrade()")
     run.add_argument("--parallel-workers", type=int, default=0,
                      help="max_parallel_workers_per_gather for measured queries (default 0)")
     run.add_argument("--statement-timeout", type=float, default=30.0,
@@ -85,12 +83,11 @@ def parser() -> argparse.ArgumentParser:
                      help="also attribute the reads and writes to each index of the "
                           "migration, give each a verdict, and measure a recommended smaller "
                           "set (adds minutes at scale 1)")
-    run.add_argument("--mix", type=Path, default=QUERIES_DIR / "workload_mix.toml",
-                     help="the workload mix the per-index verdicts weigh with (default "
-                          "queries/workload_mix.toml)")
+    add_app_options(run)
 
     seed = sub.add_parser("seed", help="create the schema and load the synthetic data only")
     _common(seed)
+    add_app_options(seed)
 
     rep = sub.add_parser("report", help="re-render report.md and charts from a results.json")
     rep.add_argument("results", type=Path, help="results.json or the folder holding it")
@@ -118,13 +115,11 @@ def _config(args: argparse.Namespace, argv: list[str]) -> RunConfig:
         write_rounds=getattr(args, "write_rounds", RunConfig.write_rounds),
         dsn=dsn_from_env(args.dsn), keep=args.keep,
         out=getattr(args, "out", DEFAULT_OUT), shapes=shapes,
-        queries_dir=getattr(args, "queries", QUERIES_DIR),
-        migration=getattr(args, "migration", MIGRATION_FILE),
+        app=app_from_args(args),
         parallel_workers=getattr(args, "parallel_workers", 0),
         statement_timeout_s=getattr(args, "statement_timeout", 30.0),
         progress=not args.no_progress, argv=tuple(["python -m bench", *argv]),
         per_index=getattr(args, "per_index", False),
-        mix=getattr(args, "mix", QUERIES_DIR / "workload_mix.toml"),
     )
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Literal
 
 from bench.errors import ConfigError
-from bench.paths import DEFAULT_OUT, MIGRATION_FILE, QUERIES_DIR
+from bench.paths import DEFAULT_OUT
+from bench.project.app import App, default_app
 
 DEFAULT_ROUNDS = 24
 COLD_ROUNDS = 4
@@ -36,15 +37,26 @@ class RunConfig:
     keep: bool = False
     out: Path = DEFAULT_OUT
     shapes: tuple[str, ...] = ()  # empty: every shape in queries_dir
-    queries_dir: Path = QUERIES_DIR
-    migration: Path = MIGRATION_FILE
+    # The app under test: its project file and the flags over it (bench/project/app.py).
+    app: App = field(default_factory=default_app)
     parallel_workers: int = 0
     statement_timeout_s: float = 30.0
     progress: bool = True
     argv: tuple[str, ...] = field(default_factory=tuple)
     # Per-index attribution and the recommended set (minutes at scale 1, so not by default).
     per_index: bool = False
-    mix: Path = QUERIES_DIR / "workload_mix.toml"
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.app.queries
+
+    @property
+    def migration(self) -> Path:
+        return self.app.migration
+
+    @property
+    def mix(self) -> Path | None:
+        return self.app.mix
 
     @property
     def read_rounds(self) -> int:
@@ -90,7 +102,7 @@ class RunConfig:
                 f"--statement-timeout must be between {MIN_TIMEOUT_S} and {MAX_TIMEOUT_S:,.0f} "
                 f"seconds (got {self.statement_timeout_s})"
             )
-        check_inputs(self.dsn, self.queries_dir, self.migration)
+        check_inputs(self.dsn)
         if self.per_index and self.cache == "cold":
             raise ConfigError("--per-index measures in a warm cache (it times plans in index "
                               "states inside transactions); leave out --cache cold")
@@ -114,13 +126,10 @@ def check_out_dir(out: Path) -> None:
         raise ConfigError(f"--out {out}: cannot write there ({reason})") from None
 
 
-def check_inputs(dsn: str | None, queries_dir: Path, migration: Path) -> None:
-    """What every job reads before it starts: the server URL, the shapes, the migration."""
+def check_inputs(dsn: str | None) -> None:
+    """What every job checks before it starts: the server URL (the app's files are checked
+    when its project is resolved, bench/project/app.py)."""
     if dsn:
         from bench.runner.provision import check_dsn
 
         check_dsn(dsn)
-    if not queries_dir.is_dir():
-        raise ConfigError(f"query folder not found: {queries_dir}")
-    if not migration.is_file():
-        raise ConfigError(f"migration file not found: {migration}")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from bench.config import check_inputs
 from bench.errors import ConfigError
-from bench.paths import MIGRATION_FILE, QUERIES_DIR, ROOT
-from bench.results.mix import DEFAULT_MIX
+from bench.paths import DEFAULT_DEPLOY_OUT
+from bench.project.app import App, default_app
+from bench.project.options import add_app_options, app_from_args
 
-DEFAULT_DEPLOY_OUT = ROOT / "reports" / "deploy"
 MAX_CLIENTS = 64
 
 
@@ -22,12 +22,10 @@ class DeployConfig:
     seed: int = 42
     clients: tuple[int, ...] = (1, 2, 4, 8)  # throughput at each
     load_clients: int | None = None  # connections of the load during a migration (max clients)
-    mix: Path = DEFAULT_MIX
     out: Path = DEFAULT_DEPLOY_OUT
     dsn: str | None = None
     keep: bool = False
-    migration: Path = MIGRATION_FILE
-    queries_dir: Path = QUERIES_DIR
+    app: App = field(default_factory=default_app)
     lead_s: float = 3.0  # load before and after each migration
     throughput_seconds: int = 1  # per pgbench run; runs_per_side runs per side and setting
     runs_per_side: int = 2
@@ -37,6 +35,19 @@ class DeployConfig:
     read_budget: float = 0.5  # cores the load's reads may take on the unmigrated database
     progress: bool = True
     argv: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def migration(self) -> Path:
+        return self.app.migration
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.app.queries
+
+    @property
+    def mix(self) -> Path:
+        assert self.app.mix is not None  # checked in __post_init__
+        return self.app.mix
 
     @property
     def load_connections(self) -> int:
@@ -70,9 +81,12 @@ class DeployConfig:
                               f"(got {self.lock_timeout_ms:g})")
         if not 0 < self.read_budget <= 64:
             raise ConfigError(f"--read-budget must be above 0 (got {self.read_budget})")
-        check_inputs(self.dsn, self.queries_dir, self.migration)
-        if not self.mix.is_file():
-            raise ConfigError(f"workload mix not found: {self.mix}")
+        check_inputs(self.dsn)
+        if self.app.mix is None:
+            raise ConfigError("deploy plays the app's traffic from its workload mix: pass --mix "
+                              "FILE or set mix = ... in the project file")
+        if not self.app.mix.is_file():
+            raise ConfigError(f"workload mix not found: {self.app.mix}")
 
 
 def parse_numbers(text: str, option: str, kind: type[int] | type[float]) -> tuple[float, ...]:
@@ -97,18 +111,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--load-clients", type=int, default=None,
                    help="connections of the load during the migrations (default: the most "
                         "of --clients)")
-    p.add_argument("--mix", type=Path, default=DEFAULT_MIX,
-                   help="workload mix: calls/s per shape, rows/s per write workload "
-                        "(default queries/workload_mix.toml)")
     p.add_argument("--out", type=Path, default=DEFAULT_DEPLOY_OUT,
                    help="output folder (default reports/deploy)")
     p.add_argument("--dsn", default=None,
                    help="use this existing server (default: $DATABASE_URL, else an embedded "
                         "PostgreSQL); the harness works only in scratch databases it creates")
     p.add_argument("--keep", action="store_true", help="keep the scratch database")
-    p.add_argument("--migration", type=Path, default=MIGRATION_FILE,
-                   help="Alembic migration file with upgrade()/downgrade()")
-    p.add_argument("--queries", type=Path, default=QUERIES_DIR, help="folder of .sql shapes")
     p.add_argument("--lead", type=float, default=3.0,
                    help="seconds of load before and after each migration (default 3)")
     p.add_argument("--throughput-seconds", type=int, default=1,
@@ -128,6 +136,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         "read rates are scaled down to fit (default 0.5)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    add_app_options(p)
 
 
 def from_args(args: argparse.Namespace, argv: list[str], dsn: str | None) -> DeployConfig:
@@ -135,8 +144,8 @@ def from_args(args: argparse.Namespace, argv: list[str], dsn: str | None) -> Dep
     clients = tuple(int(c) for c in parse_numbers(args.clients, "--clients", int))
     return DeployConfig(
         scale=args.scale, seed=args.seed, clients=clients, load_clients=args.load_clients,
-        mix=args.mix, out=args.out, dsn=dsn, keep=args.keep, migration=args.migration,
-        queries_dir=args.queries, lead_s=args.lead, throughput_seconds=args.throughput_seconds,
+        out=args.out, dsn=dsn, keep=args.keep, app=app_from_args(args), lead_s=args.lead,
+        throughput_seconds=args.throughput_seconds,
         runs_per_side=args.runs,
         sweep_scales=tuple(s for s in parse_numbers(args.sweep, "--sweep", float)
                            if s != args.scale),

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 import pytest
 
 from bench.config import RunConfig, dsn_from_env
-from bench.paths import QUERIES_DIR
 from bench.runner import reads as measure
 from bench.runner.params import parameter_sets
 from bench.runner.provision import provision
 from bench.runner.seeding import seed_database
 from bench.runner.shapes import load_shapes
 from benchmarks.database import PHASES, BenchDatabase
+from tests.sales_agent import QUERIES_DIR
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

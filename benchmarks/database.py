@@ -10,11 +10,11 @@ import psycopg
 import sqlalchemy as sa
 
 from bench.config import RunConfig
-from bench.paths import MIGRATION_FILE
 from bench.runner.migrate import run_migration
 from bench.runner.provision import Target
 from bench.runner.shapes import Shape
 from seed.models import TABLES
+from tests.sales_agent import MIGRATION_FILE
 
 PHASES = ("before", "after")
 

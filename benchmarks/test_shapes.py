@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from bench.paths import QUERIES_DIR
 from bench.runner import plans
 from bench.runner.shapes import load_shapes
 from benchmarks.database import PHASES, BenchDatabase
+from tests.sales_agent import QUERIES_DIR
 
 SHAPES = [s.name for s in load_shapes(QUERIES_DIR)]
 

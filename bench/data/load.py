@@ -1,15 +1,18 @@
-"""Load the synthetic dataset with binary COPY, the way pg_restore does it, on parallel
-connections.
+"""Load synthetic rows into an app's schema with binary COPY, the way pg_restore does it, on
+parallel connections, for any schema.
 
-Per table, in one of `workers` loading processes with its own connection: create the bare
-table (no primary key) and COPY into it with FREEZE in the same transaction (rows are written
-frozen and all-visible, so the VACUUM after it has nothing to rewrite), streaming the table's
-blocks as they are generated and encoded; then its primary key and the pre-007 indexes (one
-index build over loaded rows is far cheaper than maintaining it row by row); then VACUUM
-(ANALYZE). The largest table goes first, leads second, and each process takes the next table
-when it is free, so both cores stay busy. Foreign keys are added NOT VALID and then validated
-(VALIDATE CONSTRAINT takes light locks only, so two tables are checked side by side): by the
-process that loaded the table if leads already has its key, else at the end.
+The schema is built first (bench/project/schema.py). Then its keys, unique constraints, foreign
+keys and indexes are saved (pg_get_constraintdef, pg_get_indexdef: exactly as the source made
+them) and dropped. Per table, in one of `workers` loading processes with its own connection:
+TRUNCATE and COPY with FREEZE in one transaction (rows are written frozen and all-visible, so
+the VACUUM after it has nothing to rewrite; with wal_level=minimal nothing of it goes to WAL),
+streaming the table's blocks as they are generated and encoded; then its keys and indexes again
+(one index build over loaded rows is far cheaper than maintaining it row by row), its sequences
+moved past the loaded values, then VACUUM (ANALYZE). The largest table goes first, and each
+process takes the next table when it is free, so both cores stay busy. Foreign keys are added
+NOT VALID and then validated (VALIDATE CONSTRAINT takes light locks only, so two tables are
+checked side by side): by the process that loaded the table once every table it references has
+its keys back, else at the end.
 
 Why this shape (issue 15, measured at scale 1 on 2 cores): generating the whole dataset before
 the first COPY, formatting it as text, passing it through a multiprocessing queue and parsing
@@ -39,24 +42,17 @@ import psycopg
 import sqlalchemy as sa
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable, DDLElement
 from tqdm import tqdm
 
 from bench.data.copy_binary import HEADER, TRAILER, TableEncoder
-from seed.generate import Context, blocks, make_context, row_counts
-from seed.models import Base
+from bench.data.generator import Generator
+from bench.data.keys import Keys, drop_keys, restore_keys, save_keys
 
-_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 # Session settings of the loading connections (their own sessions only, also on a --dsn
 # server): sort memory for the index builds, and no parallel index workers, since the
 # workers already build indexes of two tables at once.
 LOAD_SESSION = {"maintenance_work_mem": "256MB", "max_parallel_maintenance_workers": "0",
                 "synchronous_commit": "off", "TimeZone": "UTC"}
-
-
-def _ddl(element: DDLElement) -> str:
-    return str(element.compile(dialect=_DIALECT))
 
 
 @dataclass
@@ -120,46 +116,14 @@ class LoadStats:
                 f"{self.constraints_seconds:.1f} s, VACUUM ANALYZE {self.vacuum_seconds:.1f} s")
 
 
-def bare_table(table: sa.Table) -> str:
-    """CREATE TABLE without the primary key or foreign keys (added after the load)."""
-    columns = [c._copy() for c in table.columns]
-    for column in columns:
-        column.primary_key = False
-    bare = sa.Table(table.name, sa.MetaData(), *columns)
-    return _ddl(CreateTable(bare, include_foreign_key_constraints=[]))
-
-
-def create_tables(conn: psycopg.Connection) -> None:
-    """The six tables as the models declare them, empty, without foreign keys."""
-    for table in Base.metadata.sorted_tables:
-        conn.execute(_ddl(CreateTable(table, include_foreign_key_constraints=[])))
-
-
-def add_constraints_and_indexes(conn: psycopg.Connection) -> None:
-    """Foreign keys and pre-007 indexes for tables made by `create_tables`."""
-    for table in Base.metadata.sorted_tables:
-        for fk in table.foreign_key_constraints:
-            conn.execute(_ddl(AddConstraint(fk)))
-        for index in sorted(table.indexes, key=lambda i: i.name or ""):
-            conn.execute(_ddl(CreateIndex(index)))
-        _continue_identity(conn, table)
-
-
-def _continue_identity(conn: psycopg.Connection, table: sa.Table) -> None:
-    conn.execute(
-        sql.SQL("SELECT setval(pg_get_serial_sequence({t}, 'id'), "
-                "coalesce((SELECT max(id) FROM {ident}), 0) + 1, false)").format(
-            t=sql.Literal(table.name), ident=sql.Identifier(table.name)))
-
-
-def vacuum_analyze(conn: psycopg.Connection, tables: list[str] | None = None) -> float:
+def vacuum_analyze(conn: psycopg.Connection, tables: list[str]) -> float:
     """VACUUM ANALYZE the tables, then switch autovacuum off for them.
 
     The harness vacuums at phase boundaries itself; an autovacuum that started in the middle of
     one phase would slow that phase only. (A table option: nothing outside this database.)
     """
     start = time.perf_counter()
-    for name in tables or [t.name for t in Base.metadata.sorted_tables]:
+    for name in tables:
         ident = sql.Identifier(name)
         conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(ident))
         conn.execute(sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = off)").format(ident))
@@ -185,11 +149,21 @@ class _Job:
     """What every loading process shares: fixed at fork, plus a counter and a result queue."""
 
     conninfo: str
-    ctx: Context
+    generator: Generator
+    ctx: Any  # the generator's context, made once before the fork
+    counts: dict[str, int]
+    tables: dict[str, sa.Table]  # reflected from the catalog: column types for the encoder
+    keys: Keys  # what was dropped before the load, to make again
     order: list[str]  # tables, largest first: each process takes the next one when free
     taken: Any  # multiprocessing.Value("i"): how many tables of `order` were taken
     results: Any  # multiprocessing.Queue of ("rows", n) | ("table", name, stats) | ...
-    leads_keyed: Any  # multiprocessing.Event: leads has its primary key (foreign keys may go)
+    keyed: Any  # multiprocessing.Array("b"): table i of `order` has its keys back
+
+    def parents_keyed(self, table: str) -> bool:
+        """Every table that `table`'s foreign keys reference has its keys back."""
+        with self.keyed.get_lock():
+            done = {n for i, n in enumerate(self.order) if self.keyed[i]}
+        return all(p in done or p == table for p in self.keys.parents(table))
 
 
 def _connect(conninfo: str) -> psycopg.Connection:
@@ -219,10 +193,11 @@ def _worker(job: _Job, number: int) -> None:
                 name = job.order[i]
                 stats = _load_table(conn, job, name)
                 stats.worker = number
-                table = Base.metadata.tables[name]
-                if table.foreign_key_constraints and job.leads_keyed.is_set():
+                with job.keyed.get_lock():
+                    job.keyed[i] = 1
+                if job.keys.foreign_keys(name) and job.parents_keyed(name):
                     start = time.perf_counter()
-                    _validate(conn, name, _add_foreign_keys(conn, table))
+                    _validate(conn, name, _add_foreign_keys(conn, job.keys, name))
                     stats.foreign_key_seconds = time.perf_counter() - start
                 job.results.put(("table", name, stats))
         job.results.put(("exit", number, None))
@@ -237,16 +212,17 @@ def first_line(exc: BaseException) -> str:
 
 
 def _load_table(conn: psycopg.Connection, job: _Job, name: str) -> TableStats:
-    table = Base.metadata.tables[name]
-    stats = TableStats(job.ctx.counts[name])
+    table = job.tables[name]
+    stats = TableStats(job.counts[name])
     start = time.perf_counter()
-    source = blocks(job.ctx, name)
+    source = job.generator.blocks(job.ctx, name)
     first = next(source)
     encoder = TableEncoder(table, first)
     stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT binary, FREEZE)").format(
         sql.Identifier(name), sql.SQL(", ").join(map(sql.Identifier, encoder.columns)))
     with conn.transaction():
-        conn.execute(bare_table(table))
+        # Emptied in the same transaction as the COPY: FREEZE, and no WAL at wal_level=minimal.
+        conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(name)))
         conn.execute(sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = off)").format(
             sql.Identifier(name)))
         with conn.cursor().copy(stmt) as copy:
@@ -259,13 +235,8 @@ def _load_table(conn: psycopg.Connection, job: _Job, name: str) -> TableStats:
             copy.write(TRAILER)
     stats.copied = time.perf_counter()
     stats.copy_seconds = stats.copied - start
-    conn.execute(_ddl(AddConstraint(table.primary_key)))
-    for index in sorted(table.indexes, key=lambda i: i.name or ""):
-        conn.execute(_ddl(CreateIndex(index)))
-    _continue_identity(conn, table)
+    restore_keys(conn, job.keys, name)
     stats.index_seconds = time.perf_counter() - stats.copied
-    if name == "leads":
-        job.leads_keyed.set()
     stats.vacuum_seconds = vacuum_analyze(conn, [name])
     stats.vacuumed = time.perf_counter()
     return stats
@@ -336,14 +307,14 @@ def _worker_error(message: str, sqlstate: str | None) -> Exception:
     return RuntimeError(message)
 
 
-def _add_foreign_keys(conn: psycopg.Connection, table: sa.Table) -> list[str]:
+def _add_foreign_keys(conn: psycopg.Connection, keys: Keys, table: str) -> list[str]:
     """Add the table's foreign keys NOT VALID; their names. (Quick, but it takes a lock on
-    `leads` that conflicts with another such ALTER or a VACUUM of leads: they wait.)"""
-    for fk in table.foreign_key_constraints:
-        conn.execute(_ddl(AddConstraint(fk)) + " NOT VALID")
-    return [name for (name,) in conn.execute(
-        "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
-        "AND contype = 'f' AND NOT convalidated ORDER BY conname", (table.name,))]
+    the referenced table that conflicts with another such ALTER or a VACUUM of it: they
+    wait.)"""
+    for name, definition in keys.foreign_keys(table):
+        conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
+            sql.Identifier(table), sql.Identifier(name)) + sql.SQL(definition + " NOT VALID"))
+    return [name for name, _ in keys.foreign_keys(table)]
 
 
 def _validate(conn: psycopg.Connection, table: str, constraints: list[str]) -> None:
@@ -388,39 +359,68 @@ def _progress(total: int, enabled: bool) -> Iterator[tqdm[Any]]:
         yield bar
 
 
-def load(conn: psycopg.Connection, seed: int, scale: float, *,
+def load(conn: psycopg.Connection, generator: Generator, seed: int, scale: float, *,
          progress: bool | None = None, workers: int | None = None) -> LoadStats:
-    """Generate and load the dataset for (seed, scale) into an empty database.
+    """Fill the app's tables (the schema is in place, empty) with `generator`'s rows for
+    (seed, scale).
 
-    `conn` must be in autocommit mode; it adds the foreign keys, while `workers` further
-    connections to the same database (default: `default_workers()`) load the tables.
+    `conn` must be in autocommit mode; it saves, drops and finally validates the keys, while
+    `workers` further connections to the same database (default: `default_workers()`) load
+    the tables.
     """
+    from bench.runner.catalog import app_tables
+
     if progress is None:
         progress = sys.stderr.isatty()
     workers = workers or default_workers()
     start = time.perf_counter()
-    ctx = make_context(seed, scale)
+    rows = {t: n for t, n in generator.row_counts(scale).items()}
+    present = app_tables(conn)
+    unknown = sorted(set(rows) - set(present))
+    if unknown:
+        raise ValueError(f"the data generator fills tables the schema lacks: "
+                         f"{', '.join(unknown)}")
+    ctx = generator.make_context(seed, scale)
     context_seconds = time.perf_counter() - start
-    rows = row_counts(scale)
-    # The largest table first, so it starts at once; leads second, so the foreign keys of
-    # the tables loaded after it can be added by the workers as they go.
-    order = sorted(rows, key=lambda t: (t != max(rows, key=rows.__getitem__), t != "leads",
-                                        -rows[t]))
+    tables = reflect(conn, list(rows))
+    keys = save_keys(conn, present)
+    drop_keys(conn, keys)
+    # The largest table first, so it starts at once; then the others by size.
+    order = sorted(rows, key=lambda t: (-rows[t], t))
     mpc = _mp_context()
-    job = _Job(conninfo_of(conn), ctx, order, mpc.Value("i", 0), mpc.Queue(), mpc.Event())
+    job = _Job(conninfo_of(conn), generator, ctx, rows, tables, keys, order,
+               mpc.Value("i", 0), mpc.Queue(), mpc.Array("b", len(order)))
     with _progress(sum(rows.values()), progress) as bar:
-        tables = _run_workers(job, min(workers, len(order)), bar)
-    copied = max(s.copied for s in tables.values())
-    todo = [(t.name, _add_foreign_keys(conn, t)) for t in Base.metadata.sorted_tables
-            if t.foreign_key_constraints and not tables[t.name].foreign_key_seconds]
-    _validate_rest(job.conninfo, todo, tables, min(2, workers))
+        loaded = _run_workers(job, min(workers, len(order)), bar) if order else {}
+    for table in present:  # tables the generator leaves empty get their keys back too
+        if table not in loaded:
+            restore_keys(conn, keys, table)
+    copied = max((s.copied for s in loaded.values()), default=time.perf_counter())
+    todo = [(t, _add_foreign_keys(conn, keys, t)) for t in present
+            if keys.foreign_keys(t) and not (t in loaded and loaded[t].foreign_key_seconds)]
+    stats = dict(loaded)
+    for t, _ in todo:
+        stats.setdefault(t, TableStats(0))
+    _validate_rest(job.conninfo, todo, stats, min(2, workers))
     end = time.perf_counter()
     # The phases overlap (a small table is indexed while the big one is still copied): the
     # VACUUM ANALYZE time after the last COPY is "vacuum", the rest after it "constraints".
     vacuum_tail = sum(max(0.0, s.vacuumed - max(s.vacuumed - s.vacuum_seconds, copied))
-                      for s in tables.values())
+                      for s in loaded.values())
     return LoadStats(
         rows=rows, copy_seconds=copied - start,
         constraints_seconds=max(0.0, end - copied - vacuum_tail), vacuum_seconds=vacuum_tail,
-        bytes=sum(s.bytes for s in tables.values()), workers=workers,
-        context_seconds=context_seconds, tables=tables)
+        bytes=sum(s.bytes for s in loaded.values()), workers=workers,
+        context_seconds=context_seconds, tables=loaded)
+
+
+def reflect(conn: psycopg.Connection, tables: list[str]) -> dict[str, sa.Table]:
+    """The tables as SQLAlchemy reflects them from the catalog (column names, types, nulls)."""
+    engine = sa.create_engine("postgresql+psycopg://", poolclass=sa.pool.NullPool,
+                              creator=lambda: psycopg.connect(conninfo_of(conn)))
+    try:
+        metadata = sa.MetaData()
+        metadata.reflect(engine, only=tables, resolve_fks=False)
+    finally:
+        engine.dispose()
+    return {name: metadata.tables[name] for name in tables}

@@ -14,10 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bench.errors import ConfigError
-from bench.paths import MIGRATION_FILE
 from bench.results.model import ClaimedRead, Claims
-
-DEFAULT_MIGRATION = MIGRATION_FILE
 
 
 def claims_file(migration: Path) -> Path:

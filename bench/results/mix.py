@@ -9,10 +9,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 
 from bench.errors import ConfigError
-from bench.paths import QUERIES_DIR
 from bench.results.record import Record
-
-DEFAULT_MIX = QUERIES_DIR / "workload_mix.toml"
 
 
 class WorkloadMix(Record):
@@ -21,7 +18,7 @@ class WorkloadMix(Record):
     writes: dict[str, float] = Field(default_factory=dict)  # rows per second, by workload
 
 
-def load_mix(path: Path = DEFAULT_MIX) -> WorkloadMix:
+def load_mix(path: Path) -> WorkloadMix:
     """The mix in `path`; one clear error for a missing or malformed file."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))

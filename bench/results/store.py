@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from bench.errors import ResultsError
-from bench.results import claims
 from bench.results.model import SCHEMA_VERSION, RunResults, SweepResults
 
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
@@ -62,7 +61,7 @@ def load(path: Path) -> RunResults:
         raise ResultsError(
             f"{file}: schema_version {raw['schema_version']!r} is not {SCHEMA_VERSION}, the "
             "version this harness reads; re-run the benchmark with this harness version")
-    return validate(RunResults, _upgrade(raw), file)
+    return validate(RunResults, raw, file)
 
 
 def load_sweep(path: Path) -> SweepResults:
@@ -84,22 +83,6 @@ def describe(exc: ValidationError) -> str:
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
     return f"{where}: {first['msg']}{more}"
-
-
-def _upgrade(raw: dict[str, Any]) -> dict[str, Any]:
-    """Files written before the claims were recorded in results.json: if the run measured the
-    migration that ships with the harness, its claims are the ones in that migration's claims
-    file, so they are filled in from there (the figures the report showed at the time)."""
-    if "claims" in raw:
-        return raw
-    config = raw.get("config")
-    migration = config.get("migration") if isinstance(config, dict) else None
-    default = claims.DEFAULT_MIGRATION
-    if migration == default.name:
-        found = claims.load_for(default)
-        if found is not None:
-            return {**raw, "claims": found.model_dump()}
-    return raw
 
 
 def json_schema() -> dict[str, Any]:

@@ -108,3 +108,39 @@ def column_stats(conn: psycopg.Connection, table: str, column: str) -> ColumnSta
     values, freqs = row[2] or [], row[3] or []
     return ColumnStats(float(row[0]), float(row[1]),
                        [(str(v), float(f)) for v, f in zip(values, freqs, strict=False)])
+
+
+# Tables that belong to a migration tool, not to the app's data.
+TOOL_TABLES = ("alembic_version",)
+
+
+def app_tables(conn: psycopg.Connection) -> list[str]:
+    """The app's tables: every ordinary or partitioned table of the current schema, parents
+    before the tables whose foreign keys point at them (then by name)."""
+    names = [r[0] for r in conn.execute(
+        """
+        SELECT c.relname FROM pg_class AS c
+        WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
+          AND NOT c.relispartition AND c.relname <> ALL(%s)
+        ORDER BY c.relname
+        """, (list(TOOL_TABLES),)).fetchall()]
+    edges = conn.execute(
+        """
+        SELECT DISTINCT c.relname, p.relname FROM pg_constraint AS k
+        JOIN pg_class AS c ON c.oid = k.conrelid JOIN pg_class AS p ON p.oid = k.confrelid
+        WHERE k.contype = 'f' AND c.relnamespace = current_schema()::regnamespace
+          AND c.oid <> p.oid
+        """).fetchall()
+    parents: dict[str, set[str]] = {n: set() for n in names}
+    for child, parent in edges:
+        if child in parents and parent in parents:
+            parents[child].add(parent)
+    ordered: list[str] = []
+    while parents:  # Kahn's algorithm; a cycle is broken by name
+        ready = sorted(n for n, ps in parents.items() if not ps) or [min(parents)]
+        for n in ready:
+            ordered.append(n)
+            del parents[n]
+        for ps in parents.values():
+            ps.difference_update(ready)
+    return ordered

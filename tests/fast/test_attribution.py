@@ -10,7 +10,6 @@ import pytest
 from scipy import stats as sps
 
 from bench.cli import main
-from bench.paths import MIGRATION_FILE
 from bench.report import markdown
 from bench.report import per_index as report
 from bench.results import attribution as attr
@@ -25,6 +24,7 @@ from bench.results.per_index import (
     WriteEffect,
 )
 from bench.runner.per_index.recommend import portable, write_files
+from tests.sales_agent import MIGRATION_FILE
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

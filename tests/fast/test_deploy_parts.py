@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,13 @@ import pytest
 from bench.cli import main
 from bench.deploy_config import DeployConfig
 from bench.errors import ConfigError, MigrationError, ResultsError
-from bench.paths import MIGRATION_FILE
 from bench.report.deploy import CHARTS, load, recommendation, render
 from bench.results.deploy import SweepPoint
 from bench.runner.deploy import concurrently
 from bench.runner.deploy.job import fit_sweep
 from bench.runner.deploy.throughput import order
 from bench.runner.deploy.traffic import pgbench_query
+from tests.sales_agent import APP, MIGRATION_FILE
 
 
 def test_every_index_of_007_becomes_a_concurrent_build() -> None:
@@ -94,7 +95,8 @@ def test_the_stall_is_extrapolated_along_the_fit() -> None:
     ({"clients": (0, 2)}, "--clients must be whole numbers from 1 to 64 (got 0,2)"),
     ({"lead_s": 0.1}, "--lead must be from 0.5 to 600 seconds (got 0.1)"),
     ({"sweep_scales": (0.0,)}, "every scale in --sweep must be above 0"),
-    ({"mix": Path("/nonexistent.toml")}, "workload mix not found: /nonexistent.toml"),
+    ({"app": replace(APP, mix=Path("/nonexistent.toml"))},
+     "workload mix not found: /nonexistent.toml"),
     ({"lock_timeout_ms": 0}, "--lock-timeout must be from 1 to 600000 ms (got 0)"),
 ])
 def test_bad_options_are_one_clear_line(kwargs: dict[str, object], message: str) -> None:

@@ -16,13 +16,13 @@ import pytest
 from bench.ci import comment, trend
 from bench.ci.compare import Gate, compare
 from bench.cli import main
-from bench.paths import QUERIES_DIR
 from bench.report import markdown
 from bench.report.sweep import write_sweep
 from bench.results import store
 from bench.results.model import Claims
 from bench.results.verdict import read_verdict
 from bench.runner.shapes import load_shapes
+from tests.sales_agent import QUERIES_DIR
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHARTS = ["query_latency.png", "write_overhead.png", "disk.png"]

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from bench.errors import ConfigError, ShapeError
-from bench.paths import MIGRATION_FILE, QUERIES_DIR
 from bench.results.claims import load_for
 from bench.results.stats import ratio_of_medians_ci, summarize
 from bench.results.verdict import read_verdict
 from bench.runner.params import draw
 from bench.runner.shapes import load_shapes, parse_shape
+from tests.sales_agent import MIGRATION_FILE, QUERIES_DIR
 
 
 def test_draw_is_deterministic_and_varies() -> None:

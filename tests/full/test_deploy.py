@@ -11,7 +11,6 @@ import pytest
 
 from bench.cli import main
 from bench.config import RunConfig
-from bench.paths import MIGRATION_FILE, QUERIES_DIR
 from bench.report.deploy import load
 from bench.results.deploy import SLOW_MS
 from bench.results.mix import load_mix
@@ -21,6 +20,7 @@ from bench.runner.deploy.under_load import LoadPlan, engine_for, migrate_under_l
 from bench.runner.provision import Target, scratch_database
 from bench.runner.seeding import seed_database
 from bench.runner.shapes import load_shapes
+from tests.sales_agent import MIGRATION_FILE, MIX_FILE, QUERIES_DIR
 
 SCALE = 0.05  # 100,000 rows: the plain migration holds its locks for a good part of a second
 
@@ -35,7 +35,7 @@ def loaded_db(pg_server: str, tmp_path: Path) -> Iterator[tuple[Target, LoadPlan
     with scratch_database(pg_server, "embedded") as db:
         seed_database(db, RunConfig(scale=SCALE, seed=3, progress=False), echo=_quiet)
         with db.connect(autocommit=True) as conn:
-            load_ = traffic.prepare(conn, load_shapes(QUERIES_DIR), load_mix(), seed=3)
+            load_ = traffic.prepare(conn, load_shapes(QUERIES_DIR), load_mix(MIX_FILE), seed=3)
         scripts = load_.writes + load_.reads
         files = traffic.write_files(scripts, tmp_path / "scripts")
         yield db, LoadPlan(pgbench.binary("embedded"), scripts, files, clients=4,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from bench.config import RunConfig
-from bench.paths import MIGRATION_FILE
 from bench.runner import catalog
 from bench.runner.migrate import apply
 from bench.runner.provision import Target
 from bench.runner.seeding import seed_database
 from seed.models import TABLES
+from tests.sales_agent import MIGRATION_FILE
 
 REPORT_INDEXES = {
     "ix_social_media_activity_lead_id", "ix_contact_social_profiles_lead_id",

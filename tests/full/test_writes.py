@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 
 from bench.config import RunConfig
-from bench.paths import MIGRATION_FILE
 from bench.results.claims import load_for
 from bench.results.model import DiskSection, WriteSection, WriteWorkload
 from bench.runner import catalog, disk
@@ -17,6 +16,7 @@ from bench.runner.provision import Target, scratch_database, twin_database
 from bench.runner.seeding import seed_database
 from bench.runner.writes import WriteBench
 from seed.models import TABLES
+from tests.sales_agent import MIGRATION_FILE
 
 CLAIMS = load_for(MIGRATION_FILE)
 assert CLAIMS is not None

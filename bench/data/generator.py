@@ -1,0 +1,76 @@
+"""What a data generator is to the harness, and which one an app gets.
+
+A generator is any object (a module will do) with three functions:
+
+* `row_counts(scale) -> {table: rows}`: the rows of every table it fills at that scale;
+* `make_context(seed, scale) -> context`: whatever is drawn once (pools, parent attributes);
+  made in the harness's process before the loading processes fork, so they share it;
+* `blocks(context, table) -> iterator of blocks`: the table's rows in order, a block being a
+  dict of column name -> NumPy array (int64; float64 with NaN for NULL; datetime64 with NaT)
+  or `bench.data.strings.Text` (codes into pools), all of one length. A block must not depend
+  on which process makes it or in which order tables are made.
+
+The app names its own in the project file (`[data] generator = "package.module"`), e.g. the
+hand-tuned generator of the 007 app (seed/generate.py); otherwise the generic generator
+(bench/data/generic.py) fills the tables from the catalog alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+import numpy as np
+import sqlalchemy as sa
+
+from bench.data.strings import Text, materialize
+from bench.errors import ConfigError
+
+Block = dict[str, "np.ndarray | Text"]
+
+
+class Generator(Protocol):
+    def row_counts(self, scale: float) -> Mapping[str, int]: ...
+
+    def make_context(self, seed: int, scale: float) -> Any: ...
+
+    def blocks(self, context: Any, table: str) -> Iterator[Block]: ...
+
+
+def check(generator: Any, spec: str) -> Generator:
+    missing = [f for f in ("row_counts", "make_context", "blocks")
+               if not callable(getattr(generator, f, None))]
+    if missing:
+        raise ConfigError(f"data generator {spec!r} lacks {', '.join(missing)}(): see "
+                          "bench/data/generator.py for what a generator provides")
+    return generator  # type: ignore[no-any-return]
+
+
+def for_app(generator_spec: str | None, root: Any, tables: list[sa.Table],
+            table_rows: Mapping[str, int], rows: int | None) -> Generator:
+    """The app's own generator if its project file names one, else the generic one."""
+    if generator_spec:
+        from bench.project.hooks import load_object
+
+        loaded: Any = load_object(generator_spec, root, "data generator")
+        return check(loaded, generator_spec)
+    from bench.data.generic import GenericGenerator
+
+    return GenericGenerator(tables, table_rows=table_rows, total_rows=rows)
+
+
+def sample(generator: Generator, seed: int, scale: float, tables: list[str]
+           ) -> dict[str, dict[str, np.ndarray]]:
+    """The first block of each table at (seed, scale), text materialized: rows to insert."""
+    ctx = generator.make_context(seed, scale)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for table in tables:
+        if table not in generator.row_counts(scale):
+            continue
+        parts = list(generator.blocks(ctx, table))
+        out[table] = {c: np.concatenate([_array(b[c]) for b in parts]) for c in parts[0]}
+    return out
+
+
+def _array(column: np.ndarray | Text) -> np.ndarray:
+    return materialize(column) if isinstance(column, Text) else np.asarray(column)

@@ -1,0 +1,32 @@
+"""The command-line options that say which app to measure, shared by run, seed and deploy.
+Each overrides its key of the project file; together they work without one."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bench.project.app import App, resolve
+
+
+def add_app_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("the app (default: its project file, found from here upwards)")
+    g.add_argument("--project", type=Path, default=None,
+                   help="project file (pg-index-bench.toml, or a pyproject.toml with "
+                        "[tool.pg-index-bench])")
+    g.add_argument("--schema", default=None,
+                   help="schema source: package.module:Base (SQLAlchemy), schema.sql, "
+                        "alembic.ini, or a postgresql:// URL (read only)")
+    g.add_argument("--migration", type=Path, default=None,
+                   help="the migration to measure: an Alembic revision file, or a .sql file")
+    g.add_argument("--queries", type=Path, default=None, help="folder of .sql query shapes")
+    g.add_argument("--rows", type=int, default=None,
+                   help="rows in all at --scale 1 for the generic generator (default about "
+                        "a million)")
+    g.add_argument("--mix", type=Path, default=None,
+                   help="workload mix (TOML): calls/s per shape, rows/s per write workload")
+
+
+def app_from_args(args: argparse.Namespace) -> App:
+    return resolve(schema=args.schema, migration=args.migration, queries=args.queries,
+                   mix=args.mix, rows=args.rows, project=args.project)
