@@ -13,7 +13,9 @@ whole plan's execution time can be set against its cost.
 - **q-error** of a node: max(est/act, act/est) of the rows per loop ("Plan Rows" is per loop,
   and so is "Actual Rows"), both taken as at least one row (the planner never estimates fewer),
   with its direction (over: more rows estimated than returned). Flagged at 10x, 100x and 1000x as
-  pev2 and explain.depesz.com flag it. A node that never ran (loops 0) has no q-error.
+  pev2 and explain.depesz.com flag it. A node that never ran (loops 0) has no q-error; a node
+  below a Limit that was stopped once the Limit had its rows (no Sort or Hash between them)
+  returns fewer rows than estimated by design, so that "over" is neither flagged nor the worst.
 - **Milliseconds per cost unit**: a plan's execution time over its root's total cost, grouped
   by the root's node type (per-node times are not measured).
 
@@ -73,10 +75,24 @@ def median_ratio(numer: list[float], denom: list[float]) -> float | None:
     return statistics.median(ratios) if ratios else None
 
 
-def _walk(node: dict[str, Any], position: str = "0") -> Iterator[tuple[str, dict[str, Any]]]:
-    yield position, node
+# Nodes that read all their input before returning a row: below them, a Limit stops nothing.
+BLOCKING = frozenset({"Sort", "Hash", "SetOp"})
+
+
+def _reads_all(node: dict[str, Any]) -> bool:
+    kind = node.get("Node Type")
+    if kind == "Aggregate":
+        return node.get("Strategy") in ("Plain", "Hashed")
+    return kind in BLOCKING
+
+
+def _walk(node: dict[str, Any], position: str = "0", limited: bool = False
+          ) -> Iterator[tuple[str, dict[str, Any], bool]]:
+    """(position, node, stopped early by a Limit above it) in plan order."""
+    yield position, node, limited
+    below = True if node.get("Node Type") == "Limit" else limited and not _reads_all(node)
     for i, child in enumerate(node.get("Plans", [])):
-        yield from _walk(child, f"{position}.{i}")
+        yield from _walk(child, f"{position}.{i}", below)
 
 
 def node_label(node: dict[str, Any]) -> str:
@@ -92,7 +108,7 @@ def node_label(node: dict[str, Any]) -> str:
 def node_estimates(root: dict[str, Any]) -> list[NodeEstimate]:
     """Every node of a plan, in plan order, with its q-error."""
     out = []
-    for position, node in _walk(root):
+    for position, node, stopped in _walk(root):
         loops = int(node.get("Actual Loops", 0) or 0)
         plan_rows = float(node.get("Plan Rows", 0) or 0)
         actual = float(node["Actual Rows"]) if loops and "Actual Rows" in node else None
@@ -101,16 +117,21 @@ def node_estimates(root: dict[str, Any]) -> list[NodeEstimate]:
             position=position, node=node_label(node), node_type=str(node.get("Node Type", "?")),
             startup_cost=float(node.get("Startup Cost", 0) or 0),
             total_cost=float(node.get("Total Cost", 0) or 0), plan_rows=plan_rows,
-            actual_rows=actual, loops=loops, q_error=q, direction=direction, flag=flag(q)))
+            actual_rows=actual, loops=loops, q_error=q, direction=direction,
+            flag="" if stopped and direction == "over" else flag(q), stopped_early=stopped))
     return out
 
 
+def counts(n: NodeEstimate) -> bool:
+    """Whether a node's q-error is a misestimate (it ran, and was not cut short by a Limit)."""
+    return n.q_error is not None and not (n.stopped_early and n.direction == "over")
+
+
 def worst_node(nodes: list[NodeEstimate]) -> NodeEstimate | None:
-    """The node with the largest q-error; of equals, the first in plan order."""
+    """The node with the largest q-error that counts; of equals, the first in plan order."""
     best: NodeEstimate | None = None
     for n in nodes:
-        if n.q_error is not None and (best is None or best.q_error is None
-                                      or n.q_error > best.q_error):
+        if counts(n) and (best is None or (n.q_error or 0) > (best.q_error or 0)):
             best = n
     return best
 

@@ -226,6 +226,10 @@ class NodeEstimate(Record):
     q_error: float | None  # max(est/act, act/est), both at least 1 row; None: never executed
     direction: Literal["over", "under", "exact"] | None  # over: more rows estimated than seen
     flag: MisestimateFlag = ""  # q_error reached 10x, 100x or 1000x (as pev2 flags it)
+    # Below a Limit, with no node between that reads all its input (Sort, Hash, ...): it was
+    # stopped once the Limit had its rows, so fewer rows than estimated is no misestimate (such
+    # a node's "over" is neither flagged nor the worst).
+    stopped_early: bool = False
 
 
 class PlanEstimate(Record):

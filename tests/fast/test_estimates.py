@@ -135,3 +135,27 @@ def test_old_results_get_estimates_from_their_kept_plans() -> None:
     assert est.measured_over_estimated == pytest.approx(q.speedup / (cost_b / cost_a))
     phase = estimates.for_phase(q.before)
     assert phase is not None and phase.worst is not None and phase.nodes
+
+
+def test_nodes_a_limit_stopped_are_not_overestimates() -> None:
+    # Limit 50 > Sort (stopped after 50 of 7,667) > Seq Scan (all 7,700 of 7,667 read);
+    # Limit 50 > Index Scan (stopped after 50 of 24,067): fewer rows by design, not flagged;
+    # an underestimate below a Limit still counts.
+    sort = {"Plan": _node("Limit", 50, 50, children=[
+        _node("Sort", 7667, 50, children=[_node("Seq Scan", 7667, 7700)])])}
+    est = estimates.plan_estimate(sort)
+    assert est is not None
+    assert [n.stopped_early for n in est.nodes] == [False, True, False]
+    assert est.nodes[1].q_error == pytest.approx(7667 / 50) and est.nodes[1].flag == ""
+    assert est.worst is not None and est.worst.node_type == "Seq Scan"
+    scan = {"Plan": _node("Limit", 50, 50, children=[
+        _node("Nested Loop", 24067, 50, children=[_node("Index Scan", 24067, 50),
+                                                  _node("Index Scan", 1, 30, loops=50)])])}
+    est = estimates.plan_estimate(scan)
+    assert est is not None and [n.stopped_early for n in est.nodes] == [False, True, True, True]
+    assert [n.flag for n in est.nodes] == ["", "", "", "10x"]
+    assert est.worst is not None and est.worst.position == "0.0.1"  # 30x under
+    agg = {"Plan": _node("Limit", 1, 1, children=[
+        _node("Aggregate", 1, 1, Strategy="Plain", children=[_node("Seq Scan", 5000, 20)])])}
+    est = estimates.plan_estimate(agg)
+    assert est is not None and est.nodes[2].flag == "100x" and not est.nodes[2].stopped_early
