@@ -25,7 +25,7 @@ from bench.results.verdict import read_verdict
 from bench.runner.shapes import load_shapes
 
 FIXTURES = Path(__file__).parent / "fixtures"
-CHARTS = ["query_latency.png", "write_overhead.png", "disk.png"]
+CHARTS = ["query_latency.png", "write_overhead.png", "disk.png", "estimate_speedup.png"]
 
 
 @pytest.mark.parametrize("run", ["scale1", "small1", "small2"])
