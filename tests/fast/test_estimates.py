@@ -159,3 +159,15 @@ def test_nodes_a_limit_stopped_are_not_overestimates() -> None:
         _node("Aggregate", 1, 1, Strategy="Plain", children=[_node("Seq Scan", 5000, 20)])])}
     est = estimates.plan_estimate(agg)
     assert est is not None and est.nodes[2].flag == "100x" and not est.nodes[2].stopped_early
+
+
+def test_the_chart_has_one_point_per_shape(tmp_path: Path) -> None:
+    from bench.report import estimate_charts
+
+    results = store.load(FIXTURES / "scale1.results.json")
+    pts = estimate_charts.points(results)
+    assert [p[0] for p in pts] == [q.name for q in results.queries]
+    assert estimate_charts.draw(results, tmp_path / "e.png")
+    assert (tmp_path / "e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    results.queries = []
+    assert not estimate_charts.draw(results, tmp_path / "none.png")
