@@ -15,6 +15,8 @@ can say exactly what:
 - a write workload whose WAL records per row rose or whose HOT share fell (an index more to
   maintain, an index on an updated column) fails it only with --fail-on-write-regression: a
   migration that adds an index is meant to cost writes something;
+- a row estimate of an unchanged plan that moved by 10x or more (statistics that changed) is
+  a warning and never gates;
 - every other difference (a new index used, fewer buffers, plans without the indexes) is
   reported and does not gate.
 
@@ -32,6 +34,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bench.results.estimates import q_error
 from bench.results.model import QueryPhase, QueryResult, RunResults, WritePhase, WriteWorkload
 
 # Writes are nearly, not exactly, deterministic: opportunistic cleanup (pruning a heap page,
@@ -43,6 +46,10 @@ from bench.results.model import QueryPhase, QueryResult, RunResults, WritePhase,
 # own counts) was identical in every run; 2 points leave room for the same cleanup effect.
 WAL_RECORDS_TOLERANCE = 0.1
 HOT_TOLERANCE_POINTS = 2.0
+# The planner's row estimate of a plan that did not change, moved by this factor or more
+# between base and new: its statistics changed (ANALYZE, a statistics target, the data), and a
+# later statistics change may pick another plan. A warning; it never gates.
+ESTIMATE_MOVE = 10.0
 SCAN = re.compile(r"^(?P<kind>.+?)(?: using (?P<index>\S+))? on (?P<table>\S+)$")
 
 
@@ -52,7 +59,7 @@ class Finding:
 
     name: str  # shape or write workload
     phase: str  # "after" (with the indexes) or "before"
-    signal: str  # plan | rows | buffers | wal_records | hot | unstable
+    signal: str  # plan | rows | buffers | estimate | wal_records | hot | unstable
     text: str  # one Markdown sentence saying what changed
     worse: bool = False
     gates: bool = False  # fails the gate
@@ -154,6 +161,30 @@ def _plan_findings(name: str, phase: str, b: QueryPhase, n: QueryPhase, rounds: 
     return out
 
 
+def _estimate_findings(name: str, phase: str, b: QueryPhase, n: QueryPhase,
+                       rounds: int) -> list[Finding]:
+    """A warning when the root's estimated rows moved by ESTIMATE_MOVE or more in rounds whose
+    plan is the same in base and new (runs before plan_rows_per_round: nothing to compare)."""
+    k = min(rounds, len(b.plan_rows_per_round), len(n.plan_rows_per_round))
+    moved = []
+    for i in range(k):
+        same = (b.plan_variants[b.plan_per_round[i]].structure
+                == n.plan_variants[n.plan_per_round[i]].structure)
+        factor, _direction = q_error(b.plan_rows_per_round[i], n.plan_rows_per_round[i])
+        if same and factor >= ESTIMATE_MOVE:
+            moved.append((factor, i))
+    if not moved:
+        return []
+    factor, i = max(moved)
+    where = "" if phase == "after" else " without the indexes"
+    return [Finding(
+        name, phase, "estimate",
+        f"`{name}`{where}: the planner's row estimate moved {factor:,.0f}x with the same plan "
+        f"in {len(moved)} of {k} rounds (round {i + 1}: {_fmt_int(b.plan_rows_per_round[i])} → "
+        f"{_fmt_int(n.plan_rows_per_round[i])} rows estimated); its statistics changed, and "
+        "the next change may pick another plan", worse=True)]
+
+
 def _per_round_differences(a: list[int], b: list[int], rounds: int) -> list[int]:
     return [i for i in range(rounds) if a[i] != b[i]]
 
@@ -206,6 +237,7 @@ def _query_findings(name: str, phase: str, bq: list[QueryResult], nq: list[Query
     gate_on = phase == "after"
     if "plans" not in shaky:
         out += _plan_findings(name, phase, b, n, rounds, new_indexes, gate_on)
+        out += _estimate_findings(name, phase, b, n, rounds)
     where = "" if phase == "after" else " without the indexes"
     rows = _per_round_differences(b.rows_per_round, n.rows_per_round, rounds)
     if rows and "rows" not in shaky:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import statistics
 
 from bench.formatting import factor, mb, ms, pct
+from bench.report import estimates as estimate_report
 from bench.report import per_index
 from bench.results.model import (
     Interval,
@@ -307,14 +308,16 @@ def read_table(results: RunResults) -> list[str]:
     claimed_head = " Claimed before → after |" if claims else ""
     lines = [
         f"| Shape | Report row |{claimed_head} Measured before | Measured after "
-        "| Measured factor (95% CI) | Plan before → after | Verdict |",
-        "|---|---|---|---|---|---|---|---|" if claims else "|---|---|---|---|---|---|---|",
+        "| Measured factor (95% CI) | Planner's estimated factor (measured ÷ estimated) "
+        "| Plan before → after | Verdict |",
+        "|---|---|---|---|---|---|---|---|---|" if claims else "|---|---|---|---|---|---|---|---|",
     ]
     for q in results.queries:
         claimed = f" {_claim(q)} |" if claims else ""
         lines.append(
             f"| `{q.name}` | {q.report_row} |{claimed} {_timing(q.before)} | "
-            f"{_timing(q.after)} | {_measured_factor(q)} | {_plan(q.before)} → {_plan(q.after)} | "
+            f"{_timing(q.after)} | {_measured_factor(q)} | {estimate_report.estimate_cell(q)} | "
+            f"{_plan(q.before)} → {_plan(q.after)} | "
             f"{VERDICT_ICON.get(q.verdict or '', '')} {q.verdict_text} |"
         )
     return lines
@@ -487,6 +490,7 @@ def details(results: RunResults) -> list[str]:
             )
             for v in p.plan_variants:
                 lines.append(f"  - {v.rounds} round(s): {v.summary}")
+            lines += estimate_report.flagged_nodes(q, name)
         if q.by_parameter:
             lines += ["", "| Parameters | Rounds | Before | After | Factor |",
                       "|---|---|---|---|---|"]
@@ -559,6 +563,7 @@ def render(results: RunResults, chart_names: list[str]) -> str:
     lines += [f"![{name}]({name})" for name in chart_names if name.startswith("disk")]
     lines.append("")
     lines += per_index.section(results)
+    lines += estimate_report.section(results, chart_names)
     lines += noise_floor_section(results)
     lines += noise_section(results)
     lines += migration_section(results)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.report import charts, markdown, per_index_charts
+from bench.report import charts, estimate_charts, markdown, per_index_charts
 from bench.results.model import RunResults
 
 
@@ -14,6 +14,8 @@ def write_report(results: RunResults, out_dir: Path) -> Path:
     chart_names = charts.draw_all(results, out_dir)
     if per_index_charts.draw(results, out_dir / "per_index.png"):
         chart_names.append("per_index.png")
+    if estimate_charts.draw(results, out_dir / "estimate_speedup.png"):
+        chart_names.append("estimate_speedup.png")
     path = out_dir / "report.md"
     path.write_text(markdown.render(results, chart_names))
     return path

@@ -206,6 +206,63 @@ class Method(Record):
 # --- reads ------------------------------------------------------------------------------------
 
 
+# The planner's side of a plan (bench/results/estimates.py does the arithmetic). Plans are run
+# with EXPLAIN (ANALYZE, TIMING OFF): every node has its estimates ("Plan Rows", costs) and its
+# actual rows and loops, but no per-node time; only the whole plan is timed.
+MisestimateFlag = Literal["", "10x", "100x", "1000x"]
+
+
+class NodeEstimate(Record):
+    """One plan node: the planner's row estimate against the rows it returned, per loop."""
+
+    position: str  # in the plan tree: "0" the root, "0.1" its second child, ...
+    node: str  # "Index Scan using ix_a on t", "Hash Join", ...
+    node_type: str
+    startup_cost: float
+    total_cost: float
+    plan_rows: float  # estimated rows per loop
+    actual_rows: float | None  # per loop; None: never executed
+    loops: int
+    q_error: float | None  # max(est/act, act/est), both at least 1 row; None: never executed
+    direction: Literal["over", "under", "exact"] | None  # over: more rows estimated than seen
+    flag: MisestimateFlag = ""  # q_error reached 10x, 100x or 1000x (as pev2 flags it)
+    # Below a Limit, with no node between that reads all its input (Sort, Hash, ...): it was
+    # stopped once the Limit had its rows, so fewer rows than estimated is no misestimate (such
+    # a node's "over" is neither flagged nor the worst).
+    stopped_early: bool = False
+
+
+class PlanEstimate(Record):
+    """The planner's figures for one phase's representative plan (the median round's)."""
+
+    total_cost: float  # the root node's
+    startup_cost: float
+    plan_rows: float
+    actual_rows: float
+    planning_ms: float | None = None  # this plan's planning time
+    execution_ms: float | None = None  # this plan's execution time
+    ms_per_cost_unit: float | None = None  # execution_ms / total_cost
+    root_node_type: str = ""
+    nodes: list[NodeEstimate] = Field(default_factory=list)  # every node, in plan order
+    worst: NodeEstimate | None = None  # the node with the largest q-error (first of equals)
+
+
+class ShapeEstimate(Record):
+    """Per shape: the planner's estimated speedup (cost before / cost after) next to the
+    measured one, and how far apart they are."""
+
+    cost_before: float
+    cost_after: float
+    estimated_speedup: float | None  # median of the per-round cost ratios (else of the plans)
+    measured_speedup: float | None  # QueryResult.speedup
+    measured_over_estimated: float | None  # > 1: the indexes paid more than the planner thought
+    rounds: int = 0  # paired rounds the estimated speedup comes from; 0: the two kept plans
+    planning_before_ms: float | None = None  # medians over the rounds
+    planning_after_ms: float | None = None
+    execution_before_ms: float | None = None
+    execution_after_ms: float | None = None
+
+
 class PlanVariant(Record):
     rounds: int
     summary: str
@@ -261,6 +318,11 @@ class QueryPhase(Record):
     crosscheck: Crosscheck | None = None
     times_ms: list[float] = Field(default_factory=list)  # execution time of every round
     error: str | None = None
+    # The planner's side (bench/results/estimates.py); empty or None in runs made before it.
+    # Per round: the root node's total cost and estimated rows.
+    total_cost_per_round: list[float] = Field(default_factory=list)
+    plan_rows_per_round: list[float] = Field(default_factory=list)
+    estimate: PlanEstimate | None = None  # of `plan`, node by node
 
     @property
     def measured(self) -> bool:
@@ -296,6 +358,7 @@ class QueryResult(Record):
     verdict: ReadVerdict | None = None
     verdict_text: str = ""
     aa: NoiseFloor | None = None  # the A/A control: the noise floor of `speedup`
+    estimate: ShapeEstimate | None = None  # the planner's speedup next to the measured one
 
     def phase(self, name: str) -> QueryPhase | None:
         return self.before if name == "before" else self.after

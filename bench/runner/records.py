@@ -6,6 +6,7 @@ import json
 import statistics
 from typing import Any, Literal
 
+from bench.results import estimates
 from bench.results.model import (
     NOISY_HALFWIDTH,
     ClaimedRead,
@@ -66,6 +67,9 @@ def phase_record(result: PhaseResult) -> QueryPhase:
         crosscheck=_crosscheck(result),
         times_ms=[round(t, 4) for t in result.times],
         error=result.error,
+        total_cost_per_round=[float(r.plan["Plan"].get("Total Cost", 0.0)) for r in rounds],
+        plan_rows_per_round=[float(r.plan["Plan"].get("Plan Rows", 0.0)) for r in rounds],
+        estimate=estimates.plan_estimate(rep.plan),
     )
 
 
@@ -143,6 +147,7 @@ def query_record(shape: Shape, params: list[dict[str, Any]], claim: ClaimedRead 
         rec.speedup, rec.speedup_ci95 = paired_ratio(before.times, after.times,
                                                      extra_sd=RUN_TO_RUN_SD["reads"])
         rec.by_parameter = by_parameter(params, before, after)
+        rec.estimate = estimates.shape_estimate(rec.before, rec.after, rec.speedup)
     rec.verdict, rec.verdict_text = read_verdict(
         rec.speedup, rec.speedup_ci95, claim.factor if claim else None,
         shape.expects_index, rec.after.indexes_used if rec.after else [],

