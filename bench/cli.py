@@ -26,7 +26,7 @@ from bench.project.options import add_app_options, app_from_args
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", type=float, default=1.0,
-                   help="data size; 1.0 = 100,000 leads, about 2 million rows (default 1.0)")
+                   help="data size: the app's rows at scale 1 times this (default 1.0)")
     p.add_argument("--seed", type=int, default=42, help="random seed for data and parameters")
     p.add_argument("--dsn", default=None,
                    help="use this existing server (default: $DATABASE_URL, else an embedded "

@@ -104,7 +104,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "deploy", help="the migration under live traffic (pgbench): lock stalls as written vs "
                        "CONCURRENTLY, and throughput at N clients without/with the indexes")
     p.add_argument("--scale", type=float, default=1.0,
-                   help="data size; 1.0 = 100,000 leads, about 2 million rows (default 1.0)")
+                   help="data size: the app's rows at scale 1 times this (default 1.0)")
     p.add_argument("--seed", type=int, default=42, help="random seed for data and parameters")
     p.add_argument("--clients", default="1,2,4,8",
                    help="client counts for the throughput table (default 1,2,4,8)")

@@ -40,10 +40,11 @@ from bench.results.model import QueryPhase, QueryResult, RunResults, WritePhase,
 # Writes are nearly, not exactly, deterministic: opportunistic cleanup (pruning a heap page,
 # deleting index entries that earlier scans marked dead) depends on the oldest snapshot at that
 # moment and on getting a cleanup lock, so now and then a record is written or saved: at scale
-# 1, 3 WAL records in 6,500 (update:leads, 8.145 vs 8.141 per row); at scale 0.1 none. One more
-# index costs one record per row inserted (or updated without HOT), so a change counts from
-# 0.1 records per row: 25 times that noise, a tenth of an index. The HOT share (a transaction's
-# own counts) was identical in every run; 2 points leave room for the same cleanup effect.
+# 1, 3 WAL records in 6,500 (one update workload, 8.145 vs 8.141 per row); at scale 0.1
+# none. One more index costs one record per row inserted (or updated without HOT), so a
+# change counts from 0.1 records per row: 25 times that noise, a tenth of an index. The HOT
+# share (a transaction's own counts) was identical in every run; 2 points leave room for the
+# same cleanup effect.
 WAL_RECORDS_TOLERANCE = 0.1
 HOT_TOLERANCE_POINTS = 2.0
 # The planner's row estimate of a plan that did not change, moved by this factor or more

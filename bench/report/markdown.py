@@ -420,7 +420,8 @@ def writes_section(results: RunResults) -> list[str]:
         )
     if section.inserted_leads_kept:
         lines += ["", "> The role may not skip foreign-key checks (session_replication_role), "
-                  "so the leads inserted in the *before* phase were kept for the *after* phase."]
+                  "so the parent rows inserted in the *before* phase were kept for the *after* "
+                  "phase."]
     lines.append("")
     return lines
 

@@ -54,9 +54,7 @@ def render(sweep: SweepResults) -> str:
         "# Index impact by data size",
         "",
         "Measured speedup (median before / median after, 95% interval) of each query shape at "
-        "each scale. Each scale is a full run; its report is in `scale-<s>/report.md`. The "
-        "report's \"Simple FK join (10k rows)\" row does not say which rows; scale 0.01 has "
-        "10,000 social_media_activity rows, scale 0.005 has 10,000 rows in all six tables.",
+        "each scale. Each scale is a full run; its report is in `scale-<s>/report.md`.",
         "",
         f"| Shape | {head} |",
         "|---" * (len(runs) + 1) + "|",

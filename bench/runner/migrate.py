@@ -23,7 +23,6 @@ from bench.errors import MigrationError, first_line
 from bench.results.model import MigrationRecord, StatementTiming
 from bench.runner import catalog
 from bench.runner.provision import Target
-from seed.models import TABLES
 
 _INDEX_STMT = re.compile(
     r"^\s*(CREATE|DROP)\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
@@ -109,15 +108,16 @@ def run_migration(engine: sa.Engine, path: Path, direction: Direction) -> Migrat
 def apply(engine: sa.Engine, target: Target, path: Path, direction: Direction) -> MigrationRecord:
     """Run the migration one way and check the catalog agrees with what it did."""
     with target.connect() as conn:
-        before = catalog.list_indexes(conn, TABLES)
+        tables = catalog.app_tables(conn)
+        before = catalog.list_indexes(conn, tables)
     run = run_migration(engine, path, direction)
     with target.connect(autocommit=True) as conn:
-        after = catalog.list_indexes(conn, TABLES)
+        after = catalog.list_indexes(conn, tables)
         if direction == "upgrade":
             # An index on plain columns needs no new statistics; one on expressions does. Only
             # then ANALYZE, so the migrated twin keeps the planner statistics it shares with
             # its unmigrated twin (ANALYZE samples at random) unless the migration needs new.
-            for table in catalog.tables_with_expression_indexes(conn, TABLES):
+            for table in catalog.tables_with_expression_indexes(conn, tables):
                 conn.execute(f'ANALYZE "{table}"')
     names_before = {i.name for i in before}
     names_after = {i.name for i in after}
@@ -137,6 +137,6 @@ def apply(engine: sa.Engine, target: Target, path: Path, direction: Direction) -
     return MigrationRecord(
         revision=run.revision, direction=direction, seconds=run.seconds, indexes=changed,
         index_count=len(changed), statements=run.statements,
-        index_counts_before=catalog.index_counts(before, TABLES),
-        index_counts_after=catalog.index_counts(after, TABLES),
+        index_counts_before=catalog.index_counts(before, tables),
+        index_counts_after=catalog.index_counts(after, tables),
     )

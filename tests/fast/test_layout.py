@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,24 @@ def test_the_readme_module_table_matches_the_tree() -> None:
              w.rstrip("`,.;:)").endswith(".py")}
     gone = sorted(n.rstrip("`,.;:)") for n in named if not (ROOT / n.rstrip("`,.;:)")).is_file())
     assert not gone, f"README names modules that do not exist: {gone}"
+
+
+# What only the 007 app knows: its tables, its distinctive columns, its indexes' prefix.
+APP_NAMES = re.compile(
+    r"\b(leads|agent_executions|social_media_activity|contact_social_profiles|"
+    r"organization_charts|voice_session_logs|lead_id|qualification_score|decision_maker_score|"
+    r"contact_priority|posted_at|scraped_at|qualified_at|"
+    r"ix_(?:leads|agent|social|contact|organization|voice)\w*)\b")
+
+
+def test_the_harness_names_no_table_column_or_index_of_the_app_it_measures() -> None:
+    found = [f"{p.relative_to(ROOT)}:{n}: {m.group(0)}"
+             for p in sorted((ROOT / "bench").rglob("*.py"))
+             for n, line in enumerate(p.read_text().splitlines(), 1)
+             for m in [APP_NAMES.search(line)] if m]
+    assert not found, "bench/ knows the 007 app:\n" + "\n".join(found)
+
+
+def test_the_wheel_ships_the_harness_only() -> None:
+    text = (ROOT / "pyproject.toml").read_text()
+    assert 'include = ["bench*"]' in text

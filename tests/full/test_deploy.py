@@ -15,12 +15,13 @@ from bench.report.deploy import load
 from bench.results.deploy import SLOW_MS
 from bench.results.mix import load_mix
 from bench.runner import migrate
+from bench.runner.app_writes import load_app_writes
 from bench.runner.deploy import concurrently, pgbench, traffic
 from bench.runner.deploy.under_load import LoadPlan, engine_for, migrate_under_load
 from bench.runner.provision import Target, scratch_database
 from bench.runner.seeding import seed_database
 from bench.runner.shapes import load_shapes
-from tests.sales_agent import MIGRATION_FILE, MIX_FILE, QUERIES_DIR
+from tests.sales_agent import APP, MIGRATION_FILE, MIX_FILE, QUERIES_DIR
 
 SCALE = 0.05  # 100,000 rows: the plain migration holds its locks for a good part of a second
 
@@ -35,7 +36,9 @@ def loaded_db(pg_server: str, tmp_path: Path) -> Iterator[tuple[Target, LoadPlan
     with scratch_database(pg_server, "embedded") as db:
         seed_database(db, RunConfig(scale=SCALE, seed=3, progress=False), echo=_quiet)
         with db.connect(autocommit=True) as conn:
-            load_ = traffic.prepare(conn, load_shapes(QUERIES_DIR), load_mix(MIX_FILE), seed=3)
+            load_ = traffic.prepare(conn, load_shapes(QUERIES_DIR), load_mix(MIX_FILE), seed=3,
+                                     updates=load_app_writes(APP.writes),
+                                     copy_tables=APP.copy_tables)
         scripts = load_.writes + load_.reads
         files = traffic.write_files(scripts, tmp_path / "scripts")
         yield db, LoadPlan(pgbench.binary("embedded"), scripts, files, clients=4,

@@ -14,9 +14,8 @@ from bench.runner import catalog, disk
 from bench.runner.migrate import apply
 from bench.runner.provision import Target, scratch_database, twin_database
 from bench.runner.seeding import seed_database
-from bench.runner.writes import WriteBench
 from seed.models import TABLES
-from tests.sales_agent import MIGRATION_FILE
+from tests.sales_agent import MIGRATION_FILE, write_bench
 
 CLAIMS = load_for(MIGRATION_FILE)
 assert CLAIMS is not None
@@ -39,7 +38,7 @@ def measured(pg_server: str) -> Iterator[Measured]:
         with target.connect() as conn:
             sizes_before = catalog.table_sizes(conn, TABLES)
         with target.connect(autocommit=True) as conn:
-            bench = WriteBench(conn, seed=3, rounds=4, warmup=1)
+            bench = write_bench(target, conn, seed=3, rounds=4, warmup=1)
         with twin_database(target) as twin:
             conninfo = {"A": target.conninfo, "B": twin.conninfo}
             bench.measure_pair(conninfo, "aa", 4)

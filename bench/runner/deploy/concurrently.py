@@ -36,8 +36,13 @@ _DROP = re.compile(
 
 # A report's transaction left open (idle in transaction) while the index builds: it holds a
 # snapshot, and CREATE INDEX CONCURRENTLY waits for every transaction older than its own.
-HOLDER_STATEMENTS = ("BEGIN ISOLATION LEVEL REPEATABLE READ", "SELECT count(*) FROM leads")
-HOLDER_SQL = "; ".join(HOLDER_STATEMENTS) + ";"
+
+
+def holder_statements(table: str) -> tuple[str, str]:
+    """What the long transaction does before it sits idle: it reads the index's table (any
+    snapshot older than the build makes the build wait)."""
+    return ("BEGIN ISOLATION LEVEL REPEATABLE READ",
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)).as_string())
 INVALID_SQL = ("SELECT c.relname FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid "
                "WHERE NOT i.indisvalid")
 
@@ -226,7 +231,7 @@ def invalid_index_case(target: Target, engine: sa.Engine, revision: Path, index:
                              application_name="pgib-long-transaction")
     error: str | None = None
     try:
-        for stmt in HOLDER_STATEMENTS:
+        for stmt in holder_statements(table):
             holder.execute(stmt)
         with target.connect(autocommit=True) as conn:
             conn.execute(sql.SQL("SET lock_timeout = {}").format(
@@ -250,7 +255,8 @@ def invalid_index_case(target: Target, engine: sa.Engine, revision: Path, index:
     with target.connect(autocommit=True) as conn:
         valid_after = _valid(conn, index)
     return InvalidIndexCase(
-        index=index, table=table, holder_sql=HOLDER_SQL, lock_timeout_ms=lock_timeout_ms,
+        index=index, table=table, holder_sql="; ".join(holder_statements(table)) + ";",
+        lock_timeout_ms=lock_timeout_ms,
         error=error, failed_after_s=round(failed_after, 3) if error else None,
         invalid_detected=invalid, detect_sql=INVALID_SQL, rerun_skipped=rerun_skipped,
         remedy_sql=[f'DROP INDEX CONCURRENTLY IF EXISTS "{index}";', f"{create};"],

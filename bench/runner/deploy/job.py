@@ -33,7 +33,8 @@ from bench.results.deploy import (
 )
 from bench.results.mix import WorkloadMix, load_mix
 from bench.results.model import ServerInfo, migration_name
-from bench.runner import cache, environment, migrate, reads
+from bench.runner import cache, catalog, environment, migrate, reads
+from bench.runner.app_writes import load_app_writes
 from bench.runner.deploy import concurrently, pgbench, throughput, traffic
 from bench.runner.deploy.under_load import LoadPlan, engine_for, migrate_under_load
 from bench.runner.progress import Echo, stderr_echo, step
@@ -47,8 +48,6 @@ from bench.runner.provision import (
 )
 from bench.runner.seeding import seed_database
 from bench.runner.shapes import Shape, load_shapes
-from seed.generate import row_counts
-from seed.models import TABLES
 
 CALIBRATION_SECONDS = 1
 
@@ -73,7 +72,7 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
                 results.seed = seed_database(target, _seed_cfg(cfg, cfg.scale), echo)
             exe = pgbench.binary(target.source)
             with step(echo, "traffic: pgbench scripts and their lookup tables"):
-                load = _traffic(target, shapes, mix, cfg.seed)
+                load = _traffic(target, shapes, mix, cfg.seed, cfg)
             revision = concurrently.write_revision(cfg.migration, cfg.out)
             results.revision_file = revision.name
             echo(f"concurrently: wrote {cfg.out / revision.name}")
@@ -172,10 +171,11 @@ def _seed_cfg(cfg: DeployConfig, scale: float) -> RunConfig:
                      app=cfg.app)
 
 
-def _traffic(target: Target, shapes: list[Shape], mix: WorkloadMix,
-             seed: int) -> traffic.Traffic:
+def _traffic(target: Target, shapes: list[Shape], mix: WorkloadMix, seed: int,
+             cfg: DeployConfig) -> traffic.Traffic:
     with target.connect(autocommit=True) as conn:
-        return traffic.prepare(conn, shapes, mix, seed)
+        return traffic.prepare(conn, shapes, mix, seed, load_app_writes(cfg.app.writes),
+                               cfg.app.copy_tables)
 
 
 def _restore(target: Target, load: traffic.Traffic) -> None:
@@ -187,7 +187,9 @@ def _prewarm(*twins: Target) -> None:
     """Every table and index of both twins in shared buffers (pg_prewarm, where the role may),
     so that neither side starts a phase with a cold cache."""
     for twin in twins:
-        cache.prewarm(twin.conninfo, TABLES)
+        with twin.connect() as conn:
+            tables = catalog.app_tables(conn)
+        cache.prewarm(twin.conninfo, tables)
 
 
 def _restore_both(a: Target, b: Target, load: traffic.Traffic) -> None:
@@ -271,7 +273,7 @@ def _sweep(cfg: DeployConfig, target: Target, shapes: list[Shape], mix: Workload
         with step(echo, f"sweep: as written at scale {scale:g}"), \
                 scratch_database(target.admin_conninfo, target.source) as db:
             seed = seed_database(db, _seed_cfg(cfg, scale), lambda _line: None)
-            load = _traffic(db, shapes, mix, cfg.seed)
+            load = _traffic(db, shapes, mix, cfg.seed, cfg)
             # A shorter lead: only the usual latency before and after is needed here.
             plan = replace(_plan(cfg, exe, db, load, workdir, f"sweep-{scale:g}"),
                            lead_s=max(1.0, cfg.lead_s / 2))
@@ -292,7 +294,9 @@ def _point(scale: float, rows: dict[str, int], m: MigrationUnderLoad) -> SweepPo
 
 
 def fit_sweep(points: list[SweepPoint], at_scale: float) -> StallSweep:
-    at_rows = sum(row_counts(at_scale).values())
+    # Rows grow in proportion to the scale: from the largest point measured.
+    largest = max(points, key=lambda p: p.scale)
+    at_rows = round(largest.rows / largest.scale * at_scale)
     sweep = StallSweep(points=points, at_scale=at_scale, at_rows=at_rows)
     xs = [float(p.rows) for p in points]
     sweep.migration_fit = stalls.fit_power(xs, [p.migration_seconds for p in points])

@@ -1,5 +1,5 @@
 """The app's traffic as pgbench scripts: one per query shape and one per write workload,
-weighted by the workload mix (queries/workload_mix.toml).
+weighted by the app's workload mix (its project file's `mix`).
 
 pgbench draws parameters with its own functions only (`\\set r random(1, n)`), so every value a
 script needs comes from a table in the scratch database, picked by a random row number:
@@ -8,15 +8,16 @@ script needs comes from a table in the scratch database, picked by a random row 
   `pgib_load.pool_<shape>__<name>(i, v)`, and the script looks the values up with `\\gset`
   before the query (values drawn uniformly from the pool, as the main run draws them);
 * the rows a write workload inserts are a sample of the table's own rows
-  (`pgib_load.rows_<table>`), re-inserted under new ids: single-row `INSERT ... RETURNING id`,
+  (`pgib_load.rows_<table>`), re-inserted under new keys (tables whose key the database
+  assigns): single-row `INSERT ... RETURNING <key>`,
   or a bulk `INSERT ... SELECT` of BULK_ROWS rows for the COPY workloads (pgbench cannot send
   COPY data);
-* the updates touch a fixed "active set" of rows (`pgib_load.active_<table>`), with the same
-  SET clauses as bench.runner.writes.
+* the updates are the app's own write files (bench/runner/app_writes.py) on a fixed "active
+  set" of rows (`pgib_load.active_<table>`), as in bench.runner.writes.
 
 Every script is one statement in its own transaction (autocommit), so pgbench's per-transaction
 log gives each statement's latency. The tables are made before the database is twinned, so
-both twins have them. `restore()` puts a twin's six tables back as they were after a load.
+both twins have them. `restore()` puts a twin's tables back as they were after a load.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ from psycopg import sql
 
 from bench.errors import ConfigError, ShapeError, first_line
 from bench.results.mix import WorkloadMix
+from bench.runner import catalog
+from bench.runner.app_writes import AppWrite
 from bench.runner.shapes import Shape
-from bench.runner.writes import ACTIVE_ROWS, ACTIVE_SET, COPY_TABLES, UPDATES
-from seed.models import TABLES, Base
+from bench.runner.writes import ACTIVE_SET, TableKey, table_keys, workload_names
 
 SCHEMA = "pgib_load"
 SAMPLE_ROWS = 2_000  # rows sampled per table for the inserts to re-insert
@@ -61,7 +63,9 @@ class Script:
 class Traffic:
     reads: list[Script]
     writes: list[Script]
-    max_ids: dict[str, int]  # per table, the last id before any load ran
+    max_ids: dict[str, Any]  # per table with inserts, the last key before any load ran
+    keys: dict[str, TableKey]
+    tables: list[str]  # the app's tables, parents first
 
     @property
     def read_rate(self) -> float:
@@ -72,8 +76,16 @@ class Traffic:
         return sum(s.rate_per_s for s in self.writes)
 
 
-def _columns(table: str) -> list[str]:
-    return [c.name for c in Base.metadata.tables[table].columns if c.name != "id"]
+def _columns(conn: Connection, table: str, key: str) -> list[str]:
+    """The columns an insert sets: all but the key and generated ones."""
+    return [r[0] for r in conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND NOT attisdropped AND attgenerated = '' AND attname <> %s ORDER BY attnum",
+        (table, key)).fetchall()]
+
+
+def _sql_list(names: list[str]) -> str:
+    return ", ".join(sql.Identifier(n).as_string() for n in names)
 
 
 def _one(conn: Connection, query: sql.Composed | str, params: Any = None) -> Any:
@@ -92,53 +104,62 @@ def _ident(name: str) -> sql.Identifier:
 
 
 def check_mix(mix: WorkloadMix, shapes: Sequence[Shape]) -> None:
-    """Every name in the mix must be a shape or a write workload this driver plays."""
+    """Every read of the mix must be a shape (its writes are checked once the schema is built,
+    in prepare)."""
     unknown = sorted(set(mix.reads) - {s.name for s in shapes})
     if unknown:
         raise ConfigError(f"{mix.source}: [reads] names no query shape: {', '.join(unknown)} "
                           f"(shapes: {', '.join(s.name for s in shapes)})")
-    workloads = write_workloads()
-    unknown = sorted(set(mix.writes) - set(workloads))
-    if unknown:
-        raise ConfigError(f"{mix.source}: [writes] names no write workload: {', '.join(unknown)}"
-                          f" (workloads: {', '.join(workloads)})")
     if not any(v > 0 for v in mix.writes.values()):
         raise ConfigError(f"{mix.source}: no write workload has a rate above 0; the deploy "
                           "measurement needs writes")
 
 
-def write_workloads() -> list[str]:
-    return ([f"insert:{t}" for t in TABLES] + [f"copy:{t}" for t in COPY_TABLES]
-            + list(UPDATES))
-
-
-def prepare(conn: Connection, shapes: Sequence[Shape], mix: WorkloadMix, seed: int) -> Traffic:
+def prepare(conn: Connection, shapes: Sequence[Shape], mix: WorkloadMix, seed: int,
+            updates: Sequence[AppWrite] = (), copy_tables: Sequence[str] | None = None
+            ) -> Traffic:
     """Make the lookup tables in the scratch database (autocommit connection) and return the
     scripts. Shapes and workloads the mix gives no rate are left out."""
     check_mix(mix, shapes)
+    tables = catalog.app_tables(conn)
+    keys = table_keys(conn, tables)
+    inserts = [t for t in tables if t in keys and keys[t].assigned]
+    copies = list(copy_tables) if copy_tables is not None else inserts
+    names = workload_names(inserts, [t for t in copies if t in inserts], updates)
+    unknown = sorted(set(mix.writes) - set(names))
+    if unknown:
+        raise ConfigError(f"{mix.source}: [writes] names no write workload: {', '.join(unknown)}"
+                          f" (workloads: {', '.join(names)})")
     conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SCHEMA)))
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(SCHEMA)))
-    max_ids = {t: int(_one(conn, sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(
-        sql.Identifier(t)))) for t in TABLES}
+    max_ids = {t: _one(conn, sql.SQL("SELECT coalesce(max({}), 0) FROM {}").format(
+        sql.Identifier(keys[t].column), sql.Identifier(t))) for t in inserts}
     reads = [_read_script(conn, s, mix.reads[s.name]) for s in shapes
              if mix.reads.get(s.name, 0) > 0]
-    sampled = {t: _sample_rows(conn, t, seed) for t in TABLES}
+    by_name = {u.name: u for u in updates}
     writes: list[Script] = []
-    for name in write_workloads():
+    sampled: dict[str, int] = {}
+    for name in names:
         rate = mix.writes.get(name, 0.0)
         if rate <= 0:
             continue
-        op, table = name.split(":")
+        op, _, table = name.partition(":")
+        if name in by_name:
+            u = by_name[name]
+            writes.append(_update_script(conn, u, keys[u.table].column, seed, rate))
+            continue
+        cols = _columns(conn, table, keys[table].column)
+        if table not in sampled:
+            sampled[table] = _sample_rows(conn, table, cols, seed)
         if op == "insert":
-            writes.append(_insert_script(name, table, sampled[table], rate))
-        elif op == "copy":
-            writes.append(_bulk_script(name, table, sampled[table], rate))
+            writes.append(_insert_script(name, table, cols, keys[table].column, sampled[table],
+                                         rate))
         else:
-            writes.append(_update_script(conn, name, seed, rate))
+            writes.append(_bulk_script(name, table, cols, sampled[table], rate))
     conn.execute("ANALYZE " + ", ".join(
         f"{SCHEMA}.{r[0]}" for r in conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = %s", (SCHEMA,)).fetchall()))
-    return Traffic(reads, writes, max_ids)
+    return Traffic(reads, writes, max_ids, keys, tables)
 
 
 # --- reads ----------------------------------------------------------------------------------
@@ -186,12 +207,12 @@ def pgbench_query(query: str, casts: dict[str, str]) -> str:
 # --- writes ---------------------------------------------------------------------------------
 
 
-def _sample_rows(conn: Connection, table: str, seed: int) -> int:
+def _sample_rows(conn: Connection, table: str, columns: list[str], seed: int) -> int:
     """SAMPLE_ROWS of the table's rows (a repeatable Bernoulli sample), numbered from 1."""
     total = int(_one(conn, "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
                      (table,)))
     pct = 100.0 if total <= SAMPLE_ROWS else min(100.0, 150.0 * SAMPLE_ROWS / total)
-    cols = sql.SQL(", ").join(map(sql.Identifier, _columns(table)))
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
     target = _ident(_name("rows", table))
     conn.execute(sql.SQL(
         "CREATE TABLE {t} AS SELECT (row_number() OVER ())::int AS i, {c} FROM "
@@ -207,45 +228,53 @@ def _sample_rows(conn: Connection, table: str, seed: int) -> int:
     return n
 
 
-def _insert_script(name: str, table: str, n: int, rate: float) -> Script:
-    cols = ", ".join(_columns(table))
+def _insert_script(name: str, table: str, columns: list[str], key: str, n: int,
+                   rate: float) -> Script:
+    cols = _sql_list(columns)
     text = (f"\\set r random(1, {n})\n"
-            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {SCHEMA}.rows_{table} "
-            f"WHERE i = :r RETURNING id;\n")
+            f"INSERT INTO {_sql_list([table])} ({cols}) SELECT {cols} FROM {_sql_list([SCHEMA])}."
+            f"{_sql_list(['rows_' + table])} WHERE i = :r RETURNING {_sql_list([key])};\n")
     return Script(name, "write", table, rate, text)
 
 
-def _bulk_script(name: str, table: str, n: int, rows_per_s: float) -> Script:
+def _bulk_script(name: str, table: str, columns: list[str], n: int, rows_per_s: float
+                 ) -> Script:
     size = min(BULK_ROWS, n)
-    cols = ", ".join(_columns(table))
+    cols = _sql_list(columns)
     text = (f"\\set lo random(0, {n // size - 1}) * {size} + 1\n"
             f"\\set hi :lo + {size - 1}\n"
-            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {SCHEMA}.rows_{table} "
-            f"WHERE i BETWEEN :lo AND :hi;\n")
+            f"INSERT INTO {_sql_list([table])} ({cols}) SELECT {cols} FROM {_sql_list([SCHEMA])}."
+            f"{_sql_list(['rows_' + table])} WHERE i BETWEEN :lo AND :hi;\n")
     return Script(name, "write", table, rows_per_s / size, text)
 
 
-def _update_script(conn: Connection, name: str, seed: int, rate: float) -> Script:
-    table, set_clause = UPDATES[name]
-    ids = [r[0] for r in conn.execute(ACTIVE_ROWS[name]).fetchall()]
+_ID = re.compile(r"(?<![:\w]):id\b")
+
+
+def _update_script(conn: Connection, write: AppWrite, key: str, seed: int, rate: float
+                   ) -> Script:
+    table = write.table
+    ids = [r[0] for r in conn.execute(write.rows).fetchall()]
     if not ids:
-        raise ConfigError(f"{name}: no rows to update ({ACTIVE_ROWS[name]} returned none)")
+        raise ConfigError(f"{write.path}: no rows to update ({write.rows} returned none)")
     rng = np.random.default_rng(seed)
     pick = sorted(ids[int(i)] for i in rng.choice(len(ids), min(ACTIVE_SET, len(ids)),
                                                    replace=False))
-    active, snap = _ident(_name("active", table)), _ident(_name("snap", table))
-    conn.execute(sql.SQL("CREATE TABLE {} (i int PRIMARY KEY, id bigint NOT NULL)").format(
-        active))
-    with conn.cursor().copy(sql.SQL("COPY {} (i, id) FROM STDIN").format(active)) as copy:
-        for i, id_ in enumerate(pick, 1):
-            copy.write_row((i, id_))
-    conn.execute(sql.SQL("CREATE TABLE {} AS SELECT * FROM {} WHERE id IN "
-                         "(SELECT id FROM {})").format(snap, sql.Identifier(table), active))
+    active_name = _name("active", re.sub(r"\W", "_", write.name))
+    active, snap = _ident(active_name), _ident(_name("snap", table))
+    conn.execute(sql.SQL("CREATE TABLE {a} AS SELECT (row_number() OVER (ORDER BY {k}))::int "
+                         "AS i, {k} AS id FROM {t} WHERE {k} = ANY(%s)").format(
+        a=active, k=sql.Identifier(key), t=sql.Identifier(table)), (pick,))
+    conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (i)").format(active))
+    conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} AS SELECT * FROM {} WHERE {} IN "
+                         "(SELECT id FROM {})").format(snap, sql.Identifier(table),
+                                                      sql.Identifier(key), active))
+    row = _ID.sub(f"(SELECT id FROM {_sql_list([SCHEMA])}.{_sql_list([active_name])} "
+                  "WHERE i = :r)", write.sql)
     text = (f"\\set r random(1, {len(pick)})\n"
             f"\\set n random(1, 99)\n"
-            f"UPDATE {table} SET {set_clause.replace('%(n)s', ':n')} "
-            f"WHERE id = (SELECT id FROM {SCHEMA}.active_{table} WHERE i = :r);\n")
-    return Script(name, "write", table, rate, text)
+            f"{row};\n")
+    return Script(write.name, "write", table, rate, text)
 
 
 def write_files(scripts: Sequence[Script], folder: Path) -> list[Path]:
@@ -262,39 +291,44 @@ def write_files(scripts: Sequence[Script], folder: Path) -> list[Path]:
 
 
 def restore(conn: Connection, traffic: Traffic) -> None:
-    """The six tables as they were before any load (autocommit connection): rows the load
+    """The app's tables as they were before any load (autocommit connection): rows the load
     inserted deleted, the updated rows set back from their snapshot; then VACUUM (no ANALYZE,
     so twins keep the planner statistics they share).
 
-    Deleting the inserted leads would make each row's foreign-key check scan the child tables
-    that lack an index on lead_id; the children the load inserted reference old leads only, so
-    the checks are skipped (session_replication_role = replica, as pg_restore
-    --disable-triggers does) where the role may; elsewhere the inserted leads stay."""
+    Deleting inserted parent rows would make each row's foreign-key check scan child tables
+    that may lack an index on the key; the children the load inserted reference old parents
+    only, so the checks are skipped (session_replication_role = replica, as pg_restore
+    --disable-triggers does) where the role may; elsewhere inserted parents stay."""
     try:
         conn.execute("SET session_replication_role = replica")
-        keep_leads = False
+        keep_parents = False
     except psycopg.errors.InsufficientPrivilege:
-        keep_leads = True
+        keep_parents = True
+    parents = {r[0] for r in conn.execute(
+        "SELECT DISTINCT confrelid::regclass::text FROM pg_constraint WHERE contype = 'f'")}
     snapshots = {r[0] for r in conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE 'snap\\_%%'",
         (SCHEMA,)).fetchall()}
     with conn.transaction():
-        for table in reversed(TABLES):
-            if table == "leads" and keep_leads:
+        for table in reversed(traffic.tables):
+            if table not in traffic.max_ids or (table in parents and keep_parents):
                 continue
-            conn.execute(sql.SQL("DELETE FROM {} WHERE id > %s").format(sql.Identifier(table)),
-                         (traffic.max_ids[table],))
-        for table in TABLES:
+            conn.execute(sql.SQL("DELETE FROM {} WHERE {} > %s").format(
+                sql.Identifier(table), sql.Identifier(traffic.keys[table].column)),
+                (traffic.max_ids[table],))
+        for table in traffic.tables:
             if f"snap_{table}" not in snapshots:
                 continue
-            cols = _columns(table)
+            key = traffic.keys[table].column
+            cols = _columns(conn, table, key)
             snap = _ident(_name("snap", table))
-            conn.execute(sql.SQL("UPDATE {t} SET ({c}) = (SELECT {sc} FROM {s} WHERE {s}.id = "
-                                 "{t}.id) WHERE id IN (SELECT id FROM {s})").format(
-                t=sql.Identifier(table), s=snap, c=sql.SQL(", ").join(map(sql.Identifier, cols)),
+            conn.execute(sql.SQL("UPDATE {t} SET ({c}) = (SELECT {sc} FROM {s} WHERE {s}.{k} = "
+                                 "{t}.{k}) WHERE {k} IN (SELECT {k} FROM {s})").format(
+                t=sql.Identifier(table), s=snap, k=sql.Identifier(key),
+                c=sql.SQL(", ").join(map(sql.Identifier, cols)),
                 sc=sql.SQL(", ").join(sql.SQL("{}.{}").format(snap, sql.Identifier(c))
                                       for c in cols)))
-    if not keep_leads:
+    if not keep_parents:
         conn.execute("RESET session_replication_role")
-    for table in TABLES:
+    for table in traffic.tables:
         conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))

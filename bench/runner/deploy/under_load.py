@@ -18,11 +18,11 @@ from bench.results import stalls
 from bench.results.deploy import IndexBuild, Method, MigrationUnderLoad
 from bench.results.pgbench_log import Txn
 from bench.results.stalls import LockSample
+from bench.runner import catalog
 from bench.runner.deploy import concurrently, pgbench
 from bench.runner.deploy.locks import LockSampler
 from bench.runner.deploy.traffic import Script
 from bench.runner.provision import Target, settle
-from seed.models import TABLES
 
 MIGRATION_APP = "pgib-migration"
 
@@ -90,7 +90,8 @@ def table_rows(target: Target) -> dict[str, int]:
     """Rows per table, counted (the planner's estimate drifts after the loads' VACUUMs)."""
     with target.connect() as conn:
         return {t: int(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
-            sql.Identifier(t))).fetchone()[0]) for t in TABLES}  # type: ignore[index]
+            sql.Identifier(t))).fetchone()[0])  # type: ignore[index]
+                for t in catalog.app_tables(conn)}
 
 
 def engine_for(target: Target) -> sa.Engine:

@@ -41,7 +41,6 @@ from bench.runner.per_index.index_states import State
 from bench.runner.progress import Echo
 from bench.runner.shapes import Shape
 from bench.runner.writes import WriteBench, WriteRound
-from seed.models import TABLES
 
 ALL_LABEL = "after"
 METHOD = (
@@ -131,7 +130,7 @@ class Attribution:
     def time_writes(self, conn: psycopg.Connection[Any], bench: WriteBench) -> None:
         """Every write workload of a table the migration indexes, in the states none, only x
         for each of the table's new indexes, none again (A/A) and all."""
-        tables = [t for t in TABLES if t in set(self.universe.values())]
+        tables = [t for t in catalog.app_tables(conn) if t in set(self.universe.values())]
         for t in tables:
             mine = sorted(ix for ix, table in self.universe.items() if table == t)
             self.write_states[t] = [self.none, *(frozenset({ix}) for ix in mine), self.none,
@@ -286,7 +285,7 @@ def _used_in(b: ShapeBlock, ix: str, all_: State, none: State) -> list[str]:
 def universe_of(conn: psycopg.Connection[Any], created: list[str]) -> dict[str, str]:
     """The migration's indexes (index -> table), in the order the migration created them
     (`created` may name one twice)."""
-    tables = {i.name: i.table for i in catalog.list_indexes(conn, TABLES)}
+    tables = {i.name: i.table for i in catalog.list_indexes(conn, catalog.app_tables(conn))}
     return {ix: tables[ix] for ix in dict.fromkeys(created) if ix in tables}
 
 

@@ -30,31 +30,36 @@ from bench.runner.reads import PairedResult, Side
 from bench.runner.records import query_record
 from bench.runner.shapes import Shape
 from bench.runner.writes import WriteBench
-from seed.models import TABLES
 
 Params = dict[str, list[dict[str, Any]]]
 MeasureReads = Callable[..., CacheState]
 
 
 def load_mix(cfg: RunConfig) -> WorkloadMix:
-    """The workload mix, checked against the shapes and write workloads it names (one clear
-    error for a name that is neither), before anything runs."""
+    """The workload mix, checked against the shapes it names (one clear error for a name that
+    is none), before anything runs; its write workloads are checked once the schema is built
+    (check_mix_writes)."""
     from bench.results.mix import load_mix as load
     from bench.runner.shapes import load_shapes
-    from bench.runner.writes import workload_names
 
     if cfg.mix is None:
         raise ConfigError("--per-index weighs reads and writes by the app's workload mix: pass "
                           "--mix FILE or set mix = ... in the project file")
     mix = load(cfg.mix)
     shapes = {s.name for s in load_shapes(cfg.queries_dir)}
-    unknown = [f"[reads] {n}" for n in mix.reads if n not in shapes] + [
-        f"[writes] {n}" for n in mix.writes if n not in workload_names()]
+    unknown = [f"[reads] {n}" for n in mix.reads if n not in shapes]
     if unknown:
         raise ConfigError(f"{cfg.mix}: unknown name(s) {', '.join(unknown)}; shapes are "
-                          f"{', '.join(sorted(shapes))}; write workloads "
-                          f"{', '.join(workload_names())}")
+                          f"{', '.join(sorted(shapes))}")
     return mix
+
+
+def check_mix_writes(cfg: RunConfig, mix: WorkloadMix, names: list[str]) -> None:
+    """One clear error for a write workload of the mix that the app does not have."""
+    unknown = [f"[writes] {n}" for n in mix.writes if n not in names]
+    if unknown:
+        raise ConfigError(f"{cfg.mix}: unknown name(s) {', '.join(unknown)}; write workloads "
+                          f"are {', '.join(names)}")
 
 
 def attribute(migrated: Target, cfg: RunConfig, shapes: list[Shape], params: Params,
@@ -69,7 +74,8 @@ def attribute(migrated: Target, cfg: RunConfig, shapes: list[Shape], params: Par
         created = [t.index for t in results.migration.statements
                    if t.action == "create" and t.index in new]
         universe = universe_of(conn, [*created, *sorted(new)])
-        definitions = {i.name: i.definition for i in catalog.list_indexes(conn, TABLES)}
+        tables = catalog.app_tables(conn)
+        definitions = {i.name: i.definition for i in catalog.list_indexes(conn, tables)}
         a = Attribution(conn, universe, shapes, params, cfg, mix)
         a.explore()
         echo(f"per index: {a.planner.explained} plans (EXPLAIN) of {len(universe)} indexes "
@@ -109,7 +115,7 @@ def measure_set(unmigrated: Target, section: PerIndexSection, cfg: RunConfig,
     assert rec is not None
     start = time.perf_counter()
     with unmigrated.connect() as conn:
-        sizes = {i.name: i.size_bytes for i in catalog.list_indexes(conn, TABLES)}
+        sizes = {i.name: i.size_bytes for i in catalog.list_indexes(conn, catalog.app_tables(conn))}
     rec.dropped_bytes = sum(sizes.get(n, 0) for n in rec.drop_existing)
     with twin_database(unmigrated, suffix="c") as third:
         engine = sa.create_engine(third.sqlalchemy_url(), poolclass=sa.pool.NullPool)
@@ -119,8 +125,9 @@ def measure_set(unmigrated: Target, section: PerIndexSection, cfg: RunConfig,
             engine.dispose()
         rec.migration = up
         with third.connect() as conn:
-            rec.disk = disk.index_costs(sizes_before, catalog.table_sizes(conn, TABLES),
-                                        catalog.list_indexes(conn, TABLES), up.indexes,
+            tables = catalog.app_tables(conn)
+            rec.disk = disk.index_costs(sizes_before, catalog.table_sizes(conn, tables),
+                                        catalog.list_indexes(conn, tables), up.indexes,
                                         up.statements, None)
         twins: dict[Side, Target] = {"A": unmigrated, "B": third}
         settle(unmigrated)

@@ -27,7 +27,6 @@ from bench.runner.per_index.attribute import Attribution, ShapeBlock
 from bench.runner.per_index.index_reads import time_states
 from bench.runner.per_index.index_states import State, entered
 from bench.runner.plans import fingerprint
-from seed.models import TABLES
 
 KEEP = 0.95  # the share of each shape's read benefit the set keeps
 
@@ -138,7 +137,7 @@ def choose(a: Attribution, section: PerIndexSection) -> Choice:
 
 def _redundant(a: Attribution, chosen: frozenset[str], notes: list[str]) -> list[str]:
     """Existing indexes covered by an index of the set, whose removal changes no plan."""
-    shapes = catalog.index_shapes(a.conn, TABLES)
+    shapes = catalog.index_shapes(a.conn, catalog.app_tables(a.conn))
     pairs = [(c, by) for c, by in attr.covered_pairs(shapes) if by in chosen
              and c not in a.universe]
     table = {s.name: s.table for s in shapes}

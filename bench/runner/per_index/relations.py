@@ -25,7 +25,6 @@ from bench.results.per_index import PerIndexSection, Relation
 from bench.runner import catalog, plans
 from bench.runner.per_index.attribute import Attribution
 from bench.runner.per_index.index_states import entered, missing
-from seed.models import TABLES
 
 LOW_DISTINCT = 10  # a column with at most this many distinct values (pg_stats n_distinct)
 PROBE_ROUNDS = 10  # timed rounds of a probe lookup per state
@@ -35,9 +34,10 @@ Connection = psycopg.Connection[Any]
 
 
 def find(conn: Connection, a: Attribution, section: PerIndexSection) -> list[Relation]:
-    shapes = catalog.index_shapes(conn, TABLES)
+    tables = catalog.app_tables(conn)
+    shapes = catalog.index_shapes(conn, tables)
     by_name = {s.name: s for s in shapes}
-    sizes = {i.name: i.size_bytes for i in catalog.list_indexes(conn, TABLES)}
+    sizes = {i.name: i.size_bytes for i in catalog.list_indexes(conn, tables)}
     out: list[Relation] = []
     for covered, covering in covered_pairs(shapes):
         if covered not in a.universe and covering not in a.universe:

@@ -29,6 +29,7 @@ from bench.results.model import (
 )
 from bench.results.stats import AA_SD, RUN_TO_RUN_SD
 from bench.runner import cache, catalog, disk, environment, migrate, reads
+from bench.runner.app_writes import load_app_writes
 from bench.runner.machine_load import LoadMeter
 from bench.runner.params import parameter_sets
 from bench.runner.per_index import job as per_index
@@ -44,10 +45,9 @@ from bench.runner.provision import (
 )
 from bench.runner.reads import PairedResult, Side
 from bench.runner.records import query_record
-from bench.runner.seeding import seed_database
+from bench.runner.seeding import generator_for, seed_database
 from bench.runner.shapes import Shape, load_shapes
 from bench.runner.writes import WriteBench
-from seed.models import TABLES
 
 Params = dict[str, list[dict[str, Any]]]
 
@@ -80,7 +80,8 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                 results.seed = seed_database(target, cfg, echo)
             params.update(_prepare_queries(target, cfg, shapes, results.server))
             with target.connect() as conn:
-                sizes_before = catalog.table_sizes(conn, TABLES)  # as seeded
+                tables = catalog.app_tables(conn)
+                sizes_before = catalog.table_sizes(conn, tables)  # as seeded
             save_results(results, cfg)
             with ExitStack() as stack:
                 with step(echo, "twin"):
@@ -88,7 +89,9 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                 twins: dict[Side, Target] = {"A": target, "B": other}
                 echo(f"twin: {other.dbname} is a copy of {target.dbname}; the migration will "
                      "go to the copy")
-                writes = _write_bench(target, cfg)
+                writes = _write_bench(target, cfg, echo)
+                if writes and mix is not None:
+                    per_index.check_mix_writes(cfg, mix, writes.names())
                 meter = LoadMeter(data_directory(target.conninfo)
                                   if target.source == "embedded" else None)
                 results.machine_load = meter.record  # filled phase by phase
@@ -113,8 +116,8 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                          f"(revision {up.revision})")
                     with other.connect() as conn:
                         results.disk = disk.index_costs(
-                            sizes_before, catalog.table_sizes(conn, TABLES),
-                            catalog.list_indexes(conn, TABLES), up.indexes, up.statements,
+                            sizes_before, catalog.table_sizes(conn, tables),
+                            catalog.list_indexes(conn, tables), up.indexes, up.statements,
                             claims.disk_growth_pct if claims else None)
                     save_results(results, cfg)
 
@@ -172,13 +175,20 @@ def _conninfo(twins: dict[Side, Target]) -> dict[Side, str]:
     return {side: t.conninfo for side, t in twins.items()}
 
 
-def _write_bench(target: Target, cfg: RunConfig) -> WriteBench | None:
+def _write_bench(target: Target, cfg: RunConfig, echo: Echo) -> WriteBench | None:
     if not cfg.write_rounds:
         return None
+    generator = generator_for(target, cfg)
     with target.connect(autocommit=True) as conn:
-        return WriteBench(conn, cfg.seed, cfg.write_rounds, cfg.warmup,
-                          checkpoint=target.source == "embedded",
-                          max_rounds=max(cfg.write_rounds, cfg.aa_rounds))
+        bench = WriteBench(conn, cfg.seed, cfg.write_rounds, cfg.warmup, generator=generator,
+                           updates=load_app_writes(cfg.app.writes),
+                           copy_tables=cfg.app.copy_tables, insert_tables=cfg.app.insert_tables,
+                           checkpoint=target.source == "embedded",
+                           max_rounds=max(cfg.write_rounds, cfg.aa_rounds))
+    if bench.skipped:
+        echo(f"writes: no INSERT workload for {', '.join(bench.skipped)} (no key the database "
+             "assigns, or no rows from the generator)")
+    return bench
 
 
 def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape],
@@ -198,7 +208,9 @@ def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape]
     if twins["A"].source == "embedded":
         # Empty shared buffers, so that the prewarm places both twins' pages alike.
         restart_embedded(data_directory(conninfo["A"]))
-    states = cache.prewarm_pair([conninfo["A"], conninfo["B"]], TABLES)
+    with twins["A"].connect() as conn:
+        tables = catalog.app_tables(conn)
+    states = cache.prewarm_pair([conninfo["A"], conninfo["B"]], tables)
     with meter or nullcontext():
         reads.measure_pair(conninfo, shapes, params, rounds=rounds, warmup=cfg.warmup,
                            settings=settings, max_time_s=cfg.max_time_s, crosscheck=crosscheck,

@@ -10,7 +10,6 @@ from bench.errors import ConfigError
 from bench.report.sweep import scale_dir, write_sweep
 from bench.results.model import SweepResults
 from bench.runner.run import pipeline
-from seed.generate import row_counts
 
 
 def parse_scales(text: str) -> tuple[float, ...]:
@@ -28,6 +27,6 @@ def parse_scales(text: str) -> tuple[float, ...]:
 def run_sweep(cfg: RunConfig, scales: tuple[float, ...],
               echo: Callable[[str], None]) -> SweepResults:
     for s in scales:
-        echo(f"sweep: scale {s:g} ({sum(row_counts(s).values()):,} rows)")
+        echo(f"sweep: scale {s:g}")
         pipeline.run(replace(cfg, scale=s, out=scale_dir(cfg.out, s)), echo)
     return write_sweep(cfg.out, scales)
