@@ -8,13 +8,16 @@ import psycopg
 import pytest
 from psycopg import sql
 
+import seed.generate as sales_agent_data
 from bench.config import RunConfig
 from bench.data.copy_text import copy_chunks
-from bench.data.load import create_tables, load
+from bench.data.load import load
+from bench.project import schema
 from bench.runner.provision import Target
 from bench.runner.seeding import seed_database
 from seed.generate import ROWS_AT_SCALE_1, generate, row_counts
 from seed.models import TABLES
+from tests.sales_agent import APP
 
 
 def _table_digest(target: Target, table: str) -> str:
@@ -65,8 +68,9 @@ def test_rows_do_not_depend_on_the_number_of_loading_connections(pg_server: str)
     digests = []
     for workers in (1, 2, 3):
         with scratch_database(pg_server, "embedded") as target:
+            schema.build(target, APP)
             with target.connect(autocommit=True) as conn:
-                stats = load(conn, 5, 0.003, progress=False, workers=workers)
+                stats = load(conn, sales_agent_data, 5, 0.003, progress=False, workers=workers)
             assert stats.workers == workers
             digests.append({t: _table_digest(target, t) for t in TABLES})
     assert digests[0] == digests[1] == digests[2]
@@ -78,11 +82,12 @@ def test_binary_load_stores_the_generated_rows(pg_server: str) -> None:
 
     with scratch_database(pg_server, "embedded") as loaded, \
             scratch_database(pg_server, "embedded") as by_text:
+        schema.build(loaded, APP)
         with loaded.connect(autocommit=True) as conn:
-            load(conn, 9, 0.003, progress=False)
+            load(conn, sales_agent_data, 9, 0.003, progress=False)
+        schema.build(by_text, APP)
         with by_text.connect(autocommit=True) as conn:
             conn.execute("SET TIME ZONE 'UTC'")
-            create_tables(conn)
             for table, data in generate(9, 0.003).tables.items():
                 stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
                     sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, data)))
@@ -95,10 +100,12 @@ def test_binary_load_stores_the_generated_rows(pg_server: str) -> None:
 
 def test_a_failed_load_raises_the_server_error_and_stops_its_processes(
         scratch_db: Target) -> None:
+    schema.build(scratch_db, APP)
     with scratch_db.connect(autocommit=True) as conn:
-        conn.execute("CREATE TABLE voice_session_logs (id int)")  # in the way of the loader
-        with pytest.raises(psycopg.errors.DuplicateTable, match="voice_session_logs"):
-            load(conn, 1, 0.003, progress=False, workers=2)
+        # A column the generator does not fill, in the way of the loader.
+        conn.execute("ALTER TABLE voice_session_logs ADD COLUMN extra int NOT NULL")
+        with pytest.raises(psycopg.errors.NotNullViolation, match="extra"):
+            load(conn, sales_agent_data, 1, 0.003, progress=False, workers=2)
     assert not [p for p in psutil.Process().children() if p.is_running()
                 and p.status() != psutil.STATUS_ZOMBIE]
 
