@@ -24,6 +24,8 @@ _NUMBER = r"\(*'?(-?\d+(?:\.\d+)?)'?\)?" + _CAST
 _CMP = re.compile(rf"^\(*{_IDENT}\)?{_CAST}\s*(>=|<=|>|<)\s*{_NUMBER}\)*$")
 _CMP_REVERSED = re.compile(rf"^\(*{_NUMBER}\s*(>=|<=|>|<)\s*\(*{_IDENT}\)?{_CAST}\)*$")
 _COLUMNS = re.compile(rf"^\(*{_IDENT}\)?{_CAST}\s*(>=|<=|>|<)\s*\(*{_IDENT}\)?{_CAST}\)*$")
+_BETWEEN = re.compile(rf"^\(*{_IDENT}\)?{_CAST}\s+BETWEEN\s+{_NUMBER}\s+AND\s+{_NUMBER}\)*$",
+                      re.I)
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
 
 
@@ -68,6 +70,11 @@ def parse_one(text: str, columns: set[str], out: Checks) -> None:
         if m and m.group(1) in columns:
             out.values[m.group(1)] = [v.replace("''", "'") for v in _STRING.findall(m.group(2))]
             return
+    if (m := _BETWEEN.match(_strip(flat))) and m.group(1) in columns:
+        bounds = out.bounds.setdefault(m.group(1), Bounds())
+        bounds.add(">=", float(m.group(2)))
+        bounds.add("<=", float(m.group(3)))
+        return
     for part in re.split(r"\s+AND\s+", _strip(flat), flags=re.I):
         part = _strip(part)
         if m := _CMP.match(part):
