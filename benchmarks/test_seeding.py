@@ -1,8 +1,10 @@
 """Seeding throughput, timed by pytest-benchmark next to `pgbench -i` on the same server.
 
-Each round loads a fresh scratch database: `seed[scale=S]` seeds as the pipeline does
+Each round loads a fresh scratch database: `seed[scale=S, ...]` seeds as the pipeline does
 (bench.data.load.load: generate, binary COPY, keys, indexes, VACUUM ANALYZE; on the embedded server
-inside bench.runner.bulk_mode's wal_level=minimal, with its two restarts); `pgbench -i` loads
+inside bench.runner.bulk_mode's wal_level=minimal, with its two restarts), once with the 007
+app's hand-tuned seeder (seed/generate.py) and once with the generic generator
+(bench/data/generic.py) on the same schema and row count; `pgbench -i` loads
 pgbench's own tables with the same number of rows (`-s 20` per 2,000,000) into another. Both are
 timed from the client, end to end. `extra_info` gives rows/s and MB/s (on-disk size of the
 loaded tables and indexes per second; for the seeder also the COPY data sent), so the nightly
@@ -14,6 +16,7 @@ trend shows a seeder that got slower, and the ratio to pgbench shows whether the
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, nullcontext
@@ -23,10 +26,16 @@ from typing import Any
 import psycopg
 import pytest
 
-from bench.config import dsn_from_env
+from bench.config import RunConfig, dsn_from_env
+from bench.data import generator as generators
 from bench.data.load import LoadStats, load
+from bench.project import schema
+from bench.project.app import App, resolve
 from bench.runner.bulk_mode import bulk_load_mode
 from bench.runner.provision import Target, embedded_server, scratch_database
+from bench.runner.seeding import generator_for
+
+ROOT = Path(__file__).resolve().parents[1]
 
 PGBENCH_ROWS_PER_SCALE = 100_000 + 10 + 1  # per -s: accounts, tellers, branches
 
@@ -90,27 +99,47 @@ def _throughput(benchmark: Any, rows: int, disk_bytes: int) -> dict[str, float]:
             "rows_per_s": rows / median, "disk_mb_per_s": disk_bytes / 1e6 / median}
 
 
-def test_seed(benchmark: Any, server: tuple[str, str], pytestconfig: pytest.Config) -> None:
+def _app(generic: bool) -> App:
+    """The 007 project; for the generic generator the same schema without its own generator,
+    at the 007 seeder's row count (2,000,000 at scale 1)."""
+    app = resolve(ROOT)
+    if not generic:
+        return app
+    total = sum(generators.for_app(app.generator, app.root, [], {}, None).row_counts(1.0)
+                .values())
+    return dataclasses.replace(app, generator=None, rows=total)
+
+
+@pytest.mark.parametrize("generic", [False, True], ids=["007", "generic"])
+def test_seed(benchmark: Any, server: tuple[str, str], pytestconfig: pytest.Config,
+              generic: bool) -> None:
     scale = pytestconfig.getoption("--bench-seed-scale")
     seed = pytestconfig.getoption("--bench-seed")
     benchmark.group = "seeding"
-    benchmark.name = f"seed[scale={scale:g}]"
+    benchmark.name = f"seed[scale={scale:g}, {'generic generator' if generic else '007 seeder'}]"
+    app = _app(generic)
+    cfg = RunConfig(scale=scale, seed=seed, progress=False, app=app)
 
     def seed_it(target: Target) -> LoadStats:
-        # As the pipeline seeds: on the embedded server with its bulk-load settings (the two
-        # restarts included), on a --dsn server as it is.
+        # As the pipeline seeds, the schema built first (outside the load, as its "seed: schema"
+        # line): on the embedded server with its bulk-load settings (the two restarts
+        # included), on a --dsn server as it is.
+        schema.build(target, app)
+        generator = generator_for(target, cfg)
         with bulk_load_mode(target.conninfo) if target.source == "embedded" else \
                 nullcontext(), target.connect(autocommit=True) as conn:
-            return load(conn, seed, scale, progress=False)
+            return load(conn, generator, seed, scale, progress=False)
 
     done = _timed_loads(benchmark, server, pytestconfig.getoption("--bench-seed-rounds"),
                         seed_it)
     stats: LoadStats = done[-1][0]
     benchmark.extra_info.update({
         "scale": scale, "seed": seed, "server": server[1], "workers": stats.workers,
+        "generator": "generic" if generic else app.generator,
         **_throughput(benchmark, stats.total_rows, done[-1][1]),
         "copy_bytes": stats.bytes,
         "copy_mb_per_s": stats.bytes / 1e6 / benchmark.stats.stats.median,
+        "copy_phase_mb_per_s": stats.bytes / 1e6 / stats.copy_seconds,
         "phases_s": {"copy": stats.copy_seconds, "constraints": stats.constraints_seconds,
                      "vacuum_analyze": stats.vacuum_seconds},
     })

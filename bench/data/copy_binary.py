@@ -7,10 +7,19 @@ fixed-width column (a NumPy structured array viewed as bytes), then one piece pe
 number and one or more per text column (pool values are encoded once; see bench/data/strings.py).
 The COPY column list follows that field order (`TableEncoder.columns`).
 
-Field formats (PostgreSQL's send/recv functions): bigint/integer big-endian; timestamptz
-microseconds since 2000-01-01 UTC as int64; numeric as (ndigits, weight, sign, dscale) and
-base-10000 digits, with a fixed digit count per column (the server strips leading and
-trailing zero digits, so the stored value is the one text COPY would store).
+Field formats (PostgreSQL's send/recv functions): bigint/integer/smallint big-endian;
+boolean one byte; real/double precision IEEE big-endian; timestamptz and timestamp
+microseconds since 2000-01-01 (UTC for timestamptz) as int64; date days since 2000-01-01 as
+int32; time microseconds since midnight as int64; uuid its 16 bytes; numeric as (ndigits,
+weight, sign, dscale) and base-10000 digits, with a fixed digit count per column (the server
+strips leading and trailing zero digits, so the stored value is the one text COPY would store;
+an unconstrained numeric is sent with NUMERIC_DEFAULT's digits); text, varchar, char, enum
+labels, json and bytea their bytes; jsonb a version byte 1, then the JSON text.
+
+The values of a block (see bench/data/generator.py): integers, booleans and times as int64 or
+bool (float64 with NaN for NULL), floats as float64 (NaN for NULL), timestamps as
+datetime64 (NaT for NULL), dates as datetime64[D], uuids as an (n, 2) uint64 array of the high
+and low halves (the nil UUID, never a generated one, for NULL), everything else as `Text`.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import TIMESTAMP
+from sqlalchemy.dialects.postgresql import BYTEA, JSON, JSONB, TIMESTAMP
 
 from bench.data.strings import NULL_FIELD, Pick, Pool, Raw, Text
 
@@ -35,19 +44,21 @@ MAX_COMBINED = 50_000  # most value combinations in one combined piece
 # Length headers of text fields, shared (a row's length header costs no allocation).
 _LENGTHS = np.array([n.to_bytes(4, "big") for n in range(4096)], dtype=object)
 _EPOCH = np.datetime64("2000-01-01T00:00:00", "us")
+_EPOCH_DAY = np.datetime64("2000-01-01", "D")
+NUMERIC_DEFAULT = (20, 2)  # (precision, scale) sent for a numeric without a typmod
 
 
 @dataclass(frozen=True)
 class _Field:
     name: str
-    kind: str  # int8 | int4 | timestamptz | numeric | text
+    kind: str  # a key of _WIRE, or numeric | text | jsonb
     nullable: bool
     precision: int = 0
     scale: int = 0
 
     @property
     def fixed(self) -> bool:
-        return self.kind in ("int8", "int4", "timestamptz")
+        return self.kind in _WIRE
 
 
 def _field(column: sa.Column[Any]) -> _Field:
@@ -55,27 +66,60 @@ def _field(column: sa.Column[Any]) -> _Field:
     nullable = bool(column.nullable)
     if isinstance(t, sa.BigInteger):
         return _Field(column.name, "int8", nullable)
+    if isinstance(t, sa.SmallInteger):
+        return _Field(column.name, "int2", nullable)
     if isinstance(t, sa.Integer):
         return _Field(column.name, "int4", nullable)
     if isinstance(t, TIMESTAMP) and t.timezone:
         return _Field(column.name, "timestamptz", nullable)
+    if isinstance(t, sa.DateTime):
+        return _Field(column.name, "timestamptz" if t.timezone else "timestamp", nullable)
+    if isinstance(t, sa.Date):
+        return _Field(column.name, "date", nullable)
+    if isinstance(t, sa.Time) and not t.timezone:
+        return _Field(column.name, "time", nullable)
+    if isinstance(t, sa.Boolean):
+        return _Field(column.name, "bool", nullable)
+    if isinstance(t, sa.Float):  # before Numeric: Float is one
+        single = isinstance(t, sa.REAL) or (not isinstance(t, sa.Double) and t.precision
+                                            is not None and t.precision <= 24)
+        return _Field(column.name, "float4" if single else "float8", nullable)
     if isinstance(t, sa.Numeric) and t.precision is not None:
         return _Field(column.name, "numeric", nullable, t.precision, t.scale or 0)
-    if isinstance(t, sa.Text):
-        return _Field(column.name, "text", nullable)
+    if isinstance(t, sa.Numeric):
+        return _Field(column.name, "numeric", nullable, *NUMERIC_DEFAULT)
+    if isinstance(t, sa.Uuid):
+        return _Field(column.name, "uuid", nullable)
+    if isinstance(t, JSONB):
+        return _Field(column.name, "jsonb", nullable)
+    if isinstance(t, (sa.Text, sa.String, JSON, BYTEA, sa.LargeBinary)):  # also varchar,
+        return _Field(column.name, "text", nullable)  # char and enum labels
     raise TypeError(f"no binary COPY encoding for {column.table.name}.{column.name}: {t}")
 
 
-_WIRE = {"int8": ">i8", "int4": ">i4", "timestamptz": ">i8"}
-_SIZE = {"int8": 8, "int4": 4, "timestamptz": 8}
+_WIRE: dict[str, Any] = {"int8": ">i8", "int4": ">i4", "timestamptz": ">i8", "int2": ">i2",
+                         "bool": "u1", "float4": ">f4", "float8": ">f8", "timestamp": ">i8",
+                         "date": ">i4", "time": ">i8", "uuid": (">u8", (2,))}
+_SIZE = {"int8": 8, "int4": 4, "timestamptz": 8, "int2": 2, "bool": 1, "float4": 4,
+         "float8": 8, "timestamp": 8, "date": 4, "time": 8, "uuid": 16}
 
 
 def _numbers(field: _Field, values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Integers to send for a fixed-width field, and the NULL mask (None: no NULLs)."""
-    if field.kind == "timestamptz":
+    if field.kind in ("timestamptz", "timestamp"):
         null = np.isnat(values)
         micros = (values.astype("datetime64[us]") - _EPOCH).astype(np.int64)
         return micros, null if null.any() else None
+    if field.kind == "date":
+        null = np.isnat(values)
+        days = (values.astype("datetime64[D]") - _EPOCH_DAY).astype(np.int64)
+        return days, null if null.any() else None
+    if field.kind == "uuid":
+        nil = np.asarray(~values.any(axis=1))
+        return values, nil if nil.any() else None
+    if field.kind in ("float4", "float8"):
+        null = np.isnan(values)
+        return values, null if null.any() else None
     if values.dtype.kind == "f":  # integers stored as float to allow NaN for NULL
         null = np.isnan(values)
         return np.nan_to_num(values).astype(np.int64), null if null.any() else None
@@ -97,7 +141,7 @@ class TableEncoder:
     def __init__(self, table: sa.Table, first: dict[str, np.ndarray | Text]) -> None:
         fields = [_field(table.c[name]) for name in first]
         self.packed = [f for f in fields if f.fixed and not f.nullable]
-        small = [f for f in fields if _small_pool(first[f.name])]
+        small = [f for f in fields if f.kind != "jsonb" and _small_pool(first[f.name])]
         self.groups: list[list[_Field]] = []
         for f in small:
             size = len(_single_pick(first[f.name]).pool)
@@ -135,7 +179,10 @@ class TableEncoder:
         for f in self.rest:
             column = block[f.name]
             if isinstance(column, Text):
-                pieces += _text_pieces(column.take(rows))
+                part = column.take(rows)
+                if f.kind == "jsonb":  # jsonb's binary format: version 1, then the text
+                    part = Text(("\x01", *part.parts), part.null)
+                pieces += _text_pieces(part)
             elif f.kind == "numeric":
                 pieces.append(_numeric_pieces(f, column[rows]))
             else:

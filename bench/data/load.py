@@ -231,7 +231,7 @@ def _load_table(conn: psycopg.Connection, job: _Job, name: str) -> TableStats:
                 for data in encoder.encode(block):
                     copy.write(data)
                     stats.bytes += len(data)
-                job.results.put(("rows", len(block["id"]), None))
+                job.results.put(("rows", len(next(iter(block.values()))), None))
             copy.write(TRAILER)
     stats.copied = time.perf_counter()
     stats.copy_seconds = stats.copied - start

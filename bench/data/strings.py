@@ -18,6 +18,8 @@ import numpy as np
 NULL_FIELD = b"\xff\xff\xff\xff"  # a NULL field in binary COPY: length -1, no data
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _POWERS_OF_16 = np.uint64(16) ** np.arange(1, 16, dtype=np.uint64)
+_DIGITS = np.frombuffer(b"0123456789", dtype=np.uint8)
+_POWERS_OF_10 = np.uint64(10) ** np.arange(1, 20, dtype=np.uint64)
 
 
 class Pool:
@@ -117,6 +119,28 @@ def hex_plain(values: np.ndarray) -> Raw:
         rows = ndigits == width
         out[rows] = _hex_bytes(v[rows], width)
     return Raw(out, ndigits)
+
+
+def dec_fixed(values: np.ndarray, width: int) -> Raw:
+    """Decimal digits of non-negative integers, zero-padded to `width` digits."""
+    return Raw(_dec_bytes(values.astype(np.uint64), width),
+               np.full(len(values), width, dtype=np.int64))
+
+
+def dec_plain(values: np.ndarray) -> Raw:
+    """Decimal digits of non-negative integers without leading zeros, as str(v)."""
+    v = values.astype(np.uint64)
+    ndigits = 1 + np.searchsorted(_POWERS_OF_10, v, side="right")
+    out = np.empty(len(v), dtype=object)
+    for width in np.unique(ndigits).tolist():
+        rows = ndigits == width
+        out[rows] = _dec_bytes(v[rows], width)
+    return Raw(out, ndigits.astype(np.int64))
+
+
+def _dec_bytes(v: np.ndarray, width: int) -> np.ndarray:
+    powers = np.uint64(10) ** np.arange(width - 1, -1, -1, dtype=np.uint64)
+    return _rows_as_bytes(_DIGITS[(v[:, None] // powers) % np.uint64(10)])
 
 
 def _hex_bytes(v: np.ndarray, width: int) -> np.ndarray:
