@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
+from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 
 from bench.errors import ConfigError, first_line
@@ -56,7 +57,7 @@ def locate(ini: Path, text: str) -> tuple[Path, tuple[str, str] | None]:
                 raise ConfigError(f"{ini}: migration range {text!r} is empty (A = B)")
             return Path(str(last.path)), (first.revision, last.revision)
         return Path(str(_get(script, text, ini).path)), None
-    except CommandError as exc:
+    except (CommandError, RevisionError) as exc:
         raise ConfigError(f"{ini}: migration {text!r}: {first_line(exc)}") from None
 
 
