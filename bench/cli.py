@@ -96,6 +96,13 @@ def parser() -> argparse.ArgumentParser:
     ci_commands.add_parsers(sub)  # compare, archive, trend
     deploy_config.add_parser(sub)
 
+    init = sub.add_parser("init", help="draft a commented project file (pg-index-bench.toml) "
+                          "from what this folder holds")
+    init.add_argument("--dsn", default=None, help="a database to take the schema from, if "
+                      "the folder holds none (read only)")
+    init.add_argument("--force", action="store_true", help="replace an existing project file")
+    init.add_argument("--debug", action="store_true")
+
     schema = sub.add_parser("schema", help="print the JSON Schema of results.json")
     schema.add_argument("--out", type=Path, default=None, help="write it to this file instead")
     schema.add_argument("--debug", action="store_true")
@@ -154,6 +161,14 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         results = store.load(args.results)
         out = args.out or (args.results if args.results.is_dir() else args.results.parent)
         print(write_report(results, out))
+        return ExitCode.OK
+    if args.command == "init":
+        from bench.project.init import write
+
+        path, found = write(Path.cwd(), args.dsn, args.force)
+        for line in found or ["nothing: every key is left for you to fill in"]:
+            print(f"init: found {line}", file=sys.stderr)
+        print(f"wrote {path}; check it, then run: pg-index-bench run", file=sys.stderr)
         return ExitCode.OK
     if args.command == "schema":
         from bench.results.store import json_schema_text

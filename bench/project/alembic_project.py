@@ -14,7 +14,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
+from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 
 from bench.errors import ConfigError, first_line
@@ -35,21 +36,68 @@ def config_for(ini: Path, url: str) -> Config:
     return cfg
 
 
+def script_for(ini: Path) -> ScriptDirectory:
+    # The URL is not used to read the scripts.
+    return ScriptDirectory.from_config(config_for(ini, "postgresql://"))
+
+
+def locate(ini: Path, text: str) -> tuple[Path, tuple[str, str] | None]:
+    """A revision id, or a range `A..B`, of the project: the file of the (last) revision, and
+    the range (None for one revision)."""
+    script = script_for(ini)
+    base, sep, head = text.partition("..")
+    try:
+        if sep:
+            if not base or not head:
+                raise ConfigError(f"{ini}: migration range {text!r}: give it as A..B")
+            first, last = _get(script, base, ini), _get(script, head, ini)
+            # B must descend from A: walking down from B reaches A.
+            list(script.iterate_revisions(last.revision, first.revision))
+            if first.revision == last.revision:
+                raise ConfigError(f"{ini}: migration range {text!r} is empty (A = B)")
+            return Path(str(last.path)), (first.revision, last.revision)
+        return Path(str(_get(script, text, ini).path)), None
+    except (CommandError, RevisionError) as exc:
+        raise ConfigError(f"{ini}: migration {text!r}: {first_line(exc)}") from None
+
+
+def _get(script: ScriptDirectory, revision: str, ini: Path) -> Script:
+    try:
+        found = script.get_revision(revision)
+    except CommandError as exc:
+        raise ConfigError(f"{ini}: Alembic revision {revision!r}: {first_line(exc)}") from None
+    if found is None:
+        raise ConfigError(f"{ini}: Alembic revision {revision!r} not found in {script.dir}")
+    return found
+
+
+def migration_revisions(app: App) -> tuple[tuple[str, ...], str]:
+    """(the revisions the schema is upgraded to before the migration, the migration's last
+    revision): the migration's down revisions, or A of a range A..B."""
+    script = script_for(Path(app.schema))
+    try:
+        if app.migration_range:
+            base, head = app.migration_range
+            return (base,), head
+        revision = _revision(script, app.migration)
+        return tuple(script.get_revision(revision)._versioned_down_revisions), revision
+    except CommandError as exc:
+        raise ConfigError(f"{app.schema}: {first_line(exc)}") from None
+
+
 def upgrade_to_base_of(target: Target, app: App) -> str:
     """Upgrade `target` to the migration's down revision(s); the revision(s) it reached."""
     cfg = config_for(Path(app.schema), target.sqlalchemy_url())
-    script = ScriptDirectory.from_config(cfg)
-    try:
-        revision = _revision(script, app.migration)
-        down = tuple(script.get_revision(revision)._versioned_down_revisions)
-    except CommandError as exc:
-        raise ConfigError(f"{app.schema}: {first_line(exc)}") from None
+    down, _head = migration_revisions(app)
     engine = sa.create_engine(target.sqlalchemy_url(), poolclass=sa.pool.NullPool)
     try:
-        with engine.begin() as conn:
+        # A connection outside a transaction: env.py's context.begin_transaction() opens
+        # Alembic's own, which an autocommit_block() in the history can commit and reopen.
+        with engine.connect() as conn:
             cfg.attributes["connection"] = conn
             for base in down:
                 command.upgrade(cfg, base)
+            conn.commit()
     except CommandError as exc:
         raise ConfigError(f"{app.schema}: {first_line(exc)}") from None
     except sa.exc.DBAPIError as exc:
@@ -58,6 +106,19 @@ def upgrade_to_base_of(target: Target, app: App) -> str:
     finally:
         engine.dispose()
     return ", ".join(down) or "base (no tables before the migration)"
+
+
+def migrate(conn: sa.Connection, app: App, url: str, direction: str) -> None:
+    """Run the migration through the app's own env.py on `conn`: upgrade to its (last)
+    revision, or downgrade to where it started."""
+    cfg = config_for(Path(app.schema), url)
+    cfg.attributes["connection"] = conn
+    down, head = migration_revisions(app)
+    if direction == "upgrade":
+        command.upgrade(cfg, head)
+    else:
+        for base in down or ("base",):
+            command.downgrade(cfg, base)
 
 
 def _revision(script: ScriptDirectory, migration: Path) -> str:

@@ -19,7 +19,7 @@ from bench.project import file as project_file
 class App:
     root: Path  # the project's folder: relative paths and hook modules are found from here
     schema: str  # a schema source (bench/project/schema.py): module:object, .sql, .ini, DSN
-    migration: Path
+    migration: Path  # a file: the revision (or the last of a range), or a .sql migration
     queries: Path  # folder of .sql query shapes
     mix: Path | None = None  # the workload mix for --per-index (None: every rate 1)
     claims: Path | None = None  # None: <migration stem>.claims.toml beside it, if any
@@ -30,6 +30,10 @@ class App:
     copy_tables: tuple[str, ...] | None = None  # None: derived from the schema
     insert_tables: tuple[str, ...] | None = None  # None: every table
     project_file: Path | None = None  # where it was read from (None: flags only)
+    # A range A..B of the app's Alembic history (schema an alembic.ini): the schema is the
+    # history upgraded to A, the migration is A -> B (`migration` is B's file). None: the
+    # migration is `migration` alone.
+    migration_range: tuple[str, str] | None = None
 
     @property
     def name(self) -> str:
@@ -70,6 +74,14 @@ def resolve(cwd: Path | None = None, *, schema: str | None = None,
             f"({project_file.OWN_FILE}, or [tool.pg-index-bench] in pyproject.toml; "
             "`pg-index-bench init` drafts one)")
     assert schema_source and migration_path and queries_path
+    final_schema = _source(schema, cwd) if schema else schema_source
+    migration_range = None
+    if not migration_path.exists() and final_schema.endswith(".ini"):
+        # A revision id or a range A..B of the app's Alembic history.
+        from bench.project import alembic_project
+
+        text = str(migration) if migration is not None else str(spec.migration)
+        migration_path, migration_range = alembic_project.locate(Path(final_schema), text)
     for label, p in (("migration", migration_path), ("query folder", queries_path)):
         if not p.exists():
             raise ConfigError(f"{label} not found: {p}{where}")
@@ -77,8 +89,8 @@ def resolve(cwd: Path | None = None, *, schema: str | None = None,
         raise ConfigError(f"query folder not found: {queries_path}{where}")
     w = spec.writes
     return App(
-        root=root, schema=_source(schema, cwd) if schema else schema_source,
-        migration=migration_path, queries=queries_path,
+        root=root, schema=final_schema, migration=migration_path,
+        migration_range=migration_range, queries=queries_path,
         mix=flag(mix) or at(spec.mix), claims=at(spec.claims),
         generator=spec.data.generator, rows=rows or spec.data.rows,
         table_rows=dict(spec.data.tables), writes=at(w.folder),

@@ -12,6 +12,7 @@ from bench.report import estimates as estimate_report
 from bench.report import per_index
 from bench.results.model import (
     Interval,
+    MigrationRecord,
     QueryPhase,
     QueryResult,
     RunResults,
@@ -87,6 +88,36 @@ def _claims_text(results: RunResults) -> str:
     return ", ".join(parts)
 
 
+_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _count(n: int) -> str:
+    return _WORDS[n] if 0 <= n < len(_WORDS) else f"{n:,}"
+
+
+def _created(mig: MigrationRecord | None) -> list[str]:
+    if mig is None:
+        return []
+    return mig.created if mig.created is not None else mig.indexes
+
+
+def _dropped(mig: MigrationRecord | None) -> list[str]:
+    return (mig.dropped or []) if mig is not None else []
+
+
+def _indexes(n: int) -> str:
+    return f"{n} index{'' if n == 1 else 'es'}"
+
+
+def _direction(values: list[float]) -> str:
+    """What the write overheads say, as they are."""
+    if values and max(values) < 0:
+        return "cheaper"
+    if values and min(values) > 0:
+        return "dearer"
+    return "cheaper for some workloads, dearer for others"
+
+
 def cost_headline(results: RunResults) -> list[str]:
     """One line each for the write and disk costs, claimed next to measured."""
     lines = []
@@ -106,13 +137,27 @@ def cost_headline(results: RunResults) -> list[str]:
                          f"(per row, server-side: {ranges}; claimed {claimed}).")
         elif any(w.claimed_pct for w in done):
             lines.append(f"**Writes: all {len(done)} workloads within the claims** ({ranges}).")
-        else:
+        elif not _dropped(results.migration):
             lines.append(f"**Writes: {ranges}** per row, server-side, with the new indexes.")
+        else:
+            values = [w.overhead_pct for w in done if w.overhead_pct is not None]
+            what = ("without the dropped indexes" if not _created(results.migration)
+                    else "with the migration's new indexes and without its dropped ones")
+            lines.append(f"**Writes: {ranges}** per row, server-side, {what}: "
+                         f"{_direction(values)}.")
     ix = results.disk
     if ix and ix.growth_pct is not None:
         claim = (f"; claimed {_range(ix.claimed_growth_pct)}" if ix.claimed_growth_pct else "")
-        lines.append(f"**Disk: {pct(ix.growth_pct)}** ({mb(ix.new_index_bytes)} of new "
-                     f"indexes{claim}).")
+        if not ix.dropped:
+            lines.append(f"**Disk: {pct(ix.growth_pct)}** ({mb(ix.new_index_bytes)} of new "
+                         f"indexes{claim}).")
+        elif not ix.created:
+            lines.append(f"**Disk: {pct(ix.growth_pct)}** ({mb(ix.freed_index_bytes)} freed by "
+                         f"the {_indexes(len(ix.dropped))} dropped{claim}).")
+        else:
+            lines.append(f"**Disk: {pct(ix.growth_pct)}** net ({mb(ix.new_index_bytes)} of new "
+                         f"indexes, {mb(ix.freed_index_bytes)} freed by the dropped "
+                         f"ones{claim}).")
     return lines
 
 
@@ -330,24 +375,51 @@ def migration_section(results: RunResults) -> list[str]:
     claims = results.claims
     said = (f" (the report says {claims.new_indexes})"
             if claims and claims.new_indexes is not None else "")
+    created, dropped = _created(mig), _dropped(mig)
+    down = results.migration_down
+    if down is not None and down.skipped:
+        after = f" No downgrade ran ({down.skipped}); the migrated twin was dropped."
+    elif down is not None and (created or dropped) and not (down.created or down.dropped
+                                                            or down.indexes):
+        after = " The downgrade changed no index; the migrated twin was dropped."
+    elif down is not None:
+        after = (" The downgrade removed them again (verified)." if not dropped
+                 else " The downgrade reverted it (verified).")
+    else:
+        after = ""
+    if not dropped:
+        did = f"created **{mig.index_count} indexes**"
+    elif not created:
+        did = f"dropped **{_indexes(len(dropped))}** ({', '.join(f'`{n}`' for n in dropped)})"
+    else:
+        did = (f"created **{_indexes(len(created))}** and dropped **{_indexes(len(dropped))}** "
+               f"({', '.join(f'`{n}`' for n in dropped)})")
     lines = [
         "## Migration",
         "",
-        f"`{results.config.migration}` (revision `{mig.revision}`) created "
-        f"**{mig.index_count} indexes** in {mig.seconds:.1f} s{said}; all verified in "
-        "`pg_indexes`." + (" The downgrade removed them again (verified)."
-                           if results.migration_down else ""),
+        f"`{results.config.migration}` (revision `{mig.revision}`) {did} in "
+        f"{mig.seconds:.1f} s{said}; all verified in `pg_indexes`." + after,
         "",
     ]
+    if mig.transactional is False:
+        lines += ["Statements that cannot run inside a transaction block (`CONCURRENTLY`, "
+                  "`VACUUM`, ...) ran in autocommit, each on its own, as in production; the "
+                  "others in the migration's transaction.", ""]
+    if mig.invalid_indexes:
+        lines += [f"⚠️ **INVALID after the migration**: "
+                  f"{', '.join(f'`{n}`' for n in mig.invalid_indexes)} (no query uses an "
+                  "invalid index; every write still updates it).", ""]
+    change = "New" if not dropped else "Change"
     if claims:
-        lines += ["| Table | Indexes before | After | New (measured) | New (report's table) |",
-                  "|---|---|---|---|---|"]
+        lines += [f"| Table | Indexes before | After | {change} (measured) "
+                  "| New (report's table) |", "|---|---|---|---|---|"]
     else:
-        lines += ["| Table | Indexes before | After | New (measured) |", "|---|---|---|---|"]
+        lines += [f"| Table | Indexes before | After | {change} (measured) |",
+                  "|---|---|---|---|"]
     for table, n_before in mig.index_counts_before.items():
-        n_after = mig.index_counts_after[table]
+        n_after = mig.index_counts_after.get(table, 0)
         new = n_after - n_before
-        row = f"| `{table}` | {n_before} | {n_after} | +{new} |"
+        row = f"| `{table}` | {n_before} | {n_after} | {new:+d} |"
         if claims:
             claimed = claims.new_indexes_per_table.get(table)
             flag = "" if claimed == new else " ⚠️"
@@ -451,25 +523,50 @@ def disk_section(results: RunResults) -> list[str]:
         verdict = ("exceeds" if growth > claim[1] else "is below" if growth < claim[0]
                    else "is within")
         against = f", which {verdict} the claimed {_range(claim)}"
+    tables = f"The {_count(len(ix.tables))} tables with their indexes"
+    if not ix.dropped:
+        text = (f"The {len(ix.created)} new indexes take **{mb(ix.new_index_bytes)}** and were "
+                f"built in {ix.build_seconds_total:.1f} s. {tables} grow from "
+                f"{mb(ix.total_before_bytes)} to {mb(ix.total_after_bytes)}: **{pct(growth)}**"
+                f"{against}. Index bytes alone grow {pct(ix.index_growth_pct)}.")
+    else:
+        drop_s = sum(d.drop_seconds or 0 for d in ix.dropped)
+        freed = (f"the {_indexes(len(ix.dropped))} dropped took **{mb(ix.freed_index_bytes)}**, "
+                 f"freed on disk (dropping took {drop_s * 1000:,.0f} ms)")
+        n_new = len(ix.created)
+        new = (f"The {n_new} new {'index takes' if n_new == 1 else 'indexes take'} "
+               f"**{mb(ix.new_index_bytes)}**, built in {ix.build_seconds_total:.1f} s; "
+               if ix.created else "")
+        move = "shrink" if ix.total_after_bytes < ix.total_before_bytes else "go"
+        text = (f"{new}{freed[0].upper() + freed[1:] if not new else freed}. {tables} "
+                f"{move} from {mb(ix.total_before_bytes)} to {mb(ix.total_after_bytes)}: "
+                f"**{pct(growth)}**{against}. Index bytes alone change "
+                f"{pct(ix.index_growth_pct)}.")
+    dropped_col = " Dropped indexes |" if ix.dropped else ""
     lines = [
         "## Disk and build cost",
         "",
-        f"The {len(ix.created)} new indexes take **{mb(ix.new_index_bytes)}** and were built "
-        f"in {ix.build_seconds_total:.1f} s. The six tables with their indexes grow from "
-        f"{mb(ix.total_before_bytes)} to {mb(ix.total_after_bytes)}: **{pct(growth)}**"
-        f"{against}. Index bytes alone grow {pct(ix.index_growth_pct)}.",
+        text,
         "",
-        "| Table | Heap + TOAST | Indexes before | New indexes | Growth (of table + indexes) |",
-        "|---|---|---|---|---|",
+        f"| Table | Heap + TOAST | Indexes before | New indexes |{dropped_col} "
+        f"{'Growth' if not ix.dropped else 'Change'} (of table + indexes) |",
+        "|---|---|---|---|---|" + ("---|" if ix.dropped else ""),
     ]
     for table, s in ix.tables.items():
         b = s.before
+        freed_t = f" {mb(s.dropped_index_bytes)} |" if ix.dropped else ""
         lines.append(f"| `{table}` | {mb(b.table_bytes)} | {mb(b.index_bytes)} | "
-                     f"{mb(s.new_index_bytes)} | {pct(s.growth_pct)} |")
-    lines += ["", "| New index | Table | Size | Build time |", "|---|---|---|---|"]
-    for r in ix.created:
-        build = f"{r.build_seconds * 1000:,.0f} ms" if r.build_seconds is not None else "–"
-        lines.append(f"| `{r.name}` | `{r.table}` | {mb(r.size_bytes)} | {build} |")
+                     f"{mb(s.new_index_bytes)} |{freed_t} {pct(s.growth_pct)} |")
+    if ix.created or not ix.dropped:
+        lines += ["", "| New index | Table | Size | Build time |", "|---|---|---|---|"]
+        for r in ix.created:
+            build = f"{r.build_seconds * 1000:,.0f} ms" if r.build_seconds is not None else "–"
+            lines.append(f"| `{r.name}` | `{r.table}` | {mb(r.size_bytes)} | {build} |")
+    if ix.dropped:
+        lines += ["", "| Dropped index | Table | Size freed | Drop time |", "|---|---|---|---|"]
+        for d in ix.dropped:
+            took = f"{d.drop_seconds * 1000:,.0f} ms" if d.drop_seconds is not None else "–"
+            lines.append(f"| `{d.name}` | `{d.table}` | {mb(d.size_bytes)} | {took} |")
     lines.append("")
     return lines
 

@@ -18,8 +18,12 @@ def hint(results: RunResults) -> list[str]:
     """For a run without --per-index: how to get the per-index verdicts."""
     if results.per_index is not None or results.method is None or not results.migration:
         return []
-    n = results.migration.index_count
-    return [f"*Per index* (which of the {n} indexes pay for themselves, and a smaller set, "
+    mig = results.migration
+    if mig.dropped and not mig.created:
+        return []  # per index weighs the indexes a migration creates; this one creates none
+    n = len(mig.created) if mig.dropped and mig.created else mig.index_count
+    which = "new indexes" if mig.dropped else "indexes"
+    return [f"*Per index* (which of the {n} {which} pay for themselves, and a smaller set, "
             f"measured): run with `--per-index` (adds about {HINT_SECONDS // 60} minutes at "
             "scale 1; the nightly job runs it).", ""]
 

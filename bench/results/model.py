@@ -466,10 +466,21 @@ class WriteSection(Record):
 
 
 class StatementTiming(Record):
-    action: Literal["create", "drop"]
-    index: str
+    action: Literal["create", "drop", "other"]  # other: a statement that is no index's
+    index: str = ""  # "" for other statements (and an index left unnamed in its CREATE)
     seconds: float
     sql: str
+    transactional: bool | None = None  # False: it ran in autocommit, on its own (CONCURRENTLY)
+
+
+class DroppedIndex(Record):
+    """An index the migration removed, as the catalog had it before."""
+
+    name: str
+    table: str
+    size_bytes: int
+    drop_seconds: float | None = None
+    definition: str = ""
 
 
 class MigrationRecord(Record):
@@ -483,6 +494,15 @@ class MigrationRecord(Record):
     statements: list[StatementTiming] = Field(default_factory=list)
     index_counts_before: dict[str, int] = Field(default_factory=dict)
     index_counts_after: dict[str, int] = Field(default_factory=dict)
+    # How it ran: "alembic" (a revision file on the harness's connection), "alembic project"
+    # (through the app's own env.py), "sql" (a .sql file). None: a run from before forms.
+    form: str | None = None
+    created: list[str] | None = None  # the indexes that appeared (either direction)
+    dropped: list[str] | None = None  # the indexes that disappeared (either direction)
+    dropped_indexes: list[DroppedIndex] = Field(default_factory=list)  # sizes as before
+    invalid_indexes: list[str] = Field(default_factory=list)  # pg_index.indisvalid false after
+    transactional: bool | None = None  # True: all of it in one transaction
+    skipped: str | None = None  # why it did not run (a migration without a downgrade)
 
 
 class TableBytes(Record):
@@ -495,6 +515,7 @@ class TableDisk(Record):
     after: TableBytes
     new_index_bytes: int
     growth_pct: float | None
+    dropped_index_bytes: int = 0  # what the indexes the migration dropped took
 
 
 class CreatedIndex(Record):
@@ -519,6 +540,10 @@ class DiskSection(Record):
     index_growth_pct: float | None
     build_seconds_total: float
     claimed_growth_pct: Interval | None = None
+    # The indexes the migration dropped, and the bytes they freed; growth and the totals
+    # after are net of them.
+    dropped: list[DroppedIndex] = Field(default_factory=list)
+    freed_index_bytes: int = 0
 
 
 # --- the run ----------------------------------------------------------------------------------

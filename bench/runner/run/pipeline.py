@@ -55,7 +55,7 @@ Params = dict[str, list[dict[str, Any]]]
 def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
     """The main job. results.json is saved after every phase; report.md at the end."""
     shapes = load_shapes(cfg.queries_dir, cfg.shapes)  # fail on a bad file before starting
-    migrate.load_migration(cfg.migration)
+    migrate.check(cfg.app)
     claims = claims_file.load_for(cfg.migration)
     mix = per_index.load_mix(cfg) if cfg.per_index else None
     wall = time.perf_counter()
@@ -110,7 +110,7 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                 engine = sa.create_engine(other.sqlalchemy_url(), poolclass=sa.pool.NullPool)
                 try:
                     with step(echo, "migrate up"):
-                        up = migrate.apply(engine, other, cfg.migration, "upgrade")
+                        up = migrate.apply(engine, other, cfg.app, "upgrade")
                     results.migration = up
                     echo(f"migrate up: {up.index_count} indexes created on {other.dbname} "
                          f"(revision {up.revision})")
@@ -118,7 +118,7 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                         results.disk = disk.index_costs(
                             sizes_before, catalog.table_sizes(conn, tables),
                             catalog.list_indexes(conn, tables), up.indexes, up.statements,
-                            claims.disk_growth_pct if claims else None)
+                            claims.disk_growth_pct if claims else None, up.dropped_indexes)
                     save_results(results, cfg)
 
                     settle(target)
@@ -146,7 +146,7 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                         save_results(results, cfg)
 
                     with step(echo, "migrate down"):
-                        results.migration_down = migrate.apply(engine, other, cfg.migration,
+                        results.migration_down = migrate.apply(engine, other, cfg.app,
                                                                "downgrade")
                 finally:
                     engine.dispose()
