@@ -6,6 +6,7 @@ psycopg's per-row `write_row` or pandas' `to_csv`, which keeps seeding near COPY
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -35,7 +36,27 @@ def column_strings(values: np.ndarray) -> list[str]:
         return _strings(out)
     if kind == "b":
         return _strings(np.where(values, "t", "f"))
-    return [NULL if v is None else v for v in values.tolist()]
+    return [_text(v) for v in values.tolist()]
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value: object) -> str:
+    """One value of an object column in COPY text: str as it is (the pools hold no tabs or
+    newlines), JSON for lists and dicts, bytea as hex; escaped where it must be."""
+    if value is None:
+        return NULL
+    if isinstance(value, str):
+        return value if "\\" not in value and "\t" not in value and "\n" not in value \
+            else value.translate(_ESCAPES)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "\\\\x" + bytes(value).hex()
+    if isinstance(value, (list, dict)):
+        return json.dumps(value).translate(_ESCAPES)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    return str(value).translate(_ESCAPES)
 
 
 def copy_chunks(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
@@ -35,7 +36,8 @@ class AppWrite:
     sql: str  # as written, with :id and :n
     driver_sql: str  # with %(id)s and %(n)s
     description: str
-    path: Path
+    path: Path | None  # None: derived from the schema (bench/runner/derived_writes.py)
+    values: tuple[Any, ...] = ()  # the pool :v is drawn from (derived updates)
 
 
 def load_app_writes(folder: Path | None) -> list[AppWrite]:

@@ -29,15 +29,18 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import psycopg
 import sqlalchemy as sa
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from bench.data import generator as generators
 from bench.data.copy_text import copy_chunks
@@ -281,6 +284,10 @@ def _update_workload(write: AppWrite, active_ids: list[Any], seed: int) -> Workl
         rng = np.random.default_rng([seed, zlib.crc32(name.encode()), round_index])
         ids = rng.choice(active_ids, ROWS_PER_ROUND)
         n = rng.integers(1, 100, ROWS_PER_ROUND)
+        if write.values:  # a derived update: :v from the column's own values
+            pick = rng.integers(0, len(write.values), ROWS_PER_ROUND)
+            return [(query, {"id": _python(i), "v": write.values[int(k)]})
+                    for i, k in zip(ids, pick, strict=True)]
         return [(query, {"id": _python(i), "n": int(v)}) for i, v in zip(ids, n, strict=True)]
 
     def run_round(conns: Conns, round_index: int, first: tuple[Side, Side]
@@ -303,12 +310,80 @@ def _python(v: Any) -> Any:
         return int(v)
     if isinstance(v, np.bool_):
         return bool(v)
+    if isinstance(v, (list, dict)):
+        return Jsonb(v)
     return v
 
 
 def _python_rows(rows: dict[str, np.ndarray], columns: list[str]) -> list[dict[str, Any]]:
     n = len(rows[columns[0]])
     return [{c: _python(rows[c][i]) for c in columns} for i in range(n)]
+
+
+def _as_sent(sample: dict[str, dict[str, np.ndarray]], tables: dict[str, sa.Table]) -> None:
+    """Columns whose arrays encode a value for binary COPY (uuids as two uint64, times as
+    microseconds, dates as datetime64[D]) as the Python values psycopg and COPY text take."""
+    for name, cols in sample.items():
+        for column, values in list(cols.items()):
+            kind = tables[name].c[column].type if column in tables[name].c else None
+            if values.ndim == 2 and values.shape[1] == 2:  # uuid: high and low 64 bits
+                cols[column] = np.array(
+                    [None if not (hi or lo) else uuid.UUID(int=(int(hi) << 64) | int(lo))
+                     for hi, lo in values.tolist()], dtype=object)
+            elif isinstance(kind, sa.Time) and values.dtype.kind in "iu":
+                cols[column] = np.array(
+                    [(datetime.min + timedelta(microseconds=int(v))).time()
+                     for v in values.tolist()], dtype=object)
+            elif values.dtype.kind == "M" and np.datetime_data(values.dtype)[0] == "D":
+                cols[column] = np.array([None if np.isnat(v) else v.item() for v in values],
+                                        dtype=object)
+
+
+def _has_unique(table: sa.Table) -> bool:
+    return any(isinstance(k, sa.UniqueConstraint) for k in table.constraints) or any(
+        ix.unique for ix in table.indexes)
+
+
+def _unique_again(conn: Connection, sample: dict[str, dict[str, np.ndarray]],
+                  tables: dict[str, sa.Table], keys: dict[str, TableKey]) -> None:
+    """The sample comes from the same generator as the seeded rows, so its values of a unique
+    column (an email, a code) can be ones the table has: each such value is made new, an
+    integer moved past the column's maximum, a text given the suffix ~w<row> (cut at the front
+    to fit a varchar(n))."""
+    for name, cols in sample.items():
+        table = tables[name]
+        groups = [[c.name for c in k.columns] for k in table.constraints
+                  if isinstance(k, sa.UniqueConstraint)]
+        groups += [[c.name for c in ix.columns] for ix in table.indexes if ix.unique]
+        for group in groups:
+            present = [c for c in group if c in cols and c != keys.get(name, TableKey("", False))
+                       .column]
+            if not present:
+                continue
+            text = [c for c in present if cols[c].dtype.kind == "O"]
+            column = (text or present)[0]
+            values = cols[column]
+            if values.dtype.kind in "iuf":
+                top = _one(conn, sql.SQL("SELECT coalesce(max({}), 0) FROM {}").format(
+                    sql.Identifier(column), sql.Identifier(name)))
+                cols[column] = values + (int(top) + 1 - np.nanmin(values))
+            elif values.dtype.kind == "O":
+                limit = getattr(table.c[column].type, "length", None)
+                cols[column] = np.array([_new_value(v, i, limit)
+                                         for i, v in enumerate(values.tolist())], dtype=object)
+
+
+def _new_value(value: Any, i: int, limit: int | None) -> Any:
+    if isinstance(value, uuid.UUID):  # another random-looking uuid, the same for row i
+        return uuid.UUID(int=int.from_bytes(zlib.crc32(value.bytes).to_bytes(4, "big") * 4,
+                                            "big") ^ value.int ^ (i + 1))
+    return value if not isinstance(value, str) else _suffixed(value, i, limit)
+
+
+def _suffixed(value: str, i: int, limit: int | None) -> str:
+    tail = f"~w{i}"
+    return (value + tail) if limit is None or len(value) + len(tail) <= limit \
+        else (value[: max(0, limit - len(tail))] + tail)[-limit:]
 
 
 def _point_at_existing(conn: Connection, sample: dict[str, dict[str, np.ndarray]],
@@ -375,10 +450,16 @@ class WriteBench:
         copy_needed = most * COPY_ROWS_PER_ROUND
         # Fresh rows from the same generator (another seed), as many as the longest block
         # needs of the smallest table (COPY cycles through the largest copy table's rows).
-        scale = max([needed / counts[t] for t in self.inserts if counts.get(t)]
-                    + [copy_needed / max(counts[t] for t in copies)] * bool(copies) + [0.001])
-        sample = generators.sample(generator, seed + 1, scale, self.inserts)
         self.reflected = reflect(conn, self.tables)
+        # A table with unique values may not see a row twice in a block: its COPY rows follow
+        # its INSERT rows and do not cycle.
+        unique = {t for t in copies if _has_unique(self.reflected[t])}
+        scale = max([needed / counts[t] for t in self.inserts if counts.get(t)]
+                    + [copy_needed / max(counts[t] for t in copies)] * bool(copies)
+                    + [(needed + copy_needed) / counts[t] for t in unique] + [0.001])
+        sample = generators.sample(generator, seed + 1, scale, self.inserts)
+        _as_sent(sample, self.reflected)
+        _unique_again(conn, sample, self.reflected, self.keys)
         _point_at_existing(conn, sample, self.reflected, seed)
         active_rng = np.random.default_rng(seed)
         self.updates = list(updates)
@@ -397,7 +478,9 @@ class WriteBench:
             self.active[u.name] = sorted(ids[int(i)] for i in pick)
         self.workloads = [_insert_workload(t, self.keys[t].column, sample[t], needed)
                           for t in self.inserts]
-        self.workloads += [_copy_workload(t, self.keys[t].column, sample[t]) for t in copies]
+        self.workloads += [_copy_workload(t, self.keys[t].column,
+                                          {c: v[needed:] for c, v in sample[t].items()}
+                                          if t in unique else sample[t]) for t in copies]
         self.workloads += [_update_workload(u, self.active[u.name], seed) for u in self.updates]
         self.leads_kept = False
 

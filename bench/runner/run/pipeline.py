@@ -30,6 +30,7 @@ from bench.results.model import (
 from bench.results.stats import AA_SD, RUN_TO_RUN_SD
 from bench.runner import cache, catalog, disk, environment, migrate, reads
 from bench.runner.app_writes import load_app_writes
+from bench.runner.derived_writes import derived_updates
 from bench.runner.machine_load import LoadMeter
 from bench.runner.params import parameter_sets
 from bench.runner.per_index import job as per_index
@@ -47,7 +48,7 @@ from bench.runner.reads import PairedResult, Side
 from bench.runner.records import query_record
 from bench.runner.seeding import generator_for, seed_database
 from bench.runner.shapes import Shape, load_shapes
-from bench.runner.writes import WriteBench
+from bench.runner.writes import WriteBench, table_keys
 
 Params = dict[str, list[dict[str, Any]]]
 
@@ -179,9 +180,12 @@ def _write_bench(target: Target, cfg: RunConfig, echo: Echo) -> WriteBench | Non
     if not cfg.write_rounds:
         return None
     generator = generator_for(target, cfg)
+    own = load_app_writes(cfg.app.writes)
     with target.connect(autocommit=True) as conn:
+        keys = {t: k.column for t, k in table_keys(conn, catalog.app_tables(conn)).items()}
+        derived = derived_updates(conn, cfg.app, keys, [u.table for u in own])
         bench = WriteBench(conn, cfg.seed, cfg.write_rounds, cfg.warmup, generator=generator,
-                           updates=load_app_writes(cfg.app.writes),
+                           updates=own + derived,
                            copy_tables=cfg.app.copy_tables, insert_tables=cfg.app.insert_tables,
                            checkpoint=target.source == "embedded",
                            max_rounds=max(cfg.write_rounds, cfg.aa_rounds))
