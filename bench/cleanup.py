@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from bench.runner.provision import check_dsn, redact
 
     say = print
-    folders = leftovers.dead_folders()
+    folders = leftovers.dead_folders(kept=True)  # --keep's too: it is asked for by name
     say(f"{len(folders)} embedded server folder(s) of earlier runs in {tempfile.gettempdir()}"
         + (f" ({leftovers.megabytes(folders)})" if folders else ""))
     for folder in folders:

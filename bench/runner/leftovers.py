@@ -41,8 +41,9 @@ def _me() -> dict[str, object]:
             "host": socket.gethostname()}
 
 
-def write_marker(workdir: Path) -> None:
-    (workdir / MARKER).write_text(json.dumps(_me()))
+def write_marker(workdir: Path, kept: bool = False) -> None:
+    """`kept`: --keep asked for it, so the next run leaves it (`cleanup` removes it)."""
+    (workdir / MARKER).write_text(json.dumps({**_me(), "kept": kept}))
 
 
 def comment() -> str:
@@ -71,8 +72,9 @@ def _size(folder: Path) -> int:
 # --- embedded servers' folders -----------------------------------------------------------------
 
 
-def dead_folders(tmp: Path | None = None) -> list[Leftover]:
-    """Folders of embedded servers whose harness process has gone."""
+def dead_folders(tmp: Path | None = None, kept: bool = False) -> list[Leftover]:
+    """Folders of embedded servers whose harness process has gone (with `kept`, also those
+    that --keep kept)."""
     found = []
     for folder in sorted(Path(tmp or tempfile.gettempdir()).glob("pgindexbench-*")):
         try:
@@ -80,7 +82,7 @@ def dead_folders(tmp: Path | None = None) -> list[Leftover]:
             pid, started = int(made["pid"]), float(made["started"])
         except (OSError, ValueError, KeyError, TypeError):
             continue  # not provably ours (or not a folder)
-        if not _alive(pid, started):
+        if not _alive(pid, started) and (kept or not made.get("kept")):
             found.append(Leftover(str(folder), _size(folder)))
     return found
 

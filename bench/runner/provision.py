@@ -419,6 +419,8 @@ def embedded_server(keep: bool = False) -> Iterator[str]:
             if server is not None and not keep:
                 _stop(server, pgdata)
             if keep:
+                with suppress(OSError):
+                    leftovers.write_marker(workdir, kept=True)
                 log.warning("kept the embedded server's data directory %s", workdir)
             else:
                 shutil.rmtree(workdir, ignore_errors=True)

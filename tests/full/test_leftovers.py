@@ -125,19 +125,23 @@ def test_the_next_run_removes_a_dead_runs_folder_and_nothing_else(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     with private_tmpdir() as tmp:
         monkeypatch.setattr("tempfile.tempdir", str(tmp))
-        dead, alive, unmarked = (tmp / f"pgindexbench-{n}" for n in ("dead", "alive", "unmarked"))
-        for folder in (dead, alive, unmarked):
+        dead, alive, unmarked, kept = (tmp / f"pgindexbench-{n}"
+                                       for n in ("dead", "alive", "unmarked", "kept"))
+        for folder in (dead, alive, unmarked, kept):
             (folder / "data").mkdir(parents=True)
             (folder / "data" / "PG_VERSION").write_text("18\n")
         (dead / leftovers.MARKER).write_text(json.dumps({"pid": _dead_pid(), "started": 1.0}))
         leftovers.write_marker(alive)  # this process's: a run still going
+        (kept / leftovers.MARKER).write_text(json.dumps({"pid": _dead_pid(), "started": 1.0,
+                                                         "kept": True}))  # --keep
         assert [f.name for f in leftovers.dead_folders()] == [str(dead)]
+        assert [f.name for f in leftovers.dead_folders(kept=True)] == [str(dead), str(kept)]
 
         with embedded_server():
             pass
         assert not dead.exists()
-        assert alive.exists() and unmarked.exists()
-        assert sorted(p.name for p in tmp.glob("pgindexbench-*")) == [alive.name, unmarked.name]
+        assert sorted(p.name for p in tmp.glob("pgindexbench-*")) == [
+            alive.name, kept.name, unmarked.name]
         assert "removed 1 embedded server folder(s) that an earlier run left" in \
             capsys.readouterr().err
 
