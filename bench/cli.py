@@ -1,4 +1,4 @@
-"""Command line: `python -m bench run|seed|deploy|report|compare|archive|trend|schema`.
+"""Command line: `python -m bench run|seed|deploy|report|compare|archive|trend|schema|cleanup`.
 
 Exit codes (bench.errors.ExitCode): 0 ok; 1 only when `compare` finds a regression; 2 bad input
 or unusable environment (one line on stderr, no traceback unless --debug); 3 an internal error
@@ -16,7 +16,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from bench import __version__, deploy_config
+from bench import __version__, cleanup, deploy_config
 from bench.ci import commands as ci_commands
 from bench.config import COLD_ROUNDS, DEFAULT_ROUNDS, RunConfig, check_out_dir, dsn_from_env
 from bench.errors import BenchError, ExitCode, first_line
@@ -95,6 +95,7 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--debug", action="store_true")
     ci_commands.add_parsers(sub)  # compare, archive, trend
     deploy_config.add_parser(sub)
+    cleanup.add_parser(sub)
 
     init = sub.add_parser("init", help="draft a commented project file (pg-index-bench.toml) "
                           "from what this folder holds")
@@ -149,6 +150,8 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     # the runner: they work on results.json alone.
     if args.command in ci_commands.COMMANDS:
         return ci_commands.run(args)
+    if args.command == cleanup.COMMAND:
+        return cleanup.run(args)
     if args.command == "report" and deploy_config.is_deploy_folder(args.results):
         from bench.report import deploy as deploy_report
 

@@ -223,7 +223,9 @@ def _load_text(results: RunResults) -> str:
     if not load or not load.other_cores:
         return ""
     phases = ", ".join(f"{p} {c:.2f}" for p, c in load.other_cores.items())
-    return f" Other processes' CPU while measuring, in cores: {phases}."
+    stolen = ", ".join(f"{p} {c:.2f}" for p, c in load.steal_cores.items() if c >= 0.005)
+    return f" Other processes' CPU while measuring, in cores: {phases}." + (
+        f" Hypervisor steal time (another guest's), in cores: {stolen}." if stolen else "")
 
 
 def noise_floor_section(results: RunResults) -> list[str]:

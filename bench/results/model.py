@@ -128,6 +128,9 @@ class MachineLoad(Record):
 
     cores: int | None = None  # the machine's
     other_cores: dict[str, float] = Field(default_factory=dict)  # phase -> mean cores used
+    # phase -> mean cores the hypervisor gave other guests (steal time, /proc/stat): not in
+    # other_cores; it slows the twins alike, as a slower CPU would
+    steal_cores: dict[str, float] = Field(default_factory=dict)
     warn_from: float = 0.25  # the report warns from this many cores in any phase
 
     def busy_phase(self) -> tuple[str, float] | None:

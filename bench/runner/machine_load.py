@@ -5,8 +5,10 @@ long operations more than short ones: on the reference 2-core VM, a busy loop on
 core doubled the time of a seq scan and left index lookups as they were, so fk_join's speedup
 at scale 0.05 went from 34x to 64x. No interval made inside the run can see that, so the run
 measures it instead: the CPU time the whole machine spent (/proc/stat) minus what the harness
-and the embedded server spent, per measuring phase, in cores. On a --dsn server the server's
-own processes cannot be told apart, so nothing is measured there.
+and the embedded server spent, per measuring phase, in cores. The hypervisor's steal time (CPU
+a VM was ready to use but another guest got) is not a process of this machine: it is reported
+apart, as steal_cores. On a --dsn server the server's own processes cannot be told apart, so
+nothing is measured there.
 """
 
 from __future__ import annotations
@@ -40,10 +42,23 @@ def _tree_seconds(proc: psutil.Process) -> float:
     return total
 
 
-def _machine_busy_seconds() -> float:
+def _machine_seconds() -> tuple[float, float]:
+    """CPU seconds the machine's processes have used since boot, and steal seconds."""
     t = psutil.cpu_times()
-    return (t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0)
-            + getattr(t, "steal", 0.0))
+    busy = t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0)
+    return busy, getattr(t, "steal", 0.0)
+
+
+def idle_machine_load(seconds: float = 3.0) -> tuple[float, float]:
+    """Cores used by processes other than this one, and cores stolen, over `seconds` now: how
+    quiet the machine is before something that needs quiet (a test) starts."""
+    me = psutil.Process(os.getpid())
+    (busy, steal), mine, start = _machine_seconds(), me.cpu_times(), time.perf_counter()
+    time.sleep(seconds)
+    (busy2, steal2), mine2 = _machine_seconds(), me.cpu_times()
+    elapsed = time.perf_counter() - start
+    own = (mine2.user + mine2.system) - (mine.user + mine.system)
+    return max(busy2 - busy - own, 0.0) / elapsed, max(steal2 - steal, 0.0) / elapsed
 
 
 class LoadMeter:
@@ -69,12 +84,14 @@ class LoadMeter:
             t = self.me.cpu_times()
             return t.user + t.system + _tree_seconds(server)
 
-        busy, mine, start = _machine_busy_seconds(), own(), time.perf_counter()
+        (busy, steal), mine, start = _machine_seconds(), own(), time.perf_counter()
         yield
         elapsed = time.perf_counter() - start
-        other = (_machine_busy_seconds() - busy) - (own() - mine)
+        busy_now, steal_now = _machine_seconds()
+        other = (busy_now - busy) - (own() - mine)
         if elapsed > 0:
             self.record.other_cores[label] = round(max(other, 0.0) / elapsed, 3)
+            self.record.steal_cores[label] = round(max(steal_now - steal, 0.0) / elapsed, 3)
 
 
 def _postmaster(data_directory: Path) -> psutil.Process | None:

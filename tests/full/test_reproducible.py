@@ -25,7 +25,7 @@ import pytest
 from bench.config import RunConfig
 from bench.report.markdown import render
 from bench.results.model import RunResults
-from bench.runner.machine_load import BUSY_CORES
+from bench.runner.machine_load import BUSY_CORES, idle_machine_load
 from bench.runner.run.pipeline import run
 
 LOAD_STARTS = "measure before and after ..."
@@ -137,10 +137,21 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[RunResults, Run
     """A quiet run and a loaded one; a second pair only if the first misses, as a CI gate
     confirms a regression before failing (95% intervals miss now and then, and this machine's
     speed regime can change between two runs: README, "Measuring so that drift cancels")."""
+    _skip_unless_quiet("before the runs")
     pairs = [_pair(tmp_path_factory.mktemp("pair"))]
     if not _passes(pairs[0]):
         pairs.append(_pair(tmp_path_factory.mktemp("pair")))
     return pairs
+
+
+def _skip_unless_quiet(when: str) -> None:
+    """These tests compare a quiet run with a loaded one: on a host where another tenant is
+    busy there is no quiet run to make, and that is no failure of the harness."""
+    other, steal = idle_machine_load(3.0)
+    if other >= BUSY_CORES:
+        pytest.skip(f"the host is not quiet {when}: other processes used {other:.2f} cores "
+                    f"(steal {steal:.2f}) over 3 s, from {BUSY_CORES} this test cannot make a "
+                    f"quiet run")
 
 
 MIN_INSIDE = 8  # of 10 single-row write overheads
@@ -166,6 +177,8 @@ def test_the_loaded_run_says_the_machine_was_busy_and_the_quiet_run_does_not(
     quiet, loaded = runs[-1]
     assert quiet.machine_load and loaded.machine_load
     assert max(loaded.machine_load.other_cores.values()) >= BUSY_CORES, loaded.machine_load
+    if max(quiet.machine_load.other_cores.values()) >= BUSY_CORES:
+        _skip_unless_quiet("after the quiet run metered it busy")  # else the meter is wrong
     assert max(quiet.machine_load.other_cores.values()) < BUSY_CORES, quiet.machine_load
     assert "A busy machine" in (loaded_report := render(loaded, []))
     assert "A busy machine" not in render(quiet, [])
