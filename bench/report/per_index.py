@@ -375,7 +375,7 @@ def advisor_section(s: PerIndexSection) -> list[str]:
         f"{_names(s, split.get('rejects_paying', []))}.",
         "",
         "| Index | Dexter's rule | Deciding shape | Estimated alone: cost without → with "
-        "| Measured alone | Verdict | |",
+        "| Measured alone | Verdict | Rule vs measurement |",
         "|---|---|---|---|---|---|---|",
     ]
     order = sorted(calls, key=lambda r: (r.advisor.disagreement == "" if r.advisor else True))
@@ -427,7 +427,11 @@ def _hypopg(s: PerIndexSection) -> list[str]:
         lines += ["| Index | Real size | HypoPG's size | HypoPG ÷ real |", "|---|---|---|---|"]
         for r in sized:
             assert r.hypo_size_bytes is not None and r.size_bytes
-            lines.append(f"| `{r.name}` | {mb(r.size_bytes)} | {mb(r.hypo_size_bytes)} | "
+            lines.append(f"| `{r.name}` | {_bytes(r.size_bytes)} | {_bytes(r.hypo_size_bytes)} | "
                          f"{factor(r.hypo_size_bytes / r.size_bytes)} |")
         lines.append("")
     return lines
+
+
+def _bytes(n: int) -> str:
+    return mb(n) if n >= 10**6 else f"{n / 1000:,.0f} kB"

@@ -187,3 +187,34 @@ def test_an_older_per_index_section_renders_without_the_advisor_table() -> None:
     for rec in s.indexes:
         rec.advisor = None
     assert report.advisor_section(s) == []
+
+
+def test_hypopgs_sizes_beside_the_real_ones() -> None:
+    s = _section()
+    s.hypopg_version, s.hypopg_note = "1.3.1", ""
+    s.indexes[0].size_bytes, s.indexes[0].hypo_size_bytes = 400_000, 1_000_000
+    s.indexes[1].size_bytes, s.indexes[1].hypo_size_bytes = 2_000_000, 3_000_000
+    text = "\n".join(report.advisor_section(s))
+    assert "HypoPG 1.3.1: each index made hypothetical" in text
+    assert "| `ix_pays` | 400 kB | 1.0 MB | 2.50x |" in text
+    assert "| `ix_harmful` | 2.0 MB | 3.0 MB | 1.50x |" in text
+    assert "HypoPG alone" not in text  # no hypothetical cost recorded: no column
+
+
+def test_the_pr_comment_names_the_disagreements_of_the_new_run() -> None:
+    from bench.ci import comment
+    from bench.ci.compare import compare
+
+    base = store.load(FIXTURES / "small1.results.json")
+    new = store.load(FIXTURES / "small2.results.json")
+    plain = comment.render(compare(base, new))
+    new.per_index = _section()
+    text = comment.render(compare(base, new))
+    added = text.replace(plain[:-len("</details>\n")], "", 1)
+    assert added.startswith("**Per index, the planner against the measurement (new run)**: "
+                            "Dexter's 50% rule")
+    assert "agrees with the measured verdict on 1 of the 3 indexes." in added
+    assert "| `ix_pays` | reject | 1.50x, saves 33% (`fk_join`) | 40.0x, saves 98% | keep |" \
+        in added
+    assert "`ix_fine`" not in added
+    assert text.endswith("</details>\n")
