@@ -111,14 +111,19 @@ def draw(results: RunResults, path: Path) -> bool:
     for _name, est, meas in pts:
         ax.scatter([est], [meas], s=40, color=POINT, zorder=3)
     if ixs:
-        ax.scatter([e for _n, e, _m, _d in ixs], [m for _n, _e, m, _d in ixs], s=30,
-                   marker="^", color=[DISAGREES if d else INDEX_POINT for *_x, d in ixs],
-                   zorder=3, label="an index alone, on its deciding shape (red: Dexter's 50% "
-                                   "rule and the measurement disagree)")
+        ax.axvline(2, color=DISAGREES, lw=0.8, ls="-.",
+                   label="Dexter's rule: an index whose estimate is right of 2x is added")
+    for disagree, color, text in ((False, INDEX_POINT, "an index alone, on its deciding shape"),
+                                  (True, DISAGREES, "the same, where Dexter's rule and the "
+                                                    "measurement disagree")):
+        mine = [(e, m) for _n, e, m, d in ixs if d == disagree]
+        if mine:
+            ax.scatter([e for e, _m in mine], [m for _e, m in mine], s=30, marker="^",
+                       color=color, zorder=3, label=text)
     ax.set_xlabel("planner's estimated speedup (total cost before / after)")
     ax.set_ylabel("measured speedup (execution time before / after)")
     ax.set_title(f"Estimated vs measured speedup, {results.migration_name}")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left" if not ixs else "best", fontsize=8 if not ixs else 7)
     ax.grid(True, which="major", alpha=0.3)
     fig.tight_layout()  # before the labels are placed: their places are measured on the canvas
     _label(fig, ax, [(f"{n} ({factor(e)} → {factor(m)})", e, m) for n, e, m in pts]

@@ -218,3 +218,17 @@ def test_the_pr_comment_names_the_disagreements_of_the_new_run() -> None:
         in added
     assert "`ix_fine`" not in added
     assert text.endswith("</details>\n")
+
+
+def test_the_estimate_chart_gets_a_point_per_index(tmp_path: Path) -> None:
+    from bench.report import estimate_charts
+
+    results = store.load(FIXTURES / "small1.results.json")
+    assert estimate_charts.index_points(results) == []
+    results.per_index = _section()
+    assert estimate_charts.index_points(results) == [
+        ("ix_pays", pytest.approx(1.5), pytest.approx(40.0), True),
+        ("ix_harmful", pytest.approx(4.0), pytest.approx(1.1), True),
+        ("ix_fine", pytest.approx(30.0), pytest.approx(300.0), False)]
+    assert estimate_charts.draw(results, tmp_path / "e.png")
+    assert (tmp_path / "e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
