@@ -56,7 +56,8 @@ def index_points(results: RunResults) -> list[tuple[str, float, float, bool]]:
 # Where a label may go around its point (offset in points, horizontal alignment), in order of
 # preference; each label takes the first place that overlaps no label or point drawn before.
 PLACES = (((7, 0), "left"), ((-7, 0), "right"), ((0, 10), "center"), ((0, -10), "center"),
-          ((7, 10), "left"), ((-7, -10), "right"))
+          ((7, 10), "left"), ((-7, -10), "right"), ((7, -10), "left"), ((-7, 10), "right"),
+          ((4, 20), "left"), ((4, -20), "left"))
 
 
 def _label(fig: Figure, ax: Axes, pts: list[tuple[str, float, float]],
@@ -65,6 +66,7 @@ def _label(fig: Figure, ax: Axes, pts: list[tuple[str, float, float]],
     drawn without a label, which labels avoid too)."""
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     taken: list[Bbox] = []
+    frame = ax.get_window_extent(renderer)  # a label past the axes is cut off: last resort
     for est, meas in [(e, m) for _n, e, m in pts] + (others or []):
         x, y = ax.transData.transform((est, meas))
         taken.append(Bbox.from_bounds(x - 4, y - 4, 8, 8))
@@ -75,7 +77,9 @@ def _label(fig: Figure, ax: Axes, pts: list[tuple[str, float, float]],
                                textcoords="offset points", xytext=(dx, dy), fontsize=7.5,
                                va="center", ha=ha)
             box = text.get_window_extent(renderer)
-            clash = sum(box.overlaps(b) for b in taken)
+            inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0
+                      and box.y1 <= frame.y1)
+            clash = sum(box.overlaps(b) for b in taken) + (0 if inside else 100)
             if best is None or clash < best[0]:
                 if best is not None:
                     best[1].remove()

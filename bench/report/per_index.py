@@ -309,8 +309,10 @@ def saving(ratio: float | None) -> str:
         return "–"
     if abs(share) < 0.5:
         return factor(ratio)
-    return f"{factor(ratio)}, saves {share:.0f}%" if share > 0 else \
-        f"{factor(ratio)}, {-share:.0f}% more"
+    if share > 0:
+        return f"{factor(ratio)}, saves {share:.1f}%" if share >= 99.5 else \
+            f"{factor(ratio)}, saves {share:.0f}%"
+    return f"{factor(ratio)}, {-share:.0f}% more"
 
 
 def _estimated(est: EstimatedEffect | None) -> str:

@@ -120,7 +120,8 @@ def decide(rec: IndexAttribution) -> AdvisorCall:
     candidates = [e for e in rec.add_one if eligible(rec, e)]
     adding = [e for e in candidates if suggests(e)]
     decision = "add" if adding else "reject"
-    pool = adding or candidates or [e for e in rec.add_one if e.estimate and e.estimate.ratio]
+    pool = adding or candidates or [e for e in rec.add_one if e.estimate and e.estimate.ratio
+                                    and e.plans_changed]
     best = max(pool, key=_ratio, default=None)
     est = best.estimate if best else None
     call = AdvisorCall(
@@ -142,8 +143,10 @@ def _text(rec: IndexAttribution, call: AdvisorCall, any_eligible: bool) -> str:
     if call.decision == "add":
         why = (f"adds it: the estimated cost of {call.shape} falls "
                f"{_share(call.estimated_saved_pct)} ({factor(call.estimated_ratio)}) with it alone")
-    elif call.shape is None:
+    elif call.shape is None and not rec.add_one:
         why = "rejects it: no shape reads its table"
+    elif call.shape is None:
+        why = "rejects it: no plan of any shape changes with it alone"
     elif not any_eligible:
         why = (f"rejects it: no plan of a shape costing >= {MIN_COST:.0f} uses it alone "
                f"(best estimate: {call.shape} {_share(call.estimated_saved_pct)})")

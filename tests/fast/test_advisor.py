@@ -232,3 +232,10 @@ def test_the_estimate_chart_gets_a_point_per_index(tmp_path: Path) -> None:
         ("ix_fine", pytest.approx(30.0), pytest.approx(300.0), False)]
     assert estimate_charts.draw(results, tmp_path / "e.png")
     assert (tmp_path / "e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_index_that_changes_no_plan_has_no_deciding_shape() -> None:
+    call = advisor.decide(_rec("unused", _effect("s", 1.0, changed=0, uses=False)))
+    assert call.decision == "reject" and call.shape is None
+    assert call.text.startswith("rejects it: no plan of any shape changes with it alone")
+    assert report.saving(602.0) == "602x, saves 99.8%"
