@@ -350,7 +350,10 @@ def _names(s: PerIndexSection, names: list[str]) -> str:
         where = f" on `{a.shape}`" if a.shape else ""
         est = f"estimated {saving(a.estimated_ratio)}{where}"
         measured = "" if a.measured_factor is None else f", measured {saving(a.measured_factor)}"
-        out.append(f"`{n}` ({est}{measured}; verdict {rec.verdict})")
+        loo = next((e for e in rec.leave_one_out if e.shape == a.shape), None)
+        within = (f", within the migration {saving(loo.factor)}" if a.decision == "reject"
+                  and loo is not None and loo.plans_changed and loo.factor else "")
+        out.append(f"`{n}` ({est}{measured}{within}; verdict {rec.verdict})")
     return "; ".join(out) if out else "none"
 
 
@@ -375,6 +378,10 @@ def advisor_section(s: PerIndexSection) -> list[str]:
         f"- **It would add, although they measure unused or harmful:** {_names(s, adds)}.",
         "- **It would reject, although they pay for themselves:** "
         f"{_names(s, split.get('rejects_paying', []))}.",
+        "",
+        "An advisor weighs one index at a time: an index that pays only together with others "
+        "(its saving *within* the migration far above its saving alone) is rejected even when "
+        "the estimate of its saving alone is right.",
         "",
         "| Index | Dexter's rule | Deciding shape | Estimated alone: cost without → with "
         "| Measured alone | Verdict | Rule vs measurement |",
