@@ -8,6 +8,8 @@ from bench.ci import mermaid
 from bench.ci.compare import Change, Comparison, QueryRow, WriteRow
 from bench.ci.signals import Finding
 from bench.formatting import factor, ms, pct, us
+from bench.report.per_index import saving
+from bench.results import advisor
 
 ICON = {"faster": "✅", "slower": "❌", "unchanged": "➖", "missing": "⚠️", "unconfirmed": "❔"}
 
@@ -230,6 +232,30 @@ def _write_table(rows: list[WriteRow]) -> list[str]:
     return lines
 
 
+def advisor_lines(cmp: Comparison) -> list[str]:
+    """The new run's per-index estimate table, compact: how often Dexter's 50% rule agrees
+    with the measured verdicts, and the indexes on which it does not."""
+    s = cmp.per_index
+    calls = [r for r in s.indexes if r.advisor is not None] if s else []
+    if not calls:
+        return []
+    split = [r for r in calls if r.advisor and r.advisor.disagreement]
+    lines = [f"**Per index, the planner against the measurement (new run)**: Dexter's 50% rule "
+             f"({advisor.RULE}) agrees with the measured verdict on {len(calls) - len(split)} "
+             f"of the {len(calls)} indexes.", ""]
+    if not split:
+        return lines
+    lines += ["| Index | Dexter's rule | Estimated alone | Measured alone | Verdict |",
+              "|---|---|---|---|---|"]
+    for r in split:
+        a = r.advisor
+        assert a is not None
+        where = f" (`{a.shape}`)" if a.shape else ""
+        lines.append(f"| `{r.name}` | {a.decision} | {saving(a.estimated_ratio)}{where} | "
+                     f"{saving(a.measured_factor)} | {r.verdict} |")
+    return [*lines, ""]
+
+
 def render(cmp: Comparison, links: list[str] | None = None) -> str:
     """The whole comparison. Summary lines first; every table inside one <details> block."""
     lines = [f"### pg-index-bench: {cmp.new_label} vs {cmp.base_label}", "", headline(cmp), "",
@@ -257,5 +283,6 @@ def render(cmp: Comparison, links: list[str] | None = None) -> str:
         lines += ["**Write cost of the indexes, base vs new** (cost per row with / without "
                   "them, per round; gates with --fail-on-write-regression)", "",
                   *_write_table(cmp.writes), ""]
+    lines += advisor_lines(cmp)
     lines += ["</details>", ""]
     return "\n".join(lines)

@@ -49,6 +49,7 @@ from bench.ci.signals import SignalReport, compare_signals
 from bench.errors import ConfigError, ResultsError
 from bench.results import store
 from bench.results.model import QueryPhase, QueryResult, RunResults
+from bench.results.per_index import PerIndexSection
 from bench.results.stats import (
     RUN_TO_RUN_SD,
     FloatArray,
@@ -139,6 +140,7 @@ class Comparison:
     signals: SignalReport = field(default_factory=SignalReport)
     confirmed: bool = False  # timing: >= 2 runs per side, interleaved in time
     confirmation: str = ""  # why timing is not confirmed
+    per_index: PerIndexSection | None = None  # the new run's, with --per-index (not compared)
 
     def regressions(self) -> list[str]:
         """Names whose worse signal or confirmed worse effect fails the gate."""
@@ -472,7 +474,8 @@ def compare(base: RunResults | list[RunResults], new: RunResults | list[RunResul
                      signals=compare_signals(base_runs, new_runs,
                                              threshold_pct=gate.threshold_pct,
                                              gate_writes=gate.fail_on_writes),
-                     confirmed=not confirmation, confirmation=confirmation)
+                     confirmed=not confirmation, confirmation=confirmation,
+                     per_index=new_runs[0].per_index)
     if writes:
         cmp.only_base += writes[1]
         cmp.only_new += writes[2]

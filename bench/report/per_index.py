@@ -5,8 +5,15 @@ recommended set beside the whole migration."""
 from __future__ import annotations
 
 from bench.formatting import factor, mb, ms, ms_per_s, pct
+from bench.results import advisor
 from bench.results.model import Interval, QueryResult, RunResults, WriteWorkload
-from bench.results.per_index import IndexAttribution, PerIndexSection, RecommendedSet
+from bench.results.per_index import (
+    EstimatedEffect,
+    IndexAttribution,
+    PerIndexSection,
+    ReadEffect,
+    RecommendedSet,
+)
 
 VERDICT_ICON = {"keep": "✅ keep", "drop": "❌ drop", "inconclusive": "➖ inconclusive",
                 "unused": "⚪ unused"}
@@ -132,6 +139,7 @@ def section(results: RunResults) -> list[str]:
               "<details><summary>The verdicts in words</summary>", "",
               *(f"- `{rec.name}`: **{rec.verdict}**: {rec.verdict_text}." for rec in s.indexes),
               "", "</details>", ""]
+    lines += advisor_section(s)
     lines += _set_section(results, s.recommended)
     lines += _relations(s)
     lines += _reads_detail(s)
@@ -291,3 +299,152 @@ def _writes_detail(s: PerIndexSection) -> list[str]:
                      f"{_hot(w.hot_pct_without, w.hot_pct_with)} |")
     lines += ["", "</details>", ""]
     return lines
+
+
+DISAGREEMENT = {"adds_unused": "⚠️ adds it, no plan uses it",
+                "adds_harmful": "⚠️ adds it, it costs more than it saves",
+                "rejects_paying": "⚠️ rejects it, it pays", "": "agree"}
+
+
+def saving(ratio: float | None) -> str:
+    """'22x, saves 95%' / '0.80x, 25% more' / '1.00x' for a ratio without / with."""
+    share = advisor.saved_pct(ratio)
+    if ratio is None or share is None:
+        return "–"
+    if abs(share) < 0.5:
+        return factor(ratio)
+    if share > 0:
+        return f"{factor(ratio)}, saves {share:.1f}%" if share >= 99.5 else \
+            f"{factor(ratio)}, saves {share:.0f}%"
+    return f"{factor(ratio)}, {-share:.0f}% more"
+
+
+def _estimated(est: EstimatedEffect | None) -> str:
+    if est is None:
+        return "–"
+    return f"{_cost(est.cost_without)} → {_cost(est.cost_with)} ({saving(est.ratio)})"
+
+
+def _measured(e: ReadEffect | None) -> str:
+    if e is None:
+        return "–"
+    if not e.plans_changed:
+        return "no plan changes"
+    return saving(e.factor)
+
+
+def _cost(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 else f"{value:.2f}"
+
+
+def _call(rec: IndexAttribution) -> str:
+    a = rec.advisor
+    if a is None:
+        return "–"
+    return "**add**" if a.decision == "add" else "reject"
+
+
+def _names(s: PerIndexSection, names: list[str]) -> str:
+    out = []
+    for n in names:
+        rec = s.index(n)
+        a = rec.advisor if rec else None
+        if rec is None or a is None:
+            continue
+        where = f" on `{a.shape}`" if a.shape else ""
+        est = f"estimated {saving(a.estimated_ratio)}{where}"
+        measured = "" if a.measured_factor is None else f", measured {saving(a.measured_factor)}"
+        loo = next((e for e in rec.leave_one_out if e.shape == a.shape), None)
+        within = (f", within the migration {saving(loo.factor)}" if a.decision == "reject"
+                  and loo is not None and loo.plans_changed and loo.factor else "")
+        out.append(f"`{n}` ({est}{measured}{within}; verdict {rec.verdict})")
+    return "; ".join(out) if out else "none"
+
+
+def advisor_section(s: PerIndexSection) -> list[str]:
+    """The planner's estimated saving per index beside the measured one, and what Dexter's 50%
+    rule would have decided against the measured verdict."""
+    calls = [r for r in s.indexes if r.advisor is not None]
+    if not calls:
+        return []
+    split = advisor.disagreements(s.indexes)
+    adds = split.get("adds_unused", []) + split.get("adds_harmful", [])
+    lines = [
+        "### What a cost-based advisor would have decided",
+        "",
+        "The planner's estimated saving of each index, from plain `EXPLAIN` of the rounds' "
+        "parameter sets in the same index states that were timed, with the real index built (no "
+        "size guess): the median per-round ratio of total cost without / with it, and the share "
+        "of the cost it saves, beside the measured ratio of time. An advisor that decides from "
+        f"these estimates, with Dexter's rule ({advisor.RULE}, and the plan must use it), "
+        "against the measured verdict:",
+        "",
+        f"- **It would add, although they measure unused or harmful:** {_names(s, adds)}.",
+        "- **It would reject, although they pay for themselves:** "
+        f"{_names(s, split.get('rejects_paying', []))}.",
+        "",
+        "An advisor weighs one index at a time: an index that pays only together with others "
+        "(its saving *within* the migration far above its saving alone) is rejected even when "
+        "the estimate of its saving alone is right.",
+        "",
+        "| Index | Dexter's rule | Deciding shape | Estimated alone: cost without → with "
+        "| Measured alone | Verdict | Rule vs measurement |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    order = sorted(calls, key=lambda r: (r.advisor.disagreement == "" if r.advisor else True))
+    for rec in order:
+        a = rec.advisor
+        assert a is not None
+        effect = next((e for e in rec.add_one if e.shape == a.shape), None)
+        lines.append(
+            f"| `{rec.name}` | {_call(rec)} | {f'`{a.shape}`' if a.shape else '–'} | "
+            f"{_estimated(effect.estimate if effect else None)} | {_measured(effect)} | "
+            f"{VERDICT_ICON[rec.verdict]} | {DISAGREEMENT[a.disagreement]} |")
+    lines += ["", *_estimates_detail(s), *_hypopg(s)]
+    return lines
+
+
+def _estimates_detail(s: PerIndexSection) -> list[str]:
+    hypo = any(e.estimate and e.estimate.hypo_ratio for r in s.indexes for e in r.add_one)
+    head = ("| Index | Shape | Alone: estimated (cost without → with) | Alone: measured "
+            "| Within: estimated | Within: measured |" + (" HypoPG alone: cost with |"
+                                                         if hypo else ""))
+    lines = ["<details><summary>Estimated against measured saving, per index and shape"
+             "</summary>", "",
+             "*Alone*: added to the database as it was before the migration (add-one); *within*: "
+             "left out of the migration (leave-one-out). A shape whose plans change in neither "
+             "comparison is left out.", "", head,
+             "|---|---|---|---|---|---|" + ("---|" if hypo else "")]
+    for rec in s.indexes:
+        for loo, ao in zip(rec.leave_one_out, rec.add_one, strict=True):
+            if not loo.plans_changed and not ao.plans_changed:
+                continue
+            row = (f"| `{rec.name}` | `{ao.shape}` | {_estimated(ao.estimate)} | {_measured(ao)} "
+                   f"| {saving(loo.estimate.ratio) if loo.estimate else '–'} | {_measured(loo)} |")
+            if hypo:
+                est = ao.estimate
+                row += (f" {_cost(est.hypo_cost_with)} ({saving(est.hypo_ratio)}) |"
+                        if est and est.hypo_cost_with is not None else " – |")
+            lines.append(row)
+    return [*lines, "", "</details>", ""]
+
+
+def _hypopg(s: PerIndexSection) -> list[str]:
+    if not s.hypopg_version:
+        return [f"HypoPG: {s.hypopg_note}.", ""] if s.hypopg_note else []
+    sized = [r for r in s.indexes if r.hypo_size_bytes is not None and r.size_bytes]
+    lines = [f"HypoPG {s.hypopg_version}: each index made hypothetical from its definition in "
+             "the state without the migration's indexes, beside the real one"
+             + (f" ({s.hypopg_note})" if s.hypopg_note else "") + ".", ""]
+    if sized:
+        lines += ["| Index | Real size | HypoPG's size | HypoPG ÷ real |", "|---|---|---|---|"]
+        for r in sized:
+            assert r.hypo_size_bytes is not None and r.size_bytes
+            lines.append(f"| `{r.name}` | {_bytes(r.size_bytes)} | {_bytes(r.hypo_size_bytes)} | "
+                         f"{factor(r.hypo_size_bytes / r.size_bytes)} |")
+        lines.append("")
+    return lines
+
+
+def _bytes(n: int) -> str:
+    return mb(n) if n >= 10**6 else f"{n / 1000:,.0f} kB"

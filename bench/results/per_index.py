@@ -29,6 +29,54 @@ from bench.results.record import Record
 IndexVerdict = Literal["keep", "drop", "inconclusive", "unused"]
 RelationKind = Literal["covered", "drop_candidate", "low_cardinality", "substitute",
                        "slower_alone"]
+AdvisorDecision = Literal["add", "reject"]
+# Where a cost-based advisor and the measurement part ways ("" where they agree or the
+# measurement is inconclusive): it would add an index that no plan uses, or one that costs more
+# than it saves (verdict drop) or makes the shape it was added for slower; or it would reject
+# one whose verdict is keep.
+AdvisorDisagreement = Literal["", "adds_unused", "adds_harmful", "rejects_paying"]
+
+
+class EstimatedEffect(Record):
+    """The planner's side of a ReadEffect: plain EXPLAIN (no ANALYZE) of the rounds' parameter
+    sets in the same two index states (the real index, built), bench/results/advisor.py.
+
+    `ratio` is the median over the rounds of cost without / cost with (> 1: the planner expects
+    the index to save), `saved_pct` the share of the cost it saves, 100 * (1 - 1 / ratio); the
+    costs are the per-round medians. `hypo_*`: the same with a HypoPG hypothetical index in
+    place of the real one (add-one only, where the server has HypoPG).
+    """
+
+    rounds: int
+    cost_without: float
+    cost_with: float
+    ratio: float | None
+    saved_pct: float | None
+    hypo_cost_with: float | None = None
+    hypo_ratio: float | None = None
+    hypo_saved_pct: float | None = None
+
+
+class AdvisorCall(Record):
+    """What a cost-based advisor would have decided for one index, beside the verdict.
+
+    Dexter's rule (its defaults --min-cost-savings-pct 50, --min-cost 100): suggest the index
+    when, added alone to the database as it was before the migration, the estimated total cost
+    of some shape falls below half (new < 0.5 x initial) while that plan uses the index, the
+    shape's initial cost being at least 100. `shape` is the shape that decides it (the one with
+    the largest estimated add-one ratio among those eligible).
+    """
+
+    rule: str = "dexter: estimated cost < 50% with the index alone, initial cost >= 100"
+    decision: AdvisorDecision
+    shape: str | None = None
+    estimated_ratio: float | None = None
+    estimated_saved_pct: float | None = None
+    measured_factor: float | None = None  # add-one, on `shape`
+    measured_saved_pct: float | None = None
+    verdict: IndexVerdict
+    disagreement: AdvisorDisagreement = ""
+    text: str = ""
 
 
 class ReadEffect(Record):
@@ -47,6 +95,7 @@ class ReadEffect(Record):
     factor: float | None = None  # typical per-round ratio, time without / time with
     factor_ci95: Interval | None = None
     uses: list[str] = Field(default_factory=list)  # indexes the plans use with the index
+    estimate: EstimatedEffect | None = None  # the planner's cost ratio, same states
 
 
 class WriteEffect(Record):
@@ -94,6 +143,8 @@ class IndexAttribution(Record):
     verdict: IndexVerdict
     verdict_text: str = ""
     in_recommended_set: bool = False
+    advisor: AdvisorCall | None = None  # what Dexter's 50% rule would have decided
+    hypo_size_bytes: int | None = None  # HypoPG's size estimate of it (hypopg_relation_size)
 
 
 class Relation(Record):
@@ -154,6 +205,9 @@ class PerIndexSection(Record):
     indexes: list[IndexAttribution] = Field(default_factory=list)
     relations: list[Relation] = Field(default_factory=list)
     recommended: RecommendedSet | None = None
+    # HypoPG beside the real indexes: its version where the server has it, else "" and why not.
+    hypopg_version: str = ""
+    hypopg_note: str = ""
 
     def index(self, name: str) -> IndexAttribution | None:
         return next((i for i in self.indexes if i.name == name), None)

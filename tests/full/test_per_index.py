@@ -3,12 +3,15 @@ scale: verdicts, credit, relations, and the recommended set written out and meas
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from bench.config import RunConfig
+from bench.project.app import default_app
 from bench.results import store
 from bench.results.model import RunResults
 from bench.results.per_index import RecommendedSet
@@ -52,17 +55,26 @@ def downgrade():
 UNUSABLE = "ix_voice_session_logs_phone_direction"
 
 
-@pytest.fixture(scope="module")
-def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResults, Path]:
-    folder = tmp_path_factory.mktemp("per_index")
+# A server with HypoPG for the one test that needs it (the embedded server has none), e.g. a
+# PostgreSQL 15 with the hypopg package: PG_INDEX_BENCH_HYPOPG_DSN="host=... dbname=postgres".
+HYPOPG_DSN = os.environ.get("PG_INDEX_BENCH_HYPOPG_DSN")
+
+
+def _run(folder: Path, dsn: str | None = None, write_rounds: int = 8) -> tuple[RunResults, Path]:
     migration = folder / "012_test_indexes.py"
     migration.write_text(MIGRATION)
     out = folder / "out"
-    cfg = RunConfig(scale=0.02, seed=5, rounds=10, aa_rounds=4, warmup=1, write_rounds=8,
-                    crosscheck_rounds=0, out=out, progress=False, migration=migration,
+    cfg = RunConfig(scale=0.02, seed=5, rounds=10, aa_rounds=4, warmup=1,
+                    write_rounds=write_rounds, crosscheck_rounds=0, out=out, progress=False,
+                    app=dataclasses.replace(default_app(), migration=migration), dsn=dsn,
                     shapes=("fk_join", "platform_timeline"), per_index=True)
     run(cfg, echo=lambda _line: None)
     return store.load(out), out
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResults, Path]:
+    return _run(tmp_path_factory.mktemp("per_index"))
 
 
 def test_every_index_gets_a_verdict(measured: tuple[RunResults, Path]) -> None:
@@ -183,3 +195,53 @@ def test_a_revision_that_drops_a_redundant_index_applies_and_reverts(
         assert back == existing
     finally:
         engine.dispose()
+
+
+def test_the_planners_estimate_and_dexters_rule_beside_the_measurement(
+        measured: tuple[RunResults, Path]) -> None:
+    """Plain EXPLAIN in the same index states: every read effect has the planner's cost ratio,
+    every index Dexter's decision; the embedded server has no HypoPG, and says so."""
+    results, out = measured
+    section = results.per_index
+    assert section is not None
+    fk = section.index("ix_social_media_activity_lead_id")
+    assert fk is not None and fk.advisor is not None
+    alone = next(e for e in fk.add_one if e.shape == "fk_join")
+    assert alone.estimate is not None and alone.estimate.ratio is not None
+    assert alone.estimate.rounds == 10
+    # The planner expects the index to save on the join it makes an index scan of.
+    assert alone.estimate.ratio > 1 and alone.estimate.cost_with < alone.estimate.cost_without
+    for rec in section.indexes:
+        assert rec.advisor is not None and rec.advisor.verdict == rec.verdict
+        for e in (*rec.add_one, *rec.leave_one_out):
+            assert e.estimate is not None
+            if not e.plans_changed:  # the same plans: the same costs
+                assert e.estimate.ratio == pytest.approx(1.0)
+    unusable = section.index(UNUSABLE)
+    assert unusable is not None and unusable.advisor is not None
+    assert unusable.advisor.decision == "reject" and unusable.advisor.shape is None
+    assert section.hypopg_version == "" and "no HypoPG" in section.hypopg_note
+    assert all(r.hypo_size_bytes is None for r in section.indexes)
+    report = (out / "report.md").read_text()
+    assert "### What a cost-based advisor would have decided" in report
+    assert "HypoPG: this server has no HypoPG" in report
+
+
+@pytest.mark.skipif(not HYPOPG_DSN, reason="PG_INDEX_BENCH_HYPOPG_DSN names no server with "
+                                           "HypoPG")
+def test_hypopgs_estimate_beside_the_real_index(tmp_path: Path) -> None:
+    """On a --dsn server with HypoPG: its size and add-one cost beside the real index's, and
+    the scratch database keeps no extension (CREATE EXTENSION was rolled back)."""
+    results, out = _run(tmp_path, HYPOPG_DSN, write_rounds=0)
+    section = results.per_index
+    assert section is not None and section.hypopg_version, section and section.hypopg_note
+    fk = section.index("ix_social_media_activity_lead_id")
+    assert fk is not None and fk.size_bytes and fk.hypo_size_bytes
+    assert 0.5 < fk.hypo_size_bytes / fk.size_bytes < 10
+    alone = next(e for e in fk.add_one if e.shape == "fk_join")
+    assert alone.estimate is not None and alone.estimate.hypo_ratio is not None
+    assert alone.estimate.hypo_cost_with is not None and alone.estimate.hypo_ratio > 1
+    assert all(r.hypo_size_bytes is None for r in section.indexes if not r.add_one)
+    report = (out / "report.md").read_text()
+    assert f"HypoPG {section.hypopg_version}: each index made hypothetical" in report
+    assert "| HypoPG alone: cost with |" in report

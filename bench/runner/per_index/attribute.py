@@ -24,6 +24,7 @@ import psycopg
 from psycopg import sql
 
 from bench.config import RunConfig
+from bench.results import advisor
 from bench.results import attribution as attr
 from bench.results.mix import WorkloadMix
 from bench.results.per_index import (
@@ -166,7 +167,9 @@ class Attribution:
                           else (frozenset({ix}), self.none))
         changed = (b.loo if kind == "loo" else b.ao)[ix]
         effect = ReadEffect(shape=b.shape.name, plans_changed=changed,
-                            param_sets=len(b.distinct), uses=sorted(b.uses.get(with_, set())))
+                            param_sets=len(b.distinct), uses=sorted(b.uses.get(with_, set())),
+                            estimate=advisor.estimated_effect(self.costs(b, without),
+                                                              self.costs(b, with_)))
         if not changed:
             return effect
         t = b.timed[0]
@@ -176,6 +179,11 @@ class Attribution:
             wo, w, extra_rel_sd=RUN_TO_RUN_SD["reads"])
         effect.factor, effect.factor_ci95 = paired_ratio(wo, w, extra_sd=RUN_TO_RUN_SD["reads"])
         return effect
+
+    def costs(self, b: ShapeBlock, state: State) -> list[float]:
+        """The planner's total cost of each round's parameter set in a state (plain EXPLAIN,
+        memoized by the plan pass: no new EXPLAIN)."""
+        return [float(self.planner.plan(b.shape, p, state)["Total Cost"]) for p in b.params]
 
     def write_effect(self, workload: str, table: str, j: int, reference: int = 0,
                      extra_sd: float = RUN_TO_RUN_SD["writes"]) -> WriteEffect:
@@ -224,6 +232,7 @@ class Attribution:
         rec.loo_net_ms_per_s, rec.loo_net_ci95 = attr.difference(loo, write)
         rec.verdict = attr.verdict(bool(rec.used_in), rec.net_ci95, rec.loo_net_ci95)
         rec.verdict_text = attr.verdict_text(rec)
+        rec.advisor = advisor.decide(rec)
 
     def section(self, disk: Mapping[str, tuple[int | None, float | None, str]]
                 ) -> PerIndexSection:

@@ -22,7 +22,7 @@ from bench.results.mix import WorkloadMix
 from bench.results.model import CacheState, RunResults, TableBytes
 from bench.results.per_index import PerIndexSection, RecommendedSet
 from bench.runner import catalog, disk, migrate
-from bench.runner.per_index import recommend, relations
+from bench.runner.per_index import hypothetical, recommend, relations
 from bench.runner.per_index.attribute import Attribution, open_session, universe_of
 from bench.runner.progress import Echo
 from bench.runner.provision import Target, settle, twin_database
@@ -89,6 +89,10 @@ def attribute(migrated: Target, cfg: RunConfig, shapes: list[Shape], params: Par
         disk_info = {c.name: (c.size_bytes, c.build_seconds, c.definition)
                      for c in (results.disk.created if results.disk else [])}
         section = a.section(disk_info)
+        hypothetical.attach(conn, a, section, definitions)  # after every timing
+        if section.hypopg_version:
+            echo(f"per index: HypoPG {section.hypopg_version} estimates beside the real "
+                 "indexes'" + (f" ({section.hypopg_note})" if section.hypopg_note else ""))
         section.relations = relations.find(conn, a, section)
         choice = recommend.choose(a, section)
     members = set(choice.indexes)
