@@ -104,4 +104,4 @@ def test_the_harness_names_no_table_column_or_index_of_the_app_it_measures() -> 
 
 def test_the_wheel_ships_the_harness_only() -> None:
     text = (ROOT / "pyproject.toml").read_text()
-    assert 'include = ["bench*"]' in text
+    assert 'include = ["bench", "bench.*"]' in text
