@@ -15,8 +15,10 @@ import signal
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 from bench import __version__, cleanup, deploy_config
+from bench import errors as bench_errors
 from bench.ci import commands as ci_commands
 from bench.config import COLD_ROUNDS, DEFAULT_ROUNDS, RunConfig, check_out_dir, dsn_from_env
 from bench.errors import BenchError, ExitCode, first_line
@@ -142,7 +144,17 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     """
     if os.getpid() != _MAIN_PID:
         os._exit(128 + signum)
+    bench_errors.interrupted = True  # raised again at the next phase boundary if this one is lost
     raise KeyboardInterrupt
+
+
+def _quiet_lost_interrupts(unraisable: Any) -> None:
+    """An interrupt that landed in a garbage-collection callback cannot propagate (Python
+    prints it as "Exception ignored" and goes on); the next phase boundary raises it again
+    (bench.errors.interrupted), so it is not printed as a traceback here."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
@@ -264,6 +276,8 @@ def _interrupted(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    bench_errors.interrupted = False
+    sys.unraisablehook = _quiet_lost_interrupts
     args = parser().parse_args(argv)
     debug = getattr(args, "debug", False)
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,

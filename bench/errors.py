@@ -44,3 +44,14 @@ class MigrationError(BenchError):
 
 class ResultsError(BenchError):
     """A results file is missing, malformed, or not a results.json of this harness."""
+
+
+# Set by the harness's signal handler. Python ignores an exception raised inside a weakref or
+# __del__ callback (SQLAlchemy's garbage-collected event registries are such callbacks), so a
+# Ctrl-C that lands there would be lost: each phase boundary raises it again (progress.step).
+interrupted = False
+
+
+def raise_if_interrupted() -> None:
+    if interrupted:
+        raise KeyboardInterrupt

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from bench.errors import raise_if_interrupted
+
 Echo = Callable[[str], None]
 
 
@@ -16,7 +18,9 @@ def stderr_echo(line: str) -> None:
 
 @contextmanager
 def step(echo: Echo, label: str) -> Iterator[None]:
+    raise_if_interrupted()
     start = time.perf_counter()
     echo(f"{label} ...")
     yield
+    raise_if_interrupted()
     echo(f"{label}: done in {time.perf_counter() - start:.2f} s")

@@ -105,3 +105,11 @@ def test_the_harness_names_no_table_column_or_index_of_the_app_it_measures() -> 
 def test_the_wheel_ships_the_harness_only() -> None:
     text = (ROOT / "pyproject.toml").read_text()
     assert 'include = ["bench", "bench.*"]' in text
+
+
+def test_the_result_records_import_no_cycle() -> None:
+    """mix -> model -> per_index -> mix was a cycle; the records share record.py instead."""
+    for module in ("mix", "per_index", "model"):
+        code = (ROOT / "bench" / "results" / f"{module}.py").read_text()
+        assert "from bench.results.model import Record" not in code
+    assert "bench.results.model" not in (ROOT / "bench/results/mix.py").read_text()

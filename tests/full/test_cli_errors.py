@@ -153,7 +153,7 @@ def test_embedded_server_fails_to_start(tmp_path: Path) -> None:
     (["--parallel-workers", "5000"], "--parallel-workers must be between 0 and 1024"),
     (["--shapes", "nosuch"], "unknown shape(s) nosuch; available: "),
     (["--queries", "/nonexistent/queries"], "query folder not found"),
-    (["--migration", "/nonexistent/007.py"], "migration file not found"),
+    (["--migration", "/nonexistent/007.py"], "migration not found"),
 ])
 def test_invalid_option_values(args: list[str], expected: str, tmp_path: Path) -> None:
     # The option under test comes last, so it overrides FAST's value of the same option.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from bench.config import RunConfig
 from bench.runner.run.pipeline import run
+from tests.sales_agent import APP
 
 FK_INDEXES = {"ix_social_media_activity_lead_id", "ix_contact_social_profiles_lead_id",
               "ix_organization_charts_lead_id"}
@@ -150,7 +152,8 @@ def test_another_migration_is_reported_as_itself(tmp_path: Path) -> None:
         '    op.drop_index("ix_leads_updated_at", "leads")\n')
     out = tmp_path / "out"
     cfg = RunConfig(scale=0.01, seed=5, rounds=4, aa_rounds=0, warmup=1, write_rounds=2,
-                    crosscheck_rounds=0, out=out, migration=migration, progress=False)
+                    crosscheck_rounds=0, out=out, app=replace(APP, migration=migration),
+                    progress=False)
     results = run(cfg, echo=lambda _line: None)
     assert results.claims is None and results.migration and results.migration.index_count == 2
     text = (out / "report.md").read_text()
