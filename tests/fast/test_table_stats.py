@@ -1,21 +1,26 @@
-"""stats.json without a server: array literals, stand-ins, the pg_dump reader."""
+"""stats.json without a server: array literals, stand-ins, the pg_dump reader, the command."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from bench.cli import main
 from bench.errors import ConfigError
 from bench.results import stats_dump
 from bench.results.table_stats import (
     ColumnStats,
+    StatsFile,
     parse_array,
     stand_ins,
     with_stand_ins,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 DUMP = Path(__file__).parent / "fixtures" / "statistics-only.sql"
 SECRETS = ["Wombat's x\"y,z", "Aardvark Ltd", "Badger Co", "Echidna Inc", "Wallaby Corp"]
 
@@ -97,3 +102,29 @@ def test_the_dump_reader_refuses_what_it_cannot_read() -> None:
     with pytest.raises(ConfigError, match="several schemas"):
         stats_dump.read(two)
     assert stats_dump.read(two, schema="other").schema_name == "other"
+
+
+def test_the_command_reads_a_dump_without_measuring_code(tmp_path: Path) -> None:
+    out = tmp_path / "stats.json"
+    code = (f"import sys\nfrom bench.cli import main\n"
+            f"assert main(['stats', 'export', '--from-dump', {str(DUMP)!r}, '--out', "
+            f"{str(out)!r}]) == 0\n"
+            f"print(sorted(m for m in sys.modules if m.startswith(('bench.runner', 'psycopg'))))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, check=True, timeout=120)
+    assert proc.stdout.strip() == "[]"
+    assert "wrote" in proc.stderr and "stand-ins" in proc.stderr
+    stats = StatsFile.model_validate_json(out.read_text())
+    assert stats.schema_version == 1 and stats.values == "stand-ins"
+
+
+def test_the_command_refuses_bad_input(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["stats", "export", "--out", str(tmp_path / "s.json")]) == 2
+    assert capsys.readouterr().err.strip() == ("error: stats export needs --dsn URL (or "
+                                               "$DATABASE_URL) or --from-dump FILE")
+    assert main(["stats", "export", "--from-dump", str(tmp_path / "none.sql")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --from-dump") and len(err.splitlines()) == 1
