@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import __version__, cleanup, deploy_config
+from bench import __version__, cleanup, deploy_config, stats_command
 from bench import errors as bench_errors
 from bench.ci import commands as ci_commands
 from bench.config import COLD_ROUNDS, DEFAULT_ROUNDS, RunConfig, check_out_dir, dsn_from_env
@@ -98,6 +98,7 @@ def parser() -> argparse.ArgumentParser:
     ci_commands.add_parsers(sub)  # compare, archive, trend
     deploy_config.add_parser(sub)
     cleanup.add_parser(sub)
+    stats_command.add_parser(sub)
 
     init = sub.add_parser("init", help="draft a commented project file (pg-index-bench.toml) "
                           "from what this folder holds")
@@ -164,6 +165,8 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         return ci_commands.run(args)
     if args.command == cleanup.COMMAND:
         return cleanup.run(args)
+    if args.command == stats_command.COMMAND:
+        return stats_command.run(args)
     if args.command == "report" and deploy_config.is_deploy_folder(args.results):
         from bench.report import deploy as deploy_report
 
