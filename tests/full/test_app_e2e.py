@@ -198,3 +198,27 @@ def test_flags_without_a_project_file(pg_server: str, tmp_path: Path) -> None:
     assert 15_000 <= sum(results.seed.rows.values()) <= 25_000
     assert results.config.migration == "m.sql"
     assert scratch_databases(pg_server) == []
+
+
+# --- --per-index and deploy on a .sql migration -----------------------------------------------
+
+
+def test_per_index_on_a_sql_migration_recommends_a_sql_file(pg_server: str,
+                                                            tmp_path: Path) -> None:
+    app = app_copy("ticketing", tmp_path)
+    bench(app, "run", "--per-index", *FAST, "--write-rounds", "2", "--dsn", pg_server,
+          "--out", "out")
+    results, report = results_of(app / "out")
+    assert results.per_index is not None and results.per_index.mix.source == "workload_mix.toml"
+    rec = results.per_index.recommended
+    assert rec is not None
+    assert rec.sql_file == "002_indexes_recommended.sql" and rec.revision_file == ""
+    assert not list((app / "out").glob("*.py")), "an Alembic revision for a .sql migration"
+    text = (app / "out" / rec.sql_file).read_text()
+    for name in TICKETING_INDEXES:
+        assert (f"INDEX IF NOT EXISTS {name} ON" in text) == (name in rec.indexes), name
+    # The set, applied to the third twin from that file, made what it says.
+    assert rec.migration is not None and rec.migration.form == "sql"
+    assert sorted(rec.migration.created) == sorted(rec.indexes)
+    assert f"`{rec.sql_file}`" in report and "(Alembic)" not in report
+    assert scratch_databases(pg_server) == []
