@@ -21,6 +21,7 @@ from cli_support import FAST, clean_env, scratch_databases
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from bench.report.deploy import load as load_deploy
 from bench.results import store
 from bench.results.model import RunResults
 
@@ -222,3 +223,29 @@ def test_per_index_on_a_sql_migration_recommends_a_sql_file(pg_server: str,
     assert sorted(rec.migration.created) == sorted(rec.indexes)
     assert f"`{rec.sql_file}`" in report and "(Alembic)" not in report
     assert scratch_databases(pg_server) == []
+
+
+def test_deploy_on_a_sql_migration(tmp_path: Path) -> None:
+    app = app_copy("ticketing", tmp_path)
+    bench(app, "deploy", "--scale", "0.02", "--sweep", "", "--clients", "1", "--runs", "1",
+          "--throughput-seconds", "1", "--lead", "0.5", "--no-progress", "--out", "dep")
+    out = app / "dep"
+    variant = out / "002_indexes_concurrently.sql"
+    assert not list(out.glob("*.py"))
+    text = variant.read_text()
+    for name in TICKETING_INDEXES:
+        assert f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON" in text
+        assert f'DROP INDEX CONCURRENTLY IF EXISTS "{name}";' in text.split("-- down")[1]
+    doc = load_deploy(out)
+    assert doc.complete and doc.revision_file == variant.name
+    assert doc.as_written is not None and doc.concurrently is not None
+    assert sorted(b.name for b in doc.as_written.builds) == TICKETING_INDEXES
+    assert all("CONCURRENTLY" not in b.sql for b in doc.as_written.builds)
+    assert sorted(b.name for b in doc.concurrently.builds) == TICKETING_INDEXES
+    assert all("CONCURRENTLY" in b.sql for b in doc.concurrently.builds)
+    assert doc.as_written.failed == 0 and doc.concurrently.failed == 0
+    case = doc.invalid_index
+    assert case is not None and case.invalid_detected and case.valid_after_remedy
+    report = (out / "deploy.md").read_text()
+    assert f"`{variant.name}` (in this folder: a ready .sql file" in report
+    assert "autocommit_block" not in report and "Alembic" not in report
