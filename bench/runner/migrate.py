@@ -209,6 +209,22 @@ def run_project(engine: sa.Engine, app: App, direction: Direction) -> MigrationR
 def run_sql(target: Target, path: Path, direction: Direction) -> MigrationRun:
     """A .sql migration: its statements in one transaction, each that cannot run in one in
     autocommit on its own (committing the transaction before it, opening one after)."""
+    with target.connect(autocommit=True) as conn:
+        return _run_sql(lambda q: conn.execute(q), path, direction)
+
+
+def run_sql_engine(engine: sa.Engine, path: Path, direction: Direction) -> MigrationRun:
+    """As run_sql, on a connection of `engine` (whose events then see every statement)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return _run_sql(lambda q: conn.exec_driver_sql(q), path, direction)
+
+
+def _server_message(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return first_line(orig if orig is not None else exc)
+
+
+def _run_sql(execute: Any, path: Path, direction: Direction) -> MigrationRun:
     migration = sql_statements.load(path)
     statements = migration.up if direction == "upgrade" else migration.down
     if statements is None:
@@ -218,35 +234,35 @@ def run_sql(target: Target, path: Path, direction: Direction) -> MigrationRun:
     source = path if direction == "upgrade" else (migration.down_path or path)
     timings: list[StatementTiming] = []
     start = time.perf_counter()
-    with target.connect(autocommit=True) as conn:
-        in_transaction = False
-        for s in statements:
-            if s.transaction_control:
-                continue  # the harness opens and closes the transactions
-            try:
-                if s.transactional and not in_transaction:
-                    conn.execute("BEGIN")
-                    in_transaction = True
-                elif not s.transactional and in_transaction:
-                    conn.execute("COMMIT")
-                    in_transaction = False
-                t0 = time.perf_counter()
-                conn.execute(s.sql)
-                elapsed = time.perf_counter() - t0
-            except psycopg.Error as exc:
-                if in_transaction:
-                    conn.execute("ROLLBACK")
-                raise _failed(f"{source.name} line {s.line}", direction, s.sql,
-                              first_line(exc)) from None
-            text = " ".join(s.sql.split())
-            timings += [StatementTiming(action=s.action, index=name, seconds=elapsed, sql=text,
-                                        transactional=s.transactional)
-                        for name in (s.indexes or ("",))]
-        if in_transaction:
-            try:
-                conn.execute("COMMIT")
-            except psycopg.Error as exc:  # a deferred constraint
-                raise _failed(source.name, direction, "COMMIT", first_line(exc)) from None
+    errors = (psycopg.Error, sa.exc.DBAPIError)
+    in_transaction = False
+    for s in statements:
+        if s.transaction_control:
+            continue  # the harness opens and closes the transactions
+        try:
+            if s.transactional and not in_transaction:
+                execute("BEGIN")
+                in_transaction = True
+            elif not s.transactional and in_transaction:
+                execute("COMMIT")
+                in_transaction = False
+            t0 = time.perf_counter()
+            execute(s.sql)
+            elapsed = time.perf_counter() - t0
+        except errors as exc:
+            if in_transaction:
+                execute("ROLLBACK")
+            raise _failed(f"{source.name} line {s.line}", direction, s.sql,
+                          _server_message(exc)) from None
+        text = " ".join(s.sql.split())
+        timings += [StatementTiming(action=s.action, index=name, seconds=elapsed, sql=text,
+                                    transactional=s.transactional)
+                    for name in (s.indexes or ("",))]
+    if in_transaction:
+        try:
+            execute("COMMIT")
+        except errors as exc:  # a deferred constraint
+            raise _failed(source.name, direction, "COMMIT", _server_message(exc)) from None
     return _run(path.stem, direction, time.perf_counter() - start, timings)
 
 

@@ -273,3 +273,73 @@ def test_runaway_query_hits_the_statement_timeout_and_the_run_goes_on(
     row = next(ln for ln in (out / "report.md").read_text().splitlines()
                if ln.startswith("| `runaway`"))
     assert "statement timeout" in row
+
+
+# --- an app's own files (its project file, schema, shapes, Alembic history) -------------------
+
+APPS = Path(__file__).parents[1] / "apps"
+
+
+def _app(tmp_path: Path, name: str = "ticketing") -> Path:
+    folder = tmp_path / name
+    shutil.copytree(APPS / name, folder)
+    return folder
+
+
+def _run_app(app: Path, admin_dsn: str, *args: str) -> str:
+    proc = run_cli("run", "--dsn", admin_dsn, *FAST, *NO_WRITES, "--out", str(app / "out"),
+                   *args, cwd=app)
+    assert_no_secret(proc.stdout, proc.stderr)
+    return error_line(proc)
+
+
+def test_unknown_key_in_the_project_file(admin_dsn: str, server: AuthServer,
+                                         tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    project = app / "pg-index-bench.toml"
+    project.write_text(project.read_text().replace('queries = "queries"',
+                                                   'queries = "queries"\nquerys = "q"'))
+    proc = run_cli("run", "--dsn", admin_dsn, *FAST, "--out", str(app / "out"), cwd=app)
+    assert only_error_line(proc) == f"error: {project}: querys: unknown key"
+    assert_no_scratch_left(server)
+
+
+def test_missing_schema_file(admin_dsn: str, server: AuthServer, tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    (app / "schema.sql").unlink()
+    line = _run_app(app, admin_dsn)
+    assert str(app / "schema.sql") in line and "not found" in line, line
+    assert_no_scratch_left(server)
+
+
+def test_shape_naming_a_missing_table(admin_dsn: str, server: AuthServer,
+                                      tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    shape = app / "queries" / "refunds.sql"
+    shape.write_text("-- param order_id: SELECT id FROM orders ORDER BY id\n"
+                     "SELECT * FROM refunds WHERE order_id = :order_id\n")
+    line = _run_app(app, admin_dsn)
+    assert line.startswith(f"error: {shape}: "), line
+    assert 'relation "refunds" does not exist' in line
+    assert_no_scratch_left(server)
+
+
+def test_schema_that_does_not_build(admin_dsn: str, server: AuthServer, tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    schema = app / "schema.sql"
+    schema.write_text(schema.read_text().replace("REFERENCES public.venues(id)",
+                                                 "REFERENCES public.no_such_table(id)", 1))
+    line = _run_app(app, admin_dsn)
+    assert line.startswith(f"error: {schema}:"), line
+    assert 'relation "public.no_such_table" does not exist' in line
+    assert_no_scratch_left(server)
+
+
+def test_alembic_revision_that_does_not_exist(admin_dsn: str, server: AuthServer,
+                                              tmp_path: Path) -> None:
+    app = _app(tmp_path, "alembic_demo")
+    proc = run_cli("run", "--dsn", admin_dsn, *FAST, "--out", str(app / "out"),
+                   "--migration", "004", cwd=app)
+    line = only_error_line(proc)
+    assert "004" in line and str(app / "alembic.ini") in line, line
+    assert_no_scratch_left(server)

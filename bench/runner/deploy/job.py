@@ -13,9 +13,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from bench.config import RunConfig
 from bench.deploy_config import DeployConfig
@@ -59,8 +62,11 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
     traffic.check_mix(mix, shapes)
     creates = concurrently.create_statements(cfg.migration)  # fail now on a migration it
     concurrently.drop_statements(cfg.migration)  # cannot make concurrent
-    module = migrate.load_migration(cfg.migration)
-    results = _new_results(cfg, mix, str(getattr(module, "revision", "")) or None)
+    revision_id = None
+    if not concurrently.is_sql(cfg.migration):
+        module = migrate.load_migration(cfg.migration)
+        revision_id = str(getattr(module, "revision", "")) or None
+    results = _new_results(cfg, mix, revision_id)
     wall = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="pgib-deploy-"))
     try:
@@ -87,7 +93,7 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
                 with step(echo, "as written, under load"):
                     results.as_written = migrate_under_load(
                         plan, other, "as_written", cfg.migration.name,
-                        lambda e: migrate.run_migration(e, cfg.migration, "upgrade"),
+                        _as_written(cfg),
                         "as-written")
                 _say(echo, results.as_written)
                 _restore_both(target, other, load)  # both: the twins keep one history
@@ -133,6 +139,13 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
 
             write_report(results, cfg.out)
     return results
+
+
+def _as_written(cfg: DeployConfig) -> Callable[[sa.Engine], object]:
+    """The migration as the main run applies it, on a connection of the engine given."""
+    if concurrently.is_sql(cfg.migration):
+        return lambda e: migrate.run_sql_engine(e, cfg.migration, "upgrade")
+    return lambda e: migrate.run_migration(e, cfg.migration, "upgrade")
 
 
 def save(results: DeployResults, cfg: DeployConfig) -> None:
@@ -278,7 +291,7 @@ def _sweep(cfg: DeployConfig, target: Target, shapes: list[Shape], mix: Workload
             plan = replace(_plan(cfg, exe, db, load, workdir, f"sweep-{scale:g}"),
                            lead_s=max(1.0, cfg.lead_s / 2))
             m = migrate_under_load(plan, db, "as_written", cfg.migration.name,
-                                   lambda e: migrate.run_migration(e, cfg.migration, "upgrade"),
+                                   _as_written(cfg),
                                    f"sweep-{scale:g}")
             points.append(_point(scale, seed.rows, m))
     if results.as_written and results.seed:

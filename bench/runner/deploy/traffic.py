@@ -151,11 +151,12 @@ def prepare(conn: Connection, shapes: Sequence[Shape], mix: WorkloadMix, seed: i
         cols = _columns(conn, table, keys[table].column)
         if table not in sampled:
             sampled[table] = _sample_rows(conn, table, cols, seed)
+        values = _fresh_unique(conn, table, cols)
         if op == "insert":
             writes.append(_insert_script(name, table, cols, keys[table].column, sampled[table],
-                                         rate))
+                                         rate, values))
         else:
-            writes.append(_bulk_script(name, table, cols, sampled[table], rate))
+            writes.append(_bulk_script(name, table, cols, sampled[table], rate, values))
     conn.execute("ANALYZE " + ", ".join(
         f"{SCHEMA}.{r[0]}" for r in conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = %s", (SCHEMA,)).fetchall()))
@@ -228,22 +229,69 @@ def _sample_rows(conn: Connection, table: str, columns: list[str], seed: int) ->
     return n
 
 
+_FRESH = "fresh"  # the sequence that makes re-inserted values of unique columns new
+
+
+def _fresh_unique(conn: Connection, table: str, columns: list[str]) -> str:
+    """The select list that re-inserts a sampled row: each unique constraint's (or unique
+    index's) text column gets a new value (the suffix ~l<n>, cut at the front to fit a
+    varchar(n)), else its uuid a random one, else its integer one past the column's maximum;
+    without it a unique column (an email, an order reference) makes the insert fail as a
+    duplicate of the row it was sampled from."""
+    groups = conn.execute(
+        "SELECT array_agg(a.attname::text ORDER BY a.attnum), "
+        "array_agg(format_type(a.atttypid, NULL) ORDER BY a.attnum), "
+        "array_agg(a.atttypmod ORDER BY a.attnum) "
+        "FROM pg_index AS i JOIN pg_attribute AS a ON a.attrelid = i.indrelid "
+        "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = %s::regclass AND i.indisunique "
+        "AND NOT i.indisprimary GROUP BY i.indexrelid", (table,)).fetchall()
+    fresh: dict[str, str] = {}
+    seq = f"{_sql_list([SCHEMA])}.{_sql_list([_FRESH])}"
+    for names, types, mods in groups:
+        present = [(n, t, m) for n, t, m in zip(names, types, mods, strict=True)
+                   if n in columns]
+        if not present or any(n in fresh for n, _t, _m in present):
+            continue
+        by_kind = ([p for p in present if p[1] in ("text", "character varying")]
+                   or [p for p in present if p[1] == "uuid"]
+                   or [p for p in present if p[1] in ("integer", "bigint", "smallint")])
+        if not by_kind:
+            continue
+        name, kind, mod = by_kind[0]
+        col = _sql_list([name])
+        conn.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq}")
+        if kind == "uuid":
+            fresh[name] = "gen_random_uuid()"
+        elif kind in ("integer", "bigint", "smallint"):
+            top = _one(conn, sql.SQL("SELECT coalesce(max({}), 0) FROM {}").format(
+                sql.Identifier(name), sql.Identifier(table)))
+            fresh[name] = f"({int(top)} + nextval('{SCHEMA}.{_FRESH}'))::{kind}"
+        else:
+            tail = f"'~l' || nextval('{SCHEMA}.{_FRESH}')"
+            fresh[name] = (f"{col} || {tail}" if mod < 0
+                           else f"right({col} || {tail}, {mod - 4})")
+    return ", ".join(f"{fresh[c]} AS {_sql_list([c])}" if c in fresh else _sql_list([c])
+                     for c in columns)
+
+
 def _insert_script(name: str, table: str, columns: list[str], key: str, n: int,
-                   rate: float) -> Script:
+                   rate: float, values: str | None = None) -> Script:
     cols = _sql_list(columns)
     text = (f"\\set r random(1, {n})\n"
-            f"INSERT INTO {_sql_list([table])} ({cols}) SELECT {cols} FROM {_sql_list([SCHEMA])}."
+            f"INSERT INTO {_sql_list([table])} ({cols}) SELECT {values or cols} FROM "
+            f"{_sql_list([SCHEMA])}."
             f"{_sql_list(['rows_' + table])} WHERE i = :r RETURNING {_sql_list([key])};\n")
     return Script(name, "write", table, rate, text)
 
 
-def _bulk_script(name: str, table: str, columns: list[str], n: int, rows_per_s: float
-                 ) -> Script:
+def _bulk_script(name: str, table: str, columns: list[str], n: int, rows_per_s: float,
+                 values: str | None = None) -> Script:
     size = min(BULK_ROWS, n)
     cols = _sql_list(columns)
     text = (f"\\set lo random(0, {n // size - 1}) * {size} + 1\n"
             f"\\set hi :lo + {size - 1}\n"
-            f"INSERT INTO {_sql_list([table])} ({cols}) SELECT {cols} FROM {_sql_list([SCHEMA])}."
+            f"INSERT INTO {_sql_list([table])} ({cols}) SELECT {values or cols} FROM "
+            f"{_sql_list([SCHEMA])}."
             f"{_sql_list(['rows_' + table])} WHERE i BETWEEN :lo AND :hi;\n")
     return Script(name, "write", table, rows_per_s / size, text)
 

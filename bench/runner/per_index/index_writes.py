@@ -28,7 +28,7 @@ from bench.runner.writes import ROWS_PER_TXN, Workload, WriteRound, _explain, _w
 
 Connection = psycopg.Connection[Any]
 Key = tuple[str, int]  # (workload name, state number in that workload's list)
-WARM_OFFSET = 100_000  # the untimed statement of a unit comes from this many rounds later
+WARM_OFFSET = 100_000  # rounds ahead: the churn's rows, and a one-unit round's untimed statement
 CHURN_ROUNDS = 10  # committed rounds of each update workload before measuring
 COPY_ROWS = 500  # rows per COPY and state (the write phase copies 2,000 per round)
 
@@ -86,7 +86,11 @@ def _statement_round(conn: Connection, w: Workload, round_index: int,
     the unit's statements under EXPLAIN ANALYZE; roll back."""
     assert w.statements is not None
     statements = w.statements(round_index)
-    warm = w.statements(round_index + WARM_OFFSET)
+    # The untimed statement comes from another unit of the same round: a row no statement of
+    # this unit touches (an INSERT's rows cycle through the sample, so a row of a round far
+    # ahead can be one of this unit's own: a duplicate where a column is unique).
+    warm = statements if len(statements) > ROWS_PER_TXN else w.statements(
+        round_index + WARM_OFFSET)
     tallies = [WriteRound(len(statements), 0.0, 0.0, 0) for _ in drops]
     order = list(range(len(drops)))
     for u, first in enumerate(range(0, len(statements), ROWS_PER_TXN)):
@@ -95,7 +99,7 @@ def _statement_round(conn: Connection, w: Workload, round_index: int,
             t = tallies[j]
             conn.execute("BEGIN")
             with entered(conn, drops[j]):
-                query, params = warm[u % len(warm)]
+                query, params = warm[(first + ROWS_PER_TXN) % len(warm)]
                 conn.execute(cast(sql.Composed, query), params, prepare=False)
                 before = _updated(conn, w)
                 start = time.perf_counter()

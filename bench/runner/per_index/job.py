@@ -104,7 +104,8 @@ def attribute(migrated: Target, cfg: RunConfig, shapes: list[Shape], params: Par
         kept_pct={s: 100 * k for s, k in choice.kept.items()}, notes=choice.notes)
     py, sql_file = recommend.write_files(cfg.out, cfg.migration, section.recommended,
                                          definitions, universe)
-    section.recommended.revision_file, section.recommended.sql_file = py.name, sql_file.name
+    section.recommended.revision_file = py.name if py else ""
+    section.recommended.sql_file = sql_file.name
     section.seconds = time.perf_counter() - start
     return section
 
@@ -124,7 +125,8 @@ def measure_set(unmigrated: Target, section: PerIndexSection, cfg: RunConfig,
     with twin_database(unmigrated, suffix="c") as third:
         engine = sa.create_engine(third.sqlalchemy_url(), poolclass=sa.pool.NullPool)
         try:
-            up = migrate.apply(engine, third, cfg.out / rec.revision_file, "upgrade")
+            up = migrate.apply(engine, third, cfg.out / (rec.revision_file or rec.sql_file),
+                               "upgrade")
         finally:
             engine.dispose()
         rec.migration = up

@@ -194,24 +194,28 @@ def portable(definition: str) -> str:
 
 
 def write_files(out_dir: Path, migration: Path, rec: RecommendedSet,
-                definitions: dict[str, str], universe: dict[str, str]) -> tuple[Path, Path]:
-    """The set as an Alembic revision (replacing the migration: same down_revision) and as
-    plain SQL, in `out_dir`; returns both paths."""
-    module = migrate.load_migration(migration)
-    revision = str(getattr(module, "revision", migration.stem))
-    down = getattr(module, "down_revision", None)
+                definitions: dict[str, str], universe: dict[str, str]
+                ) -> tuple[Path | None, Path]:
+    """The set as plain SQL and, for an Alembic migration, as an Alembic revision (replacing
+    the migration: same down_revision), in `out_dir`; returns both paths (no revision for a
+    .sql migration: the set is then a .sql file like it)."""
     create = [portable(definitions[ix]) for ix in rec.indexes]
     drops = [(ix, portable(definitions[ix])) for ix in rec.drop_existing]
     left_out = [ix for ix in universe if ix not in rec.indexes]
-    kept = ", ".join(f"{s} {k:.0f}%" for s, k in rec.kept_pct.items())
     out_dir.mkdir(parents=True, exist_ok=True)
-    py = out_dir / f"{migration.stem}_recommended.py"
-    py.write_text(_REVISION.format(
-        name=migration.name, n=len(rec.indexes), total=len(universe), kept=kept,
-        revision=f"{revision}_recommended", down=down, down_repr=repr(down),
-        create=_py_list(create), drops=_py_list([f"({n!r}, {d!r})" for n, d in drops],
-                                                raw=True),
-        left_out=", ".join(left_out) or "none"))
+    py = None
+    if migrate.form_of(migration) != "sql":
+        module = migrate.load_migration(migration)
+        revision = str(getattr(module, "revision", migration.stem))
+        down = getattr(module, "down_revision", None)
+        kept = ", ".join(f"{s} {k:.0f}%" for s, k in rec.kept_pct.items())
+        py = out_dir / f"{migration.stem}_recommended.py"
+        py.write_text(_REVISION.format(
+            name=migration.name, n=len(rec.indexes), total=len(universe), kept=kept,
+            revision=f"{revision}_recommended", down=down, down_repr=repr(down),
+            create=_py_list(create), drops=_py_list([f"({n!r}, {d!r})" for n, d in drops],
+                                                    raw=True),
+            left_out=", ".join(left_out) or "none"))
     sql_path = out_dir / f"{migration.stem}_recommended.sql"
     lines = [f"-- The recommended subset of {migration.name}: {len(rec.indexes)} of its "
              f"{len(universe)} indexes",
