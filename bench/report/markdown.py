@@ -5,12 +5,14 @@ Only Markdown here; the charts are drawn by bench.report.charts and linked by fi
 
 from __future__ import annotations
 
+import math
 import statistics
 
 from bench.formatting import factor, mb, ms, pct
 from bench.report import estimates as estimate_report
 from bench.report import per_index
 from bench.results.model import (
+    CacheFit,
     Interval,
     MigrationRecord,
     QueryPhase,
@@ -198,7 +200,10 @@ def _cache_text(results: RunResults) -> str:
         return c.note or "cold cache"
     if c and c.pg_prewarm:
         both = "both twins' " if results.method is not None else ""
-        return f"warm cache (pg_prewarm of {both}{c.relations} tables and indexes, then warm-up)"
+        unfit = ("; they do not all fit in shared_buffers"
+                 if results.cache_fit and not results.cache_fit.fits else "")
+        return (f"warm cache (pg_prewarm of {both}{c.relations} tables and indexes{unfit}, "
+                "then warm-up)")
     reason = (c.reason if c else None) or "pg_prewarm unavailable"
     return "warm cache (warm-up rounds only: " + reason + ")"
 
@@ -216,6 +221,67 @@ def busy_machine_warning(results: RunResults) -> str:
             "busy loop on the other core doubled seq-scan times and left index lookups as they "
             "were), so the speedups of plans that scan come out larger than on a quiet machine; "
             "the twins and the A/A control cannot cancel that. Rerun on a quiet machine.\n")
+
+
+def cache_fit_warning(results: RunResults) -> str:
+    """A warning when both twins did not fit in the server's shared_buffers (empty if they did,
+    or were not checked), with what that cost as measured and what to do about it."""
+    fit = results.cache_fit
+    if fit is None or fit.fits:
+        return ""
+    added = results.disk.new_index_bytes if results.disk else 0
+    with_indexes = (f", {_mib(fit.twins_bytes + added)} with the migration's indexes"
+                    if added else "")
+    text = (f"\n> ⚠️ **The twins do not fit in shared_buffers**: the two twin databases hold "
+            f"{_mib(fit.twins_bytes)} of tables and indexes{with_indexes}, the server's "
+            f"shared_buffers is {_mib(fit.shared_buffers_bytes)}, so each round that alternates "
+            "them (A B B A) reads pages the other twin has just pushed out.")
+    moved = fit.speedup_ratio
+    if moved:
+        text += (f" What that cost, measured after the read phase by running each twin alone "
+                 f"on the parameters of its first {fit.rounds} rounds: the before-times were "
+                 f"{_spread(fit.before_ratio)} and the after-times {_spread(fit.after_ratio)} "
+                 f"those of each twin alone, so the speedups below are {_spread(moved)} of "
+                 "what each twin alone gives (medians over shapes, then the range).")
+        text += (f" Blocks read from outside shared_buffers per round, summed over the shapes "
+                 f"and both twins: {sum(fit.alone_read_blocks.values()):,.0f} alone, "
+                 f"{sum(fit.alternating_read_blocks.values()):,.0f} alternating.")
+    else:
+        text += " Its cost was not measured; the times below carry those cache misses."
+    text += (f" To measure without them: a smaller scale (--scale {_fitting_scale(fit, results)} "
+             f"or less fits, by size) or a larger shared_buffers (at least "
+             f"{_mib(_enough_buffers(fit))}: ALTER SYSTEM SET shared_buffers, then restart the "
+             "server).\n")
+    return text
+
+
+def _spread(ratios: dict[str, float]) -> str:
+    """1.45x (1.02x for `a` to 2.31x for `b`): the median over shapes, then the extremes."""
+    low = min(ratios, key=lambda name: ratios[name])
+    high = max(ratios, key=lambda name: ratios[name])
+    return (f"{factor(statistics.median(ratios.values()))} ({factor(ratios[low])} for `{low}` "
+            f"to {factor(ratios[high])} for `{high}`)")
+
+
+def _mib(n: int) -> str:
+    """Bytes in the unit PostgreSQL's settings use (1 MB = 1024 kB)."""
+    return f"{n / 2**20:,.0f} MB"
+
+
+def _fitting_scale(fit: CacheFit, results: RunResults) -> str:
+    """The scale whose twins take 80% of shared_buffers (room for the migration's indexes),
+    rounded down to one significant digit."""
+    scale = results.config.scale * 0.8 * fit.shared_buffers_bytes / max(fit.twins_bytes, 1)
+    if scale <= 0:
+        return "?"
+    step = 10 ** math.floor(math.log10(scale))
+    return f"{math.floor(scale / step) * step:.{max(0, -math.floor(math.log10(step)))}f}"
+
+
+def _enough_buffers(fit: CacheFit) -> int:
+    """Both twins and a quarter more (the migration's indexes), in whole 128 MB."""
+    unit = 128 * 2**20
+    return math.ceil(1.25 * fit.twins_bytes / unit) * unit
 
 
 def _load_text(results: RunResults) -> str:
@@ -640,7 +706,7 @@ def render(results: RunResults, chart_names: list[str]) -> str:
     claims = results.claims
     lines = [
         f"# Index impact: {results.migration_name}, measured",
-        status + busy_machine_warning(results),
+        status + busy_machine_warning(results) + cache_fit_warning(results),
         f"**Reads: {headline(results)}**",
         "",
         *(line + "\n" for line in cost_headline(results)),

@@ -121,6 +121,46 @@ class CacheState(Record):
     note: str | None = None  # cold: what could and could not be made cold
 
 
+class CacheFit(Record):
+    """bench.runner.cache_fit: whether both twins fit in the server's shared_buffers (checked
+    before measuring); when they do not, what alternating them cost the figures, measured after
+    the before-and-after read phase: each twin alone (both sides of each pair on it) on the
+    parameter sets of the phase's first `rounds` rounds, against those rounds of the phase."""
+
+    twins_bytes: int  # pg_total_relation_size of the app's tables, both twins, before migrating
+    shared_buffers_bytes: int
+    fits: bool
+    rounds: int = 0  # paired rounds per shape and twin of the "alone" measurement (0: none)
+    # shape -> median execution time (ms): the unmigrated twin A and the migrated twin B, each
+    # alone and as measured in the read phase (alternating)
+    before_alone_ms: dict[str, float] = Field(default_factory=dict)
+    before_alternating_ms: dict[str, float] = Field(default_factory=dict)
+    after_alone_ms: dict[str, float] = Field(default_factory=dict)
+    after_alternating_ms: dict[str, float] = Field(default_factory=dict)
+    # shape -> median shared blocks read from outside shared_buffers per round, both twins'
+    alone_read_blocks: dict[str, float] = Field(default_factory=dict)
+    alternating_read_blocks: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def before_ratio(self) -> dict[str, float]:
+        """shape -> before-time alternating / alone (above 1: inflated by the other twin)."""
+        return _ratios(self.before_alternating_ms, self.before_alone_ms)
+
+    @property
+    def after_ratio(self) -> dict[str, float]:
+        return _ratios(self.after_alternating_ms, self.after_alone_ms)
+
+    @property
+    def speedup_ratio(self) -> dict[str, float]:
+        """shape -> the speedup as measured alternating / the speedup of each twin alone."""
+        before, after = self.before_ratio, self.after_ratio
+        return {k: before[k] / after[k] for k in before if after.get(k)}
+
+
+def _ratios(alternating: dict[str, float], alone: dict[str, float]) -> dict[str, float]:
+    return {k: alternating[k] / v for k, v in alone.items() if v > 0 and k in alternating}
+
+
 class MachineLoad(Record):
     """CPU that processes other than the harness and its server used while measuring, in
     cores, per measuring phase (bench.runner.machine_load). Contention stretches long
@@ -575,6 +615,7 @@ class RunResults(Record):
     claims: Claims | None = None
     method: Method | None = None  # None: a run from before the twin design
     machine_load: MachineLoad | None = None  # None: a --dsn server, or an older run
+    cache_fit: CacheFit | None = None  # None: --cache cold, or an older run
     wall_seconds: float | None = None
     per_index: PerIndexSection | None = None  # run --per-index (bench/results/per_index.py)
 

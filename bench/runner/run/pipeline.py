@@ -28,7 +28,7 @@ from bench.results.model import (
     ServerInfo,
 )
 from bench.results.stats import AA_SD, RUN_TO_RUN_SD
-from bench.runner import cache, catalog, disk, environment, migrate, reads
+from bench.runner import cache, cache_fit, catalog, disk, environment, migrate, reads
 from bench.runner.app_writes import load_app_writes
 from bench.runner.derived_writes import derived_updates
 from bench.runner.machine_load import LoadMeter
@@ -90,6 +90,9 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                 twins: dict[Side, Target] = {"A": target, "B": other}
                 echo(f"twin: {other.dbname} is a copy of {target.dbname}; the migration will "
                      "go to the copy")
+                if cfg.cache == "warm":  # do both twins fit in shared_buffers?
+                    results.cache_fit = cache_fit.size_up(_conninfo(twins))
+                    echo(cache_fit.summary(results.cache_fit))
                 writes = _write_bench(target, cfg, echo)
                 if writes and mix is not None:
                     per_index.check_mix_writes(cfg, mix, writes.names())
@@ -130,6 +133,15 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                                                       meter=meter.phase("reads"))
                     record_queries()
                     save_results(results, cfg)
+                    if results.cache_fit and not results.cache_fit.fits:
+                        with step(echo, "cache fit: each twin alone"):
+                            cache_fit.measure_cost(
+                                results.cache_fit, _conninfo(twins), shapes, params, ab,
+                                reads.SessionSettings(cfg.parallel_workers,
+                                                      cfg.statement_timeout_s),
+                                max_time_s=cfg.max_time_s, warmup=cfg.warmup)
+                        echo(cache_fit.summary(results.cache_fit))
+                        save_results(results, cfg)
                     if writes:
                         with step(echo, "writes before and after"), meter.phase("writes"):
                             writes.measure_pair(_conninfo(twins), "ab")

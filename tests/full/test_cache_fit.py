@@ -1,0 +1,79 @@
+"""A --dsn server whose shared_buffers holds one twin but not both: the run says so at the top
+of report.md, with the cost it measured; on a server that holds both, it says nothing.
+
+The small server is a second embedded PostgreSQL with its shared_buffers set between one twin's
+size and both twins' (found by seeding a probe database first), used through --dsn like any
+server the harness does not control.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bench.config import RunConfig
+from bench.runner import cache_fit, catalog
+from bench.runner.provision import (
+    Target,
+    configure_embedded,
+    embedded_server,
+    scratch_database,
+    twin_database,
+)
+from bench.runner.run.pipeline import run
+from bench.runner.seeding import seed_database
+
+SCALE = 0.02
+
+
+def _cfg(dsn: str, out: Path) -> RunConfig:
+    return RunConfig(scale=SCALE, seed=3, rounds=4, aa_rounds=0, warmup=0, write_rounds=0,
+                     crosscheck_rounds=0, dsn=dsn, out=out, progress=False)
+
+
+@pytest.fixture(scope="module")
+def small_server() -> Iterator[str]:
+    """An embedded server whose shared_buffers is 1.5 times one twin at SCALE."""
+    with embedded_server() as conninfo:
+        with scratch_database(conninfo, "dsn") as probe:
+            seed_database(probe, _cfg(conninfo, Path("unused")), echo=lambda _line: None)
+            with probe.connect() as conn:
+                one = cache_fit.twin_bytes(conn, catalog.app_tables(conn))
+        configure_embedded(conninfo, {"shared_buffers": f"{int(1.5 * one / 2**20)}MB"})
+        yield conninfo
+
+
+def test_twins_that_do_not_fit_are_warned_about_with_their_measured_cost(
+        small_server: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run(_cfg(small_server, out), echo=lambda _line: None)
+    doc = json.loads((out / "results.json").read_text())
+    fit = doc["cache_fit"]
+    assert fit["fits"] is False
+    assert fit["shared_buffers_bytes"] < fit["twins_bytes"] < 2 * fit["shared_buffers_bytes"]
+    assert fit["rounds"] == 4  # all the read phase had
+    shapes = {q["name"] for q in doc["queries"]}
+    for field in ("before_alone_ms", "before_alternating_ms", "after_alone_ms",
+                  "after_alternating_ms", "alone_read_blocks", "alternating_read_blocks"):
+        assert set(fit[field]) == shapes, field
+    # One twin fits, so alone it reads (nearly) nothing from outside shared_buffers; in turns,
+    # each evicts the other and the shapes that scan read their tables again.
+    assert sum(fit["alternating_read_blocks"].values()) > 10 * (
+        sum(fit["alone_read_blocks"].values()) + 1)
+    head = (out / "report.md").read_text().split("**Reads:")[0]
+    assert "⚠️ **The twins do not fit in shared_buffers**" in head
+    assert "by running each twin alone on the parameters of its first 4 rounds" in head
+    assert "so the speedups below are" in head
+    assert "a smaller scale (--scale" in head and "a larger shared_buffers (at least" in head
+
+
+def test_twins_that_fit_are_sized_up_as_fitting(seeded_db: Target, pg_server: str) -> None:
+    with twin_database(seeded_db, suffix="fit") as twin:
+        fit = cache_fit.size_up({"A": seeded_db.conninfo, "B": twin.conninfo})
+    assert fit.fits and fit.twins_bytes > 0
+    with psycopg.connect(pg_server) as conn:
+        assert fit.shared_buffers_bytes == cache_fit.shared_buffers_bytes(conn) == 2 * 2**30
