@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 
 import numpy as np
 
@@ -116,6 +117,8 @@ def _from_histogram(kind: str, bounds: list[object], count: int,
 # rows (G(1 - exp(-rows/G))) is the target distinct count (n_distinct, or -n_distinct * rows).
 
 _SIM_ROWS = 20_000
+_GUIDE = 1 << 14  # cells of the guide table that finds a u's piece
+_LOOKUP_SLOTS = 50_000_000  # child rows up to which a slot -> parent table is kept (4 B each)
 
 
 @dataclass(frozen=True)
@@ -133,41 +136,64 @@ class ColumnModel:
     sorted_share: float = 0.0
     descending: bool = False
 
-    def codes(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(piece, cell) of each u in [0, 1)."""
-        piece = np.minimum(np.searchsorted(self.ends, u, side="right"), len(self.ends) - 1)
-        start = np.where(piece > 0, self.ends[np.maximum(piece - 1, 0)], 0.0)
-        width = self.ends[piece] - start
-        frac = np.clip((u - start) / np.where(width > 0, width, 1.0), 0.0, 1.0 - 1e-12)
-        cell = np.floor(frac * self.cells[piece]).astype(np.int64)
-        return piece, cell
+    @cached_property
+    def _tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Per piece: its start, 1/width, cells and span; and whether every piece is an atom."""
+        starts = np.concatenate([[0.0], self.ends[:-1]])
+        widths = self.ends - starts
+        inverse = np.where(widths > 0, 1.0 / np.where(widths > 0, widths, 1.0), 0.0)
+        return starts, inverse, self.cells.astype(float), self.hi - self.lo, bool(self.atom.all())
+
+    @cached_property
+    def _guide(self) -> np.ndarray:
+        edges = np.arange(_GUIDE + 1) / _GUIDE
+        guide: np.ndarray = np.minimum(np.searchsorted(self.ends, edges, side="right"),
+                                       len(self.ends) - 1)
+        return guide
+
+    def _piece(self, u: np.ndarray) -> np.ndarray:
+        """The piece each u falls in: searchsorted, through a guide table (most u share their
+        guide cell with no piece boundary, so only the rest are searched)."""
+        guide = self._guide
+        cell = np.minimum((u * _GUIDE).astype(np.int64), _GUIDE - 1)
+        piece = guide[cell]
+        unsure = piece != guide[cell + 1]
+        if unsure.any():
+            piece[unsure] = np.minimum(np.searchsorted(self.ends, u[unsure], side="right"),
+                                       len(self.ends) - 1)
+        return piece
 
     def numbers(self, u: np.ndarray) -> np.ndarray:
-        """Q(u) as a float (number, epoch ms, or the label's index for text)."""
-        piece, cell = self.codes(u)
+        """Q(u) as a float: a number, epoch ms, or for text the index of the label. An atom's
+        span is 0, so the same arithmetic gives its value; a bucket's value is the middle of
+        the cell u falls in (with 2^40 cells, as good as u's own place)."""
+        starts, inverse, cells, span, atoms_only = self._tables
+        piece = self._piece(u)
+        if atoms_only:
+            values: np.ndarray = self.lo[piece]
+            return values
+        frac = np.clip((u - starts[piece]) * inverse[piece], 0.0, 1.0 - 1e-12)
+        c = cells[piece]
+        cell = np.floor(frac * c)
         if self.kind == "text":
-            out: np.ndarray = self.lo[piece] + cell
-            return out
-        cells = self.cells[piece]
-        mid = np.where(cells >= _CONTINUOUS, (u * 0 + 0.5), (cell + 0.5) / cells)
-        if (cells >= _CONTINUOUS).any():  # the cell's own position: every value distinct
-            piece_start = np.where(piece > 0, self.ends[np.maximum(piece - 1, 0)], 0.0)
-            width = self.ends[piece] - piece_start
-            exact = (u - piece_start) / np.where(width > 0, width, 1.0)
-            mid = np.where(cells >= _CONTINUOUS, exact, mid)
-        lo, hi = self.lo[piece], self.hi[piece]
-        out = np.where(self.atom[piece], lo, lo + mid * (hi - lo))
+            labels: np.ndarray = self.lo[piece] + cell
+            return labels
+        out: np.ndarray = self.lo[piece] + (cell + 0.5) / c * span[piece]
         return out
 
     def uniforms(self, rng: np.random.Generator, rows: np.ndarray, total: int) -> np.ndarray:
-        """u per row (1-based row numbers of a table of `total` rows)."""
-        u = rng.random(len(rows))
-        if self.sorted_share > 0:
-            position = (rows - 0.5) / max(1, total)
-            if self.descending:
-                position = 1.0 - position
-            u = np.where(rng.random(len(rows)) < self.sorted_share, position, u)
-        return u
+        """u per row (1-based row numbers of a table of `total` rows): one uniform v per row;
+        below the sorted share the row's position, else (v - share) / (1 - share), uniform."""
+        v = rng.random(len(rows))
+        share = self.sorted_share
+        if share <= 0:
+            return v
+        position = (rows - 0.5) / max(1, total)
+        if self.descending:
+            position = 1.0 - position
+        rest = (v - share) / (1.0 - share) if share < 1 else v
+        out: np.ndarray = np.where(v < share, position, rest)
+        return out
 
 
 _CONTINUOUS = 1 << 40  # cells: as good as every value distinct
@@ -382,11 +408,24 @@ class FanoutSlots:
     offset: int
     sorted_share: float
 
+    @cached_property
+    def owner(self) -> np.ndarray | None:
+        """Each slot's parent (0-based), where that table is small enough to keep."""
+        if self.n > _LOOKUP_SLOTS:
+            return None
+        counts = np.diff(np.concatenate([[0], self.ends]))
+        return np.repeat(np.arange(len(self.ends), dtype=np.int32), counts)
+
     def parents(self, rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:
+        """1-based parent rows of the child rows `rows` (1-based)."""
         i = rows.astype(np.int64) - 1
         slot = (i * self.step + self.offset) % self.n
         if self.sorted_share > 0:
             slot = np.where(rng.random(len(rows)) < self.sorted_share, i, slot)
+        owner = self.owner
+        if owner is not None:
+            found: np.ndarray = owner[slot].astype(np.int64) + 1
+            return found
         parent: np.ndarray = np.minimum(np.searchsorted(self.ends, slot, side="right") + 1,
                                         len(self.ends))
         return parent
