@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
+from itertools import pairwise
 
 import numpy as np
 
@@ -272,8 +273,13 @@ def column_model(stats: ColumnStats, rows: int, kind: str, *,
         buckets = len(edges) - 1
         for v, f in atoms:
             pieces.append((f, True, v, v))
-        for k in range(max(0, buckets)):
-            pieces.append((rest / buckets, False, edges[k], edges[k + 1]))
+        inside = sorted(v for v, _ in atoms)
+        for k in range(max(0, buckets)):  # split at the atoms inside: Q stays monotone
+            lo_k, hi_k = edges[k], edges[k + 1]
+            cuts = [lo_k, *(v for v in inside if lo_k < v < hi_k), hi_k]
+            for x0, x1 in pairwise(cuts):
+                part = (x1 - x0) / (hi_k - lo_k) if hi_k > lo_k else 1.0
+                pieces.append((rest / buckets * part, False, x0, x1))
         pieces.sort(key=lambda p: (float(p[2]), not p[1]))  # type: ignore[arg-type]
         labels: tuple[str, ...] = ()
     else:
@@ -306,9 +312,9 @@ def column_model(stats: ColumnStats, rows: int, kind: str, *,
     if want == "text":
         cells = np.where(atom, 1, per_bucket).astype(np.int64)
     else:
-        n_buckets = int((~atom).sum())
-        g = cells_for(max(1.0, distinct - int(atom.sum())), hist_rows) / max(1, n_buckets)
-        cells = np.where(atom, 1, max(1, min(int(g), _CONTINUOUS))).astype(np.int64)
+        g = cells_for(max(1.0, distinct - int(atom.sum())), hist_rows)  # over the histogram
+        share = masses / max(1e-300, masses[~atom].sum())
+        cells = np.where(atom, 1, np.clip(np.round(g * share), 1, _CONTINUOUS)).astype(np.int64)
         if want == "number" and kind in ("int2", "int4", "int8"):
             cells = np.where(atom, 1, np.minimum(cells, np.maximum(1, (hi - lo).astype(np.int64)
                                                                   + 1)))
