@@ -15,12 +15,15 @@ bucket's lower bound. Rows come out shuffled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import math
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import cached_property
+from itertools import pairwise
 
 import numpy as np
 
-from bench.results.table_stats import ColumnStats
+from bench.results.table_stats import ColumnStats, ForeignKeyFanout
 
 
 @dataclass(frozen=True)
@@ -93,3 +96,355 @@ def _from_histogram(kind: str, bounds: list[object], count: int,
     else:
         out[:] = [bounds[i] for i in which]
     return out
+
+
+# --- the generator's columns and foreign keys from stats.json ---------------------------------
+#
+# A column is a quantile function Q over its non-null values: its most common values are atoms
+# (a step of the frequency's width), the rest is the histogram's buckets, each of an equal share
+# of what the atoms leave, placed among the atoms in value order. A row's value is Q(u): u is
+# uniform for most rows and the row's own position in the table (row / rows) for a share of
+# them (the "sorted share"), which is how the correlation with physical order is reproduced:
+# rows whose value follows their position raise PostgreSQL's correlation (the rank of the value
+# against the rank of the position) in proportion. The share for a target correlation is found
+# by bisection on a simulation of ANALYZE's own arithmetic (ties, such as a most common value,
+# ranked in physical order, as compute_scalar_stats does), so columns with few values get the
+# share that gives their correlation, not just |correlation|.
+#
+# The distinct count: the histogram's share is cut into G equal cells per bucket, one value a
+# cell (numbers and times at the cell's middle, text the bucket's lower bound and, past the
+# first cell, a numbered suffix: bound0001 sorts after bound and before the next bound unless
+# the next bound starts with this one), G chosen so that the expected number of cells hit by the
+# rows (G(1 - exp(-rows/G))) is the target distinct count (n_distinct, or -n_distinct * rows).
+
+_SIM_ROWS = 20_000
+_GUIDE = 1 << 14  # cells of the guide table that finds a u's piece
+_LOOKUP_SLOTS = 50_000_000  # child rows up to which a slot -> parent table is kept (4 B each)
+
+
+@dataclass(frozen=True)
+class ColumnModel:
+    """How one column's values are made from its statistics at a given table size."""
+
+    kind: str  # number, time, text, boolean
+    null_frac: float
+    ends: np.ndarray  # cumulative mass at the end of each piece, the last 1.0
+    atom: np.ndarray  # bool: the piece is one value
+    lo: np.ndarray  # float: number, epoch ms, or for text the index of its first label
+    hi: np.ndarray
+    cells: np.ndarray  # int: distinct values a bucket holds (1 for an atom)
+    labels: tuple[str, ...] = ()  # text: every value a row can get, in value order
+    sorted_share: float = 0.0
+    descending: bool = False
+
+    @cached_property
+    def _tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Per piece: its start, 1/width, cells and span; and whether every piece is an atom."""
+        starts = np.concatenate([[0.0], self.ends[:-1]])
+        widths = self.ends - starts
+        inverse = np.where(widths > 0, 1.0 / np.where(widths > 0, widths, 1.0), 0.0)
+        return starts, inverse, self.cells.astype(float), self.hi - self.lo, bool(self.atom.all())
+
+    @cached_property
+    def _guide(self) -> np.ndarray:
+        edges = np.arange(_GUIDE + 1) / _GUIDE
+        guide: np.ndarray = np.minimum(np.searchsorted(self.ends, edges, side="right"),
+                                       len(self.ends) - 1)
+        return guide
+
+    def _piece(self, u: np.ndarray) -> np.ndarray:
+        """The piece each u falls in: searchsorted, through a guide table (most u share their
+        guide cell with no piece boundary, so only the rest are searched)."""
+        guide = self._guide
+        cell = np.minimum((u * _GUIDE).astype(np.int64), _GUIDE - 1)
+        piece = guide[cell]
+        unsure = piece != guide[cell + 1]
+        if unsure.any():
+            piece[unsure] = np.minimum(np.searchsorted(self.ends, u[unsure], side="right"),
+                                       len(self.ends) - 1)
+        return piece
+
+    def numbers(self, u: np.ndarray) -> np.ndarray:
+        """Q(u) as a float: a number, epoch ms, or for text the index of the label. An atom's
+        span is 0, so the same arithmetic gives its value; a bucket's value is the middle of
+        the cell u falls in (with 2^40 cells, as good as u's own place)."""
+        starts, inverse, cells, span, atoms_only = self._tables
+        piece = self._piece(u)
+        if atoms_only:
+            values: np.ndarray = self.lo[piece]
+            return values
+        frac = np.clip((u - starts[piece]) * inverse[piece], 0.0, 1.0 - 1e-12)
+        c = cells[piece]
+        cell = np.floor(frac * c)
+        if self.kind == "text":
+            labels: np.ndarray = self.lo[piece] + cell
+            return labels
+        out: np.ndarray = self.lo[piece] + (cell + 0.5) / c * span[piece]
+        return out
+
+    def uniforms(self, rng: np.random.Generator, rows: np.ndarray, total: int) -> np.ndarray:
+        """u per row (1-based row numbers of a table of `total` rows): one uniform v per row;
+        below the sorted share the row's position, else (v - share) / (1 - share), uniform."""
+        v = rng.random(len(rows))
+        share = self.sorted_share
+        if share <= 0:
+            return v
+        position = (rows - 0.5) / max(1, total)
+        if self.descending:
+            position = 1.0 - position
+        rest = (v - share) / (1.0 - share) if share < 1 else v
+        out: np.ndarray = np.where(v < share, position, rest)
+        return out
+
+
+_CONTINUOUS = 1 << 40  # cells: as good as every value distinct
+
+
+def _parse_number(kind: str, text: str) -> float | None:
+    try:
+        if kind == "number":
+            v = float(text)
+        elif kind == "time":
+            t = datetime.fromisoformat(text.strip())
+            if t.tzinfo is not None:
+                t = t.astimezone(UTC).replace(tzinfo=None)
+            v = (t - datetime(1970, 1, 1)).total_seconds() * 1000.0
+        else:
+            return None
+    except (ValueError, OverflowError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def cells_for(distinct: float, rows: float) -> float:
+    """Cells G such that `rows` uniform draws hit about `distinct` of them:
+    G (1 - exp(-rows / G)) = distinct (past rows * 0.95: every value distinct)."""
+    if rows <= 0 or distinct <= 0:
+        return 1.0
+    if distinct >= 0.95 * rows:
+        return float(_CONTINUOUS)
+    lo, hi = distinct, distinct * 50
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if mid * (1 - math.exp(-rows / mid)) < distinct:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def column_model(stats: ColumnStats, rows: int, kind: str, *,
+                 choices: tuple[str, ...] | None = None) -> ColumnModel | None:
+    """The model of a column with these statistics in a table of `rows` rows, for a column the
+    generator calls `kind` (bench/data/columns.py); None where the statistics cannot say (values
+    withheld, a type they do not describe)."""
+    want = {"int2": "number", "int4": "number", "int8": "number", "numeric": "number",
+            "float": "number", "date": "time", "timestamp": "time", "timestamptz": "time",
+            "text": "text", "bool": "boolean"}.get(kind)
+    have = "text" if stats.kind == "enum" else stats.kind
+    if want is None or want != have or stats.values == "withheld":
+        return None
+    mcv = list(stats.most_common_vals or [])
+    freqs = list(stats.most_common_freqs or [])[: len(mcv)]
+    mcv = mcv[: len(freqs)]
+    bounds = list(stats.histogram_bounds or [])
+    if choices is not None:
+        keep = [i for i, v in enumerate(mcv) if v in choices]
+        mcv, freqs = [mcv[i] for i in keep], [freqs[i] for i in keep]
+        bounds = [b for b in bounds if b in choices]
+    if want == "boolean":
+        mcv = ["1" if v.lower() in ("t", "true") else "0" for v in mcv]
+        bounds = []
+    non_null = max(0.0, 1.0 - stats.null_frac)
+    if not mcv and len(bounds) < 2:
+        return None
+    rest = max(0.0, non_null - sum(freqs)) if len(bounds) >= 2 else 0.0
+    distinct = min(stats.distinct_count(rows), rows * non_null)
+    hist_rows = rows * rest
+    pieces: list[tuple[float, bool, object, object]] = []  # (mass, atom, lo, hi) in value order
+    if want in ("number", "time", "boolean"):
+        def parse(v: str) -> float | None:
+            return float(v) if want == "boolean" else _parse_number(want, v)
+
+        parsed = [(parse(v), f) for v, f in zip(mcv, freqs, strict=True)]
+        atoms = [(v, f) for v, f in parsed if v is not None]
+        edges = [x for x in (parse(b) for b in bounds) if x is not None] if want != "boolean" \
+            else []
+        buckets = len(edges) - 1
+        for v, f in atoms:
+            pieces.append((f, True, v, v))
+        inside = sorted(v for v, _ in atoms)
+        for k in range(max(0, buckets)):  # split at the atoms inside: Q stays monotone
+            lo_k, hi_k = edges[k], edges[k + 1]
+            cuts = [lo_k, *(v for v in inside if lo_k < v < hi_k), hi_k]
+            for x0, x1 in pairwise(cuts):
+                part = (x1 - x0) / (hi_k - lo_k) if hi_k > lo_k else 1.0
+                pieces.append((rest / buckets * part, False, x0, x1))
+        pieces.sort(key=lambda p: (float(p[2]), not p[1]))  # type: ignore[arg-type]
+        labels: tuple[str, ...] = ()
+    else:
+        per_bucket = 1
+        buckets = len(bounds) - 1
+        cells_h = cells_for(max(1.0, distinct - len(mcv)), hist_rows) if buckets > 0 else 1.0
+        per_bucket = max(1, min(10_000, math.ceil(cells_h / max(1, buckets))))
+        entries: list[tuple[str, float, bool, list[str]]] = []
+        for label, f in zip(mcv, freqs, strict=True):
+            entries.append((label, f, True, [label]))
+        for k in range(max(0, buckets)):
+            b = bounds[k]
+            width = len(str(per_bucket - 1))
+            names = [b] + [f"{b}{j:0{width}d}" for j in range(1, per_bucket)]
+            entries.append((b, rest / buckets, False, names))
+        entries.sort(key=lambda e: (e[0], not e[2]))
+        label_list: list[str] = []
+        for _, f, is_atom, names in entries:
+            pieces.append((f, is_atom, float(len(label_list)), float(len(label_list))))
+            label_list.extend(names)
+        labels = tuple(label_list)
+    masses = np.array([p[0] for p in pieces], dtype=float)
+    if masses.sum() <= 0:
+        return None
+    ends = np.cumsum(masses / masses.sum())
+    ends[-1] = 1.0
+    atom = np.array([p[1] for p in pieces], dtype=bool)
+    lo = np.array([float(p[2]) for p in pieces])  # type: ignore[arg-type]
+    hi = np.array([float(p[3]) for p in pieces])  # type: ignore[arg-type]
+    if want == "text":
+        cells = np.where(atom, 1, per_bucket).astype(np.int64)
+    else:
+        g = cells_for(max(1.0, distinct - int(atom.sum())), hist_rows)  # over the histogram
+        share = masses / max(1e-300, masses[~atom].sum())
+        cells = np.where(atom, 1, np.clip(np.round(g * share), 1, _CONTINUOUS)).astype(np.int64)
+        if want == "number" and kind in ("int2", "int4", "int8"):
+            cells = np.where(atom, 1, np.minimum(cells, np.maximum(1, (hi - lo).astype(np.int64)
+                                                                  + 1)))
+    model = ColumnModel(want, stats.null_frac, ends, atom, lo, hi, cells, labels)
+    target = stats.correlation
+    if target is None or not math.isfinite(target):
+        return model
+    share, descending = sorted_share(model, target)
+    return ColumnModel(want, stats.null_frac, ends, atom, lo, hi, cells, labels, share,
+                       descending)
+
+
+def pg_correlation(keys: np.ndarray) -> float:
+    """ANALYZE's correlation of values in physical order: the rank of each value (ties in
+    physical order) against its position."""
+    n = len(keys)
+    if n < 2:
+        return 0.0
+    order = np.lexsort((np.arange(n), keys))
+    rank = np.empty(n)
+    rank[order] = np.arange(n)
+    pos = np.arange(n, dtype=float)
+    c = np.corrcoef(pos, rank)[0, 1]
+    return float(c) if math.isfinite(c) else 0.0
+
+
+def sorted_share(model: ColumnModel, target: float) -> tuple[float, bool]:
+    """The share of rows whose u is their position that gives `target` correlation (bisection
+    on a simulation of _SIM_ROWS rows, a fixed stream: the same answer in every process)."""
+    descending = target < 0
+
+    def correlation(share: float) -> float:
+        rng = np.random.default_rng(7)
+        m = replace(model, sorted_share=share, descending=descending)
+        u = m.uniforms(rng, np.arange(1, _SIM_ROWS + 1), _SIM_ROWS)
+        return pg_correlation(m.numbers(u))
+
+    goal = abs(target)
+    base = correlation(0.0)
+    if (-base if descending else base) >= goal:
+        return 0.0, descending
+    lo, hi = 0.0, 1.0
+    for _ in range(12):
+        mid = (lo + hi) / 2
+        got = correlation(mid)
+        if (-got if descending else got) < goal:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2, descending
+
+
+def children_counts(fanout: ForeignKeyFanout, parents: int, children: int) -> np.ndarray:
+    """Children per parent (for `parents` parents, `children` child rows in all), shaped like
+    the fan-out's quantiles of children per parent with children and its share of parents with
+    any: the parents with children get counts at evenly spaced quantiles of a curve through
+    (0, 1), (0.5, p50), (0.9, p90), (0.99, p99), the heaviest parents' counts and (1, max),
+    scaled to sum to `children`; the rest none. Sorted, heaviest last."""
+    q = fanout.children_per_parent
+    share = 1.0
+    if fanout.distinct_parents and fanout.parent_rows > 0:
+        share = min(1.0, fanout.distinct_parents / fanout.parent_rows)
+    k = max(1, min(children, parents, round(parents * share)))
+    if children <= 0:
+        return np.zeros(parents, dtype=np.int64)
+    if q is None:
+        weights = np.ones(k)
+    else:
+        points = [(0.0, 1.0), (0.5, q.p50), (0.9, q.p90), (0.99, q.p99), (1.0, q.max)]
+        with_children = fanout.distinct_parents or k
+        for j, top in enumerate(sorted(fanout.top_children, reverse=True)):
+            p = 1.0 - (j + 0.5) / max(1.0, with_children)
+            if p > 0.99:
+                points.append((p, top))
+        points.sort()
+        xs = np.array([p for p, _ in points])
+        ys = np.maximum.accumulate(np.array([max(1.0, v) for _, v in points]))
+        weights = np.interp((np.arange(k) + 0.5) / k, xs, ys)
+    from bench.data.fanout import allocate
+
+    extra = allocate(children - k, weights - 1.0 + 1e-9, math.inf) if children > k \
+        else np.zeros(k, dtype=np.int64)
+    counts = np.zeros(parents, dtype=np.int64)
+    counts[parents - k:] = 1 + np.sort(extra)
+    return counts
+
+
+@dataclass(frozen=True)
+class FanoutSlots:
+    """Child rows dealt to parents by exact counts: child row i takes slot i (the sorted share)
+    or slot (i * step + offset) mod n (the rest: a bijection that spreads one parent's children
+    over the table), and a slot belongs to the parent whose range of slots holds it."""
+
+    ends: np.ndarray  # cumulative children per parent row (parent row p owns ends[p-1]..ends[p])
+    n: int
+    step: int
+    offset: int
+    sorted_share: float
+
+    @cached_property
+    def owner(self) -> np.ndarray | None:
+        """Each slot's parent (0-based), where that table is small enough to keep."""
+        if self.n > _LOOKUP_SLOTS:
+            return None
+        counts = np.diff(np.concatenate([[0], self.ends]))
+        return np.repeat(np.arange(len(self.ends), dtype=np.int32), counts)
+
+    def parents(self, rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:
+        """1-based parent rows of the child rows `rows` (1-based)."""
+        i = rows.astype(np.int64) - 1
+        slot = (i * self.step + self.offset) % self.n
+        if self.sorted_share > 0:
+            slot = np.where(rng.random(len(rows)) < self.sorted_share, i, slot)
+        owner = self.owner
+        if owner is not None:
+            found: np.ndarray = owner[slot].astype(np.int64) + 1
+            return found
+        parent: np.ndarray = np.minimum(np.searchsorted(self.ends, slot, side="right") + 1,
+                                        len(self.ends))
+        return parent
+
+
+def fanout_slots(fanout: ForeignKeyFanout, parents: int, children: int, seed: int,
+                 key: int, correlation: float | None) -> FanoutSlots:
+    counts = children_counts(fanout, parents, children)
+    rng = np.random.default_rng([seed, 1, key])
+    shuffled = counts[rng.permutation(parents)]
+    n = max(1, children)
+    step = max(1, round(n * 0.6180339887))
+    while math.gcd(step, n) != 1:
+        step += 1
+    share = max(0.0, correlation or 0.0) if (correlation or 0.0) >= 0.3 else 0.0
+    return FanoutSlots(np.cumsum(shuffled), n, step, int(rng.integers(0, n)), share)

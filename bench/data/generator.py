@@ -47,8 +47,13 @@ def check(generator: Any, spec: str) -> Generator:
 
 
 def for_app(generator_spec: str | None, root: Any, tables: list[sa.Table],
-            table_rows: Mapping[str, int], rows: int | None) -> Generator:
-    """The app's own generator if its project file names one, else the generic one."""
+            table_rows: Mapping[str, int], rows: int | None,
+            stats: Any = None) -> Generator:
+    """The app's own generator if its project file names one, else the generic one (shaped
+    like `stats`, a stats.json path, where given)."""
+    if generator_spec and stats is not None:
+        raise ConfigError(f"--stats (or [data] from_stats) shapes the generic generator's data, "
+                          f"but the project file names its own generator {generator_spec!r}")
     if generator_spec:
         from bench.project.hooks import load_object
 
@@ -56,7 +61,25 @@ def for_app(generator_spec: str | None, root: Any, tables: list[sa.Table],
         return check(loaded, generator_spec)
     from bench.data.generic import GenericGenerator
 
-    return GenericGenerator(tables, table_rows=table_rows, total_rows=rows)
+    return GenericGenerator(tables, table_rows=table_rows, total_rows=rows,
+                            stats=read_stats_file(stats) if stats is not None else None)
+
+
+def read_stats_file(path: Any) -> Any:
+    """stats.json (bench/results/table_stats.py), or one line saying why it cannot be read."""
+    from pydantic import ValidationError
+
+    from bench.results.table_stats import StatsFile
+
+    try:
+        return StatsFile.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--stats {path}: cannot be read ({exc})") from None
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        where = ".".join(str(p) for p in e["loc"])
+        raise ConfigError(f"--stats {path}: not a stats.json of `python -m bench stats export` "
+                          f"({where}: {e['msg']})") from None
 
 
 def sample(generator: Generator, seed: int, scale: float, tables: list[str]

@@ -46,9 +46,11 @@ from bench.data.columns import (
     values,
 )
 from bench.data.fanout import Weighted, allocate, levels, pareto_weights, split_rows, stream
+from bench.data.from_stats import ColumnModel, FanoutSlots, column_model, fanout_slots
 from bench.data.generator import Block
-from bench.data.strings import Text
+from bench.data.strings import Pick, Pool, Text
 from bench.errors import ConfigError
+from bench.results.table_stats import StatsFile
 
 BLOCK_ROWS = 65_536  # rows per random stream: part of what a seed means, keep it fixed
 _HOOK = ('name an own generator in the project file ([data] generator = "package.module"; '
@@ -97,16 +99,25 @@ class Context:
     samplers: dict[str, Weighted]  # parent table -> its rows' weights
     starts: dict[str, np.ndarray]  # table with a composite key -> first row of each group
     pools: Pools
+    # From a stats file (--stats): columns' models (and text pools), foreign keys' slots.
+    models: dict[tuple[str, str], tuple[ColumnModel, Pool | None]] = field(default_factory=dict)
+    fanouts: dict[tuple[str, tuple[str, ...]], FanoutSlots] = field(default_factory=dict)
+    null_fracs: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 class GenericGenerator:
     def __init__(self, tables: Sequence[sa.Table], *, table_rows: Mapping[str, int],
-                 total_rows: int | None) -> None:
+                 total_rows: int | None, stats: StatsFile | None = None) -> None:
         names = {t.name for t in tables}
         unknown = sorted(set(table_rows) - names)
         if unknown:
             raise ConfigError(f"[data] tables names tables the schema lacks: "
                               f"{', '.join(unknown)}")
+        self.stats = stats
+        if stats is not None:  # rows from pg_class.reltuples; [data] tables still win
+            from_file = {t.name: max(1, round(t.reltuples)) for t in stats.tables
+                         if t.name in names and t.reltuples >= 0}
+            table_rows = from_file | dict(table_rows)
         referenced: dict[str, set[str]] = {t.name: set() for t in tables}
         for t in tables:
             for fk in _foreign_keys(t, {}):
@@ -143,7 +154,55 @@ class GenericGenerator:
                 cap = self._rest_cap(plan, counts)
                 per_parent = allocate(counts[name], samplers[parent].weights, cap)
                 starts[name] = np.concatenate([[0], np.cumsum(per_parent)])
-        return Context(seed, counts, samplers, starts, Pools(seed))
+        models, fanouts, null_fracs = self._from_stats(seed, counts)
+        return Context(seed, counts, samplers, starts, Pools(seed), models, fanouts, null_fracs)
+
+    def _from_stats(self, seed: int, counts: Mapping[str, int]) -> tuple[
+            dict[tuple[str, str], tuple[ColumnModel, Pool | None]],
+            dict[tuple[str, tuple[str, ...]], FanoutSlots], dict[tuple[str, str], float]]:
+        """The columns and foreign keys the stats file describes (bench/data/from_stats.py),
+        for the tables' sizes at this scale. Keys and unique columns stay the generator's own."""
+        models: dict[tuple[str, str], tuple[ColumnModel, Pool | None]] = {}
+        fanouts: dict[tuple[str, tuple[str, ...]], FanoutSlots] = {}
+        null_fracs: dict[tuple[str, str], float] = {}
+        if self.stats is None:
+            return models, fanouts, null_fracs
+        for table in self.stats.tables:
+            plan = self.plans.get(table.name)
+            if plan is None:
+                continue
+            drawn = {c for fk in plan.drawn for c in fk.columns}
+            for column in table.columns:
+                spec = plan.specs.get(column.name)
+                if spec is None or column.name in plan.keyed:
+                    continue
+                if spec.nullable:
+                    null_fracs[(table.name, column.name)] = column.null_frac
+                if column.name in drawn:
+                    continue
+                model = column_model(column, counts[table.name], spec.kind,
+                                     choices=spec.choices)
+                if model is None:
+                    continue
+                pool = None
+                if model.kind == "text":
+                    labels = [v[: spec.length] if spec.length else v for v in model.labels]
+                    pool = Pool(labels)
+                models[(table.name, column.name)] = (model, pool)
+        for fk_stats in self.stats.foreign_keys:
+            plan = self.plans.get(fk_stats.table)
+            if plan is None:
+                continue
+            for fk in plan.drawn:
+                if list(fk.columns) != fk_stats.columns or fk.parent != fk_stats.parent_table \
+                        or fk.parent == plan.name:
+                    continue
+                child = self.stats.table(plan.name)
+                fk_column = child.column(fk.columns[0]) if child else None
+                fanouts[(plan.name, fk.columns)] = fanout_slots(
+                    fk_stats, counts[fk.parent], counts[plan.name], seed,
+                    stream(plan.name, *fk.columns), fk_column.correlation if fk_column else None)
+        return models, fanouts, null_fracs
 
     def blocks(self, context: Any, table: str) -> Iterator[Block]:
         ctx: Context = context
@@ -166,23 +225,34 @@ class GenericGenerator:
             out[name] = key_values(plan.specs[name], rows - 1, ctx.counts[plan.name],
                                    ctx.pools, ctx.seed)
         for fk in plan.drawn:
+            slots = ctx.fanouts.get((plan.name, fk.columns))
             if fk.parent == plan.name:  # an earlier row (the first row points at itself)
                 parent_rows = 1 + np.floor((rows - 1) * rng.random(n) ** 2).astype(np.int64)
                 null = (rows == 1) if fk.nullable else None
+            elif slots is not None:
+                parent_rows = slots.parents(rng, rows)
+                null = None
             else:
                 parent_rows = ctx.samplers[fk.parent].draw(rng, n) + 1
                 null = None
             if fk.nullable:
-                drop = rng.random(n) < NULL_FRACTION
+                share = ctx.null_fracs.get((plan.name, fk.columns[0]), NULL_FRACTION)
+                drop = rng.random(n) < share
                 null = drop if null is None else null | drop
             keys = self.key_of(ctx, fk.parent, fk.refs, parent_rows)
             for local, ref in zip(fk.columns, fk.refs, strict=True):
                 out[local] = with_null(keys[ref], null)
         for name, spec in plan.specs.items():
-            if name not in out:
+            if name in out:
+                continue
+            share = ctx.null_fracs.get((plan.name, name), NULL_FRACTION)
+            modelled = ctx.models.get((plan.name, name))
+            if modelled is not None:
+                column = _modelled(spec, *modelled, rng, rows, ctx.counts[plan.name])
+            else:
                 column = values(spec, rng, n, ctx.pools, ctx.seed)
-                out[name] = with_null(column, rng.random(n) < NULL_FRACTION) \
-                    if spec.nullable else column
+            out[name] = with_null(column, rng.random(n) < share) \
+                if spec.nullable and share > 0 else column
         for greater, lesser in plan.order:
             out[greater] = _after(rng, out[greater], out[lesser])
         return {name: out[name] for name in plan.specs}
@@ -280,6 +350,29 @@ class GenericGenerator:
 
         for name in sorted(self.plans):
             walk(name, ())
+
+
+def _modelled(spec: Spec, model: ColumnModel, pool: Pool | None, rng: np.random.Generator,
+              rows: np.ndarray, total: int) -> Values:
+    """A block of a column made from its statistics, in the representation of its kind."""
+    x = model.numbers(model.uniforms(rng, rows, total))
+    if model.kind == "text":
+        assert pool is not None
+        return Text((Pick(pool, x.astype(np.int64)),))
+    if model.kind == "boolean":
+        flags: np.ndarray = x > 0.5
+        return flags
+    if model.kind == "time":
+        t = x.astype(np.int64).astype("datetime64[ms]")
+        return t.astype("datetime64[D]") if spec.kind == "date" else t
+    if spec.kind in ("int2", "int4", "int8"):
+        lo, hi = spec.int_range
+        ints: np.ndarray = np.clip(np.round(x), lo, hi).astype(np.int64)
+        return ints
+    if spec.kind == "numeric":
+        rounded: np.ndarray = np.round(x, spec.scale)
+        return rounded
+    return x
 
 
 def with_null(column: Values, null: np.ndarray | None) -> Values:

@@ -34,6 +34,7 @@ class App:
     # history upgraded to A, the migration is A -> B (`migration` is B's file). None: the
     # migration is `migration` alone.
     migration_range: tuple[str, str] | None = None
+    from_stats: Path | None = None  # stats.json the generic generator's data is shaped like
 
     @property
     def name(self) -> str:
@@ -43,7 +44,7 @@ class App:
 def resolve(cwd: Path | None = None, *, schema: str | None = None,
             migration: Path | None = None, queries: Path | None = None,
             mix: Path | None = None, rows: int | None = None,
-            project: Path | None = None) -> App:
+            project: Path | None = None, stats: Path | None = None) -> App:
     """The app governed by the project file found from `cwd` upwards (or `project`), with the
     command line's values over it. Paths from the command line are relative to `cwd`, those
     of the project file to its folder."""
@@ -96,7 +97,14 @@ def resolve(cwd: Path | None = None, *, schema: str | None = None,
         table_rows=dict(spec.data.tables), writes=at(w.folder),
         copy_tables=tuple(w.copy_tables) if w.copy_tables is not None else None,
         insert_tables=tuple(w.insert_tables) if w.insert_tables is not None else None,
-        project_file=path)
+        project_file=path, from_stats=_stats_path(flag(stats) or at(spec.data.from_stats),
+                                                   where))
+
+
+def _stats_path(path: Path | None, where: str) -> Path | None:
+    if path is not None and not path.is_file():
+        raise ConfigError(f"stats file not found: {path}{where}")
+    return path
 
 
 def _source(value: str, base: Path) -> str:

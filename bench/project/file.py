@@ -28,6 +28,9 @@ class DataSection(BaseModel):
     generator: str | None = None
     rows: int | None = Field(default=None, gt=0)  # rows in all at scale 1 (generic generator)
     tables: dict[str, int] = Field(default_factory=dict)  # rows per table at scale 1
+    # A stats.json (`python -m bench stats export`): the generic generator's data shaped like
+    # it (bench/data/from_stats.py), its tables' rows from reltuples.
+    from_stats: str | None = None
 
 
 class WritesSection(BaseModel):

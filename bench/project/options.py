@@ -23,10 +23,16 @@ def add_app_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--rows", type=int, default=None,
                    help="rows in all at --scale 1 for the generic generator (default about "
                         "a million)")
+    g.add_argument("--stats", type=Path, default=None, metavar="STATS_JSON",
+                   help="shape the generic generator's data like this stats.json (`python -m "
+                        "bench stats export`): per column null fraction, most common values, "
+                        "histogram, distinct count, correlation; rows per table from its "
+                        "reltuples times --scale; foreign keys' fan-out")
     g.add_argument("--mix", type=Path, default=None,
                    help="workload mix (TOML): calls/s per shape, rows/s per write workload")
 
 
 def app_from_args(args: argparse.Namespace) -> App:
     return resolve(schema=args.schema, migration=args.migration, queries=args.queries,
-                   mix=args.mix, rows=args.rows, project=args.project)
+                   mix=args.mix, rows=args.rows, project=args.project,
+                   stats=getattr(args, "stats", None))

@@ -11,6 +11,7 @@ import statistics
 from bench.formatting import factor, mb, ms, pct
 from bench.report import estimates as estimate_report
 from bench.report import per_index
+from bench.results.fidelity import headline as fidelity_headline
 from bench.results.model import (
     CacheFit,
     Interval,
@@ -698,14 +699,53 @@ def _twin_method(results: RunResults) -> str:
     return text
 
 
+def _share(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.1%}" if signed else f"{value:.1%}"
+
+
+def fidelity_section(results: RunResults) -> list[str]:
+    """Data made from a stats file: per column how close its statistics came."""
+    f = results.seed.fidelity if results.seed else None
+    if f is None:
+        return []
+    lines = ["## Data from statistics", "",
+             f"Generated from {f.stats_file or 'a stats file'}; the seeded tables' own pg_stats "
+             "(after ANALYZE) against the file's. Null fraction and correlation: synthetic minus "
+             "source; distinct: the synthetic count over the source's, scaled to this size; "
+             "MCV: total variation over the two lists (a foreign key's by rank); histogram: "
+             "the largest error of the source's quantiles, as a share of the rows.", "",
+             "| column | null frac | distinct | MCV | histogram | correlation | distance |",
+             "|---|---|---|---|---|---|---|"]
+    for c in f.columns:
+        note = {"key": " (a key: the generator's own)", "foreign key": " (fan-out)"}.get(
+            c.made_as, "")
+        ratio = f"x{c.distinct_ratio:.2f}" if c.distinct_ratio is not None else "–"
+        lines.append(f"| {c.table}.{c.column}{note} | {_share(c.null_frac_diff, True)} | {ratio} "
+                     f"| {_share(c.mcv_distance)} | {_share(c.histogram_error)} | "
+                     f"{'–' if c.correlation_error is None else f'{c.correlation_error:+.2f}'} "
+                     f"| {_share(c.distance)} ({c.furthest}) |")
+    if f.shapes:
+        lines += ["", "| query shape | same plan | base-table q-error | source plan | here |",
+                  "|---|---|---|---|---|"]
+        for s in f.shapes:
+            q = f"{s.max_q_error:.2f}" if s.max_q_error is not None else "–"
+            lines.append(f"| {s.shape} | {'yes' if s.same_plan else '**no**'} | {q} | "
+                         f"{s.source_plan} | {s.synthetic_plan} |")
+    return [*lines, ""]
+
+
 def render(results: RunResults, chart_names: list[str]) -> str:
     status = "" if results.complete else (
         "\n> ⚠️ **Incomplete run**: it stopped early; the figures below are what was measured "
         "before it stopped.\n"
     )
     claims = results.claims
+    fidelity = results.seed.fidelity if results.seed else None
     lines = [
         f"# Index impact: {results.migration_name}, measured",
+        *([f"*{fidelity_headline(fidelity)}*", ""] if fidelity else []),
         status + busy_machine_warning(results) + cache_fit_warning(results),
         f"**Reads: {headline(results)}**",
         "",
@@ -740,6 +780,7 @@ def render(results: RunResults, chart_names: list[str]) -> str:
                   f"{seed.total_rows:,} rows ({rows}), seeded in {seed.total_seconds:.1f} s "
                   f"({seed.rows_per_s:,.0f} rows/s overall, COPY {seed.copy_rows_per_s:,.0f} "
                   "rows/s).", ""]
+    lines += fidelity_section(results)
     lines += details(results)
     env = results.environment
     lines += [

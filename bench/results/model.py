@@ -88,6 +88,55 @@ class SeedTable(Record):
     worker: int = 0
 
 
+class ColumnFidelity(Record):
+    """One column of data made from a stats file: its statistics after ANALYZE against the
+    file's (bench/results/fidelity.py says the measures)."""
+
+    table: str
+    column: str
+    null_frac_diff: float  # synthetic minus source
+    distinct_ratio: float | None = None  # synthetic distinct count / the source's, scaled
+    mcv_distance: float | None = None  # total variation over the union of the two MCV lists
+    histogram_error: float | None = None  # largest |F_synthetic(bound) - its quantile|
+    correlation_error: float | None = None  # synthetic minus source
+    distance: float  # the largest of the above, each as a share (0: identical)
+    furthest: str  # which measure gave `distance`
+    # "foreign key": dealt out by the fan-out, so parents' identities are the generator's own:
+    # MCVs compared by rank, no histogram; "key": a key or unique column the generator makes
+    # from the row number (not from the file), left out of the data's distance.
+    made_as: Literal["", "foreign key", "key"] = ""
+
+
+class NodeFidelity(Record):
+    """A base-table scan of one query shape's plan: estimated rows on the source vs here."""
+
+    node: str  # "Seq Scan on orders", "Index Scan using ix on orders", ...
+    source_rows: float
+    synthetic_rows: float
+    q_error: float
+
+
+class ShapeFidelity(Record):
+    shape: str
+    same_plan: bool
+    source_plan: str  # the node types, nested: "Hash Join(Seq Scan on a, Hash(Seq Scan on b))"
+    synthetic_plan: str
+    nodes: list[NodeFidelity] = Field(default_factory=list)
+    max_q_error: float | None = None
+
+
+class DataFidelity(Record):
+    """How far data generated from a stats file (--stats) is from the source's statistics."""
+
+    stats_file: str | None = None
+    distance: float  # the furthest column's distance
+    furthest: str | None = None  # "table.column"
+    furthest_what: str | None = None  # its measure
+    columns: list[ColumnFidelity] = Field(default_factory=list)
+    shapes: list[ShapeFidelity] = Field(default_factory=list)  # with --stats-dsn
+    median_q_error: float | None = None  # of the shapes' base-table estimates
+
+
 class SeedRecord(Record):
     """What seeding did and how fast."""
 
@@ -110,6 +159,7 @@ class SeedRecord(Record):
     tables: dict[str, SeedTable] = Field(default_factory=dict)
     # On the embedded server: what it ran with while loading and after (bulk_mode.py).
     server_settings: dict[str, Any] = Field(default_factory=dict)
+    fidelity: DataFidelity | None = None  # data from a stats file: how close it came
 
 
 class CacheState(Record):

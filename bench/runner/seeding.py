@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Collection
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from bench.config import RunConfig
 from bench.data import generator as generators
 from bench.data.generator import Generator
+from bench.data.generic import GenericGenerator
 from bench.data.load import load, reflect
 from bench.project import schema
-from bench.results.model import SeedRecord
+from bench.results.fidelity import compare, headline
+from bench.results.model import DataFidelity, SeedRecord
 from bench.runner import catalog
 from bench.runner.bulk_mode import bulk_load_mode, bulk_mode_summary
 from bench.runner.progress import Echo, stderr_echo
@@ -42,8 +45,29 @@ def seed_database(target: Target, cfg: RunConfig, echo: Echo = stderr_echo) -> S
     echo(stats.summary(total))
     if server_settings:
         echo(f"seed: {bulk_mode_summary(server_settings)}")
+    fidelity = None
+    if cfg.app.from_stats is not None and isinstance(generator, GenericGenerator):
+        keys = {(t, c) for t, plan in generator.plans.items() for c in plan.keyed}
+        fidelity = data_fidelity(target, cfg, keys)
+        echo(f"seed: {headline(fidelity)}")
     return SeedRecord(scale=cfg.scale, seed=cfg.seed, **stats.record(total),
-                      server_settings=server_settings)
+                      server_settings=server_settings, fidelity=fidelity)
+
+
+def data_fidelity(target: Target, cfg: RunConfig,
+                  keys: Collection[tuple[str, str]] = ()) -> DataFidelity:
+    """The seeded tables' own statistics (the load ends with ANALYZE) against the stats file
+    they were made from (bench/results/fidelity.py)."""
+    from bench.data.generator import read_stats_file
+    from bench.runner.stats_export import read_stats
+
+    assert cfg.app.from_stats is not None
+    source = read_stats_file(cfg.app.from_stats)
+    with target.connect() as conn:
+        present = set(catalog.app_tables(conn))
+        tables = {t.name for t in source.tables} & present
+        synthetic = read_stats(conn, keep_values=True, tables=tables, sample_rows=10_000)
+    return compare(source, synthetic, cfg.scale, str(cfg.app.from_stats), keys)
 
 
 def generator_for(target: Target, cfg: RunConfig) -> Generator:
@@ -51,4 +75,4 @@ def generator_for(target: Target, cfg: RunConfig) -> Generator:
     with target.connect() as conn:
         tables = reflect(conn, catalog.app_tables(conn))
     return generators.for_app(cfg.app.generator, cfg.app.root, list(tables.values()),
-                              cfg.app.table_rows, cfg.app.rows)
+                              cfg.app.table_rows, cfg.app.rows, cfg.app.from_stats)
