@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import IO
 
@@ -104,9 +105,15 @@ def _stop_server(pgdata: Path, workdir: Path) -> None:
                 [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-t", "20", "-m",
                  "immediate", "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 user=owner if os.geteuid() == 0 and owner != 0 else None, timeout=30, check=False)
-    with suppress(Exception):
-        _stop_strays(pgdata)
-    shutil.rmtree(workdir, ignore_errors=True)
+    # A process the harness had started may still be writing there (a pg_ctl restart of the
+    # bulk load, a postmaster coming up): stop strays and remove again until it is gone.
+    for _ in range(20):
+        with suppress(Exception):
+            _stop_strays(pgdata)
+        shutil.rmtree(workdir, ignore_errors=True)
+        if not os.path.exists(workdir):
+            break
+        time.sleep(0.5)
 
 
 def _drop_database(name: str, conninfo: str) -> None:

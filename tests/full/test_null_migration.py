@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from cli_support import REPO, clean_env, run_cli
+from cli_support import REPO, clean_env, private_tmpdir, run_cli
 
 NULL_MIGRATION = Path(__file__).with_name("null_migration.sql")
 PR_WORKFLOW = REPO / ".github" / "workflows" / "pr-benchmark.yml"
@@ -45,8 +45,13 @@ def changes(doc: dict[str, Any]) -> list[str]:
 
 def test_a_null_migration_is_called_no_change(tmp_path: Path) -> None:
     out = tmp_path / "out"
+    with private_tmpdir() as servers:  # not under pytest's base temp (see private_tmpdir)
+        _null_run(out, servers)
+
+
+def _null_run(out: Path, servers: Path) -> None:
     proc = run_cli("run", *pr_settings(), "--no-progress", "--migration", str(NULL_MIGRATION),
-                   "--out", str(out), env=clean_env(TMPDIR=str(tmp_path)), timeout=900)
+                   "--out", str(out), env=clean_env(TMPDIR=str(servers)), timeout=900)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((out / "results.json").read_text())
     assert doc["complete"] and "ix_null_control" in doc["migration"]["created"]

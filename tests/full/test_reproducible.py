@@ -21,6 +21,7 @@ from typing import Any
 
 import psutil
 import pytest
+from cli_support import private_tmpdir
 
 from bench.config import RunConfig
 from bench.report.markdown import render
@@ -82,17 +83,18 @@ class Neighbour:
 
 
 def _run(tmp: Path, load: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[RunResults, bool]:
-    root = tmp / "servers"
-    root.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(root))  # where the embedded server's data goes
-    neighbour = Neighbour(root, load)
-    os.sched_setaffinity(0, {NEIGHBOUR_CORE})  # the harness itself stays off the server's core
-    try:
-        results = run(_config(tmp / "out"), echo=neighbour.echo)
-    finally:
-        os.sched_setaffinity(0, range(os.cpu_count() or 1))
-        was_running = neighbour.stop()
-        monkeypatch.undo()
+    # Not under pytest's base temp, which another pytest session may reset to mode 0700 while
+    # the embedded server's system user works in it (cli_support.private_tmpdir).
+    with private_tmpdir() as root:
+        monkeypatch.setattr(tempfile, "tempdir", str(root))  # the embedded server's data
+        neighbour = Neighbour(root, load)
+        os.sched_setaffinity(0, {NEIGHBOUR_CORE})  # the harness stays off the server's core
+        try:
+            results = run(_config(tmp / "out"), echo=neighbour.echo)
+        finally:
+            os.sched_setaffinity(0, range(os.cpu_count() or 1))
+            was_running = neighbour.stop()
+            monkeypatch.undo()
     return results, was_running
 
 
