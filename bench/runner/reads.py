@@ -23,6 +23,7 @@ from bench.errors import ShapeError, first_line
 from bench.results.model import PlanVariant
 from bench.results.stats import Summary, summarize
 from bench.runner import plans
+from bench.runner.progress import bar
 from bench.runner.shapes import Shape
 
 EXPLAIN = "EXPLAIN (ANALYZE, TIMING OFF, BUFFERS, FORMAT JSON) "
@@ -197,7 +198,7 @@ def measure_pair(
     conninfo: dict[Side, str], shapes: list[Shape], params: dict[str, list[dict[str, Any]]], *,
     rounds: int, warmup: int, settings: SessionSettings, max_time_s: float,
     crosscheck: int = 0, cold: Callable[[], None] | None = None,
-    into: dict[str, PairedResult] | None = None,
+    into: dict[str, PairedResult] | None = None, progress: bool = False,
 ) -> dict[str, PairedResult]:
     """Warm-up rounds, then `rounds` measured rounds of every shape on both sides.
 
@@ -206,6 +207,7 @@ def measure_pair(
     plain query (no EXPLAIN) per side, timed by the client. With `cold` (a server restart),
     every measured query runs right after one, in a new session, and there is no warm-up.
     Results fill `into` as they are measured, so an interrupted caller keeps the rounds so far.
+    With `progress`, a bar on a terminal (bench.runner.progress), updated between rounds.
     """
     results = into if into is not None else {}
     results.update({s.name: PairedResult() for s in shapes})
@@ -226,10 +228,15 @@ def measure_pair(
         except psycopg.Error as exc:
             raise ShapeError(f"{shape.path}: {first_line(exc)}") from None
 
+    of = {s.name: min(rounds, len(params[s.name])) for s in shapes}
+    left = {name: warmup + n for name, n in of.items()}  # the bar's units: shape rounds
     conns = {} if cold else {side: open_session(conninfo[side], settings) for side in SIDES}
+    shown = bar(sum(left.values()), "reads", progress)
     try:
         for i in range(-warmup, rounds):
             todo = active(i)
+            for name in left.keys() - {s.name for _k, s in todo}:  # stopped early
+                shown.shrink(left.pop(name))
             if not todo:
                 break
             for k, shape in todo:
@@ -249,6 +256,9 @@ def measure_pair(
                         break
                     if i >= 0:
                         pair.side(side).rounds.append(_round(i, doc))
+                left[shape.name] -= 1  # between timed statements: the bar moves on
+                shown.update(f"{shape.name}, warm-up" if i < 0
+                             else f"{shape.name}, round {i + 1} of {of[shape.name]}")
         for shape in shapes:
             pair = results[shape.name]
             if crosscheck and not pair.error and not cold:
@@ -256,6 +266,7 @@ def measure_pair(
                     pair.side(side).plain = _plain_rounds(
                         conns[side], shape, params[shape.name][:crosscheck])
     finally:
+        shown.close()
         for conn in conns.values():
             conn.close()
     return results

@@ -52,6 +52,7 @@ from bench.results.stats import RUN_TO_RUN_SD, paired_ratio, summarize
 from bench.runner import catalog
 from bench.runner.app_writes import AppWrite
 from bench.runner.plans import explain_document
+from bench.runner.progress import bar
 from bench.runner.reads import SIDES, Side, order
 from bench.runner.records import noise_floor
 
@@ -488,12 +489,13 @@ class WriteBench:
         return [w.name for w in self.workloads]
 
     def measure_pair(self, conninfo: dict[Side, str], block: str,
-                     rounds: int | None = None) -> None:
+                     rounds: int | None = None, progress: bool = False) -> None:
         """A block of rounds on both sides, interleaved: round i of workload j runs on one side
         and then on the other, the first side alternating (ABBA). Then both sides get their
-        rows back as they were."""
+        rows back as they were. With `progress`, a bar on a terminal, updated between rounds."""
         rounds = self.rounds if rounds is None else rounds
         conns = {side: psycopg.connect(conninfo[side], autocommit=True) for side in SIDES}
+        shown = bar((self.warmup + rounds) * len(self.workloads), "writes", progress)
         try:
             baseline = {}
             for side, conn in conns.items():
@@ -513,9 +515,12 @@ class WriteBench:
                     if i >= 0:
                         for side in SIDES:
                             w.rounds[(block, side)].append(got[side])
+                    shown.update(f"{w.name}, warm-up" if i < 0
+                                 else f"{w.name}, round {i + 1} of {rounds}")
             for side, conn in conns.items():
                 self._restore(conn, baseline[side])
         finally:
+            shown.close()
             for conn in conns.values():
                 conn.close()
 

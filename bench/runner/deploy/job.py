@@ -40,7 +40,7 @@ from bench.runner import cache, catalog, environment, migrate, reads
 from bench.runner.app_writes import load_app_writes
 from bench.runner.deploy import concurrently, pgbench, throughput, traffic
 from bench.runner.deploy.under_load import LoadPlan, engine_for, migrate_under_load
-from bench.runner.progress import Echo, stderr_echo, step
+from bench.runner.progress import Echo, on_terminal, stderr_echo, step
 from bench.runner.provision import (
     Target,
     provision,
@@ -94,7 +94,7 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
                     results.as_written = migrate_under_load(
                         plan, other, "as_written", cfg.migration.name,
                         _as_written(cfg),
-                        "as-written")
+                        "as-written", on_terminal(cfg.progress))
                 _say(echo, results.as_written)
                 _restore_both(target, other, load)  # both: the twins keep one history
                 _prewarm(target, other)  # the new indexes too
@@ -109,14 +109,14 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
                         {"write": _weighted(plan, "write"), "read": _weighted(plan, "read")},
                         cfg.clients, cfg.throughput_seconds, cfg.runs_per_side, workdir,
                         cfg.seed, echo, results.throughput,
-                        lambda: _restore_both(target, other, load))
+                        lambda: _restore_both(target, other, load), on_terminal(cfg.progress))
                 save(results, cfg)
 
                 with step(echo, "concurrently, under load"):
                     results.concurrently = migrate_under_load(
                         plan, target, "concurrently", revision.name,
                         lambda e: concurrently.run_revision(e, revision, "upgrade"),
-                        "concurrently")
+                        "concurrently", on_terminal(cfg.progress))
                 _say(echo, results.concurrently)
                 _restore(target, load)
                 save(results, cfg)
@@ -292,7 +292,7 @@ def _sweep(cfg: DeployConfig, target: Target, shapes: list[Shape], mix: Workload
                            lead_s=max(1.0, cfg.lead_s / 2))
             m = migrate_under_load(plan, db, "as_written", cfg.migration.name,
                                    _as_written(cfg),
-                                   f"sweep-{scale:g}")
+                                   f"sweep-{scale:g}", on_terminal(cfg.progress))
             points.append(_point(scale, seed.rows, m))
     if results.as_written and results.seed:
         points.append(_point(cfg.scale, results.seed.rows, results.as_written))

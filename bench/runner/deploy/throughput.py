@@ -17,6 +17,7 @@ from bench.results import stalls
 from bench.results.deploy import Throughput, ThroughputCell
 from bench.results.pgbench_log import Txn
 from bench.runner.deploy import pgbench
+from bench.runner.progress import Bar, bar
 from bench.runner.provision import Target, settle
 
 Side = Literal["without", "with"]
@@ -37,10 +38,21 @@ def order(i: int, runs_per_side: int) -> list[Side]:
 def measure(exe: Path, twins: dict[Side, Target], mixes: dict[Mix, list[tuple[Path, int]]],
             clients: Sequence[int], seconds: int, runs_per_side: int, workdir: Path, seed: int,
             echo: Callable[[str], None], into: Throughput,
-            after_writes: Callable[[], None] | None = None) -> Throughput:
+            after_writes: Callable[[], None] | None = None,
+            progress: bool = False) -> Throughput:
     """Fill `into` setting by setting (an interrupted run keeps what it measured).
     `after_writes` runs after each setting of the write mix: it puts both twins' rows back
-    (and VACUUMs), so no setting inherits the dead rows of the one before."""
+    (and VACUUMs), so no setting inherits the dead rows of the one before. With `progress`, a
+    bar on a terminal, updated between pgbench runs."""
+    with bar(len(clients) * len(mixes) * 2 * runs_per_side, "throughput", progress) as shown:
+        return _measure(exe, twins, mixes, clients, seconds, runs_per_side, workdir, seed,
+                        shown.echo(echo), into, after_writes, shown)
+
+
+def _measure(exe: Path, twins: dict[Side, Target], mixes: dict[Mix, list[tuple[Path, int]]],
+             clients: Sequence[int], seconds: int, runs_per_side: int, workdir: Path, seed: int,
+             echo: Callable[[str], None], into: Throughput,
+             after_writes: Callable[[], None] | None, shown: Bar) -> Throughput:
     result = into
     settle(twins["without"])
     for i, c in enumerate(clients):
@@ -50,6 +62,7 @@ def measure(exe: Path, twins: dict[Side, Target], mixes: dict[Mix, list[tuple[Pa
             for k, side in enumerate(order(i + j, runs_per_side)):
                 runs[side].append(pgbench.run(exe, twins[side].conninfo, files, c, seconds,
                                               workdir, seed + k, f"{mix}-{c}-{side}-{k}"))
+                shown.update(f"{mix} mix, {c} client(s), run {k + 1} of {2 * runs_per_side}")
             if mix == "write" and after_writes:
                 after_writes()
             for side in ("without", "with"):

@@ -22,6 +22,7 @@ from bench.runner import catalog
 from bench.runner.deploy import concurrently, pgbench
 from bench.runner.deploy.locks import LockSampler
 from bench.runner.deploy.traffic import Script
+from bench.runner.progress import bar
 from bench.runner.provision import Target, settle
 
 MIGRATION_APP = "pgib-migration"
@@ -100,8 +101,10 @@ def engine_for(target: Target) -> sa.Engine:
 
 
 def migrate_under_load(plan: LoadPlan, target: Target, method: Method, revision_file: str,
-                       migrate: Callable[[sa.Engine], object], tag: str) -> MigrationUnderLoad:
-    """Run `migrate(engine)` on `target` while the load runs there; what the load suffered."""
+                       migrate: Callable[[sa.Engine], object], tag: str,
+                       progress: bool = False) -> MigrationUnderLoad:
+    """Run `migrate(engine)` on `target` while the load runs there; what the load suffered.
+    With `progress`, a bar on a terminal: lead-in, migration, lead-out."""
     rows = table_rows(target)
     engine = engine_for(target)
     clock = StatementClock(engine)
@@ -109,12 +112,16 @@ def migrate_under_load(plan: LoadPlan, target: Target, method: Method, revision_
     try:
         with pgbench.Background(plan.exe, target.conninfo, plan.weighted(), plan.clients,
                                 plan.rate, plan.workdir, plan.seed, tag) as load, \
-                LockSampler(target.conninfo, load.app, MIGRATION_APP) as sampler:
+                LockSampler(target.conninfo, load.app, MIGRATION_APP) as sampler, \
+                bar(3, tag, progress) as shown:
+            shown.update("lead-in: the load alone", 0)
             time.sleep(plan.lead_s)
             load.check()
+            shown.update("the migration, under the load")
             called = time.time()
             migrate(engine)
             m1 = time.time()
+            shown.update("lead-out: the load alone")
             time.sleep(plan.lead_s)
             txns = load.stop()
             t0 = load.started_at

@@ -39,7 +39,7 @@ from bench.runner import catalog, plans, reads
 from bench.runner.per_index import index_writes
 from bench.runner.per_index.index_reads import Planner, StateTimes, param_key, time_states
 from bench.runner.per_index.index_states import State
-from bench.runner.progress import Echo
+from bench.runner.progress import Bar, Echo, bar, on_terminal
 from bench.runner.shapes import Shape
 from bench.runner.writes import WriteBench, WriteRound
 
@@ -115,6 +115,12 @@ class Attribution:
     # --- timings ---------------------------------------------------------------------------
 
     def time_reads(self, echo: Echo) -> None:
+        units = sum(self.cfg.warmup + min(self.cfg.read_rounds, len(b.params))
+                    for b in self.blocks.values())  # shape rounds
+        with bar(units, "per index: reads", on_terminal(self.cfg.progress)) as shown:
+            self._time_reads(shown.echo(echo), shown)
+
+    def _time_reads(self, echo: Echo, shown: Bar) -> None:
         for b in self.blocks.values():
             states = [self.all, self.none]
             states += [self.all - {ix} for ix, n in b.loo.items() if n]
@@ -123,7 +129,8 @@ class Attribution:
             start = time.perf_counter()
             b.timed = [time_states(self.conn, self.planner, b.shape, b.params, states,
                                    rounds=self.cfg.read_rounds, warmup=self.cfg.warmup,
-                                   max_time_s=self.cfg.max_time_s, aa_state=self.all)]
+                                   max_time_s=self.cfg.max_time_s, aa_state=self.all,
+                                   shown=shown)]
             echo(f"per index: {b.shape.name}: {len(states)} states of the indexes, "
                  f"{b.timed[0].rounds} rounds, {b.timed[0].executed} executions in "
                  f"{time.perf_counter() - start:.1f} s")
@@ -139,8 +146,11 @@ class Attribution:
         chosen = [w for w in bench.workloads if w.table in tables]
         self.workloads = [(w.name, w.table) for w in chosen]
         index_writes.churn(conn, chosen)
-        self.write_rounds = index_writes.measure(conn, chosen, self.write_states, self.universe,
-                                                 self.cfg.write_rounds, self.cfg.warmup)
+        with bar((self.cfg.warmup + self.cfg.write_rounds) * len(chosen), "per index: writes",
+                 on_terminal(self.cfg.progress)) as shown:
+            self.write_rounds = index_writes.measure(
+                conn, chosen, self.write_states, self.universe, self.cfg.write_rounds,
+                self.cfg.warmup, shown=shown)
         # The rolled-back rows and index entries are dead: clear them away (no ANALYZE).
         for t in tables:
             conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(t)))

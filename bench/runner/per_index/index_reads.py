@@ -28,6 +28,7 @@ import psycopg
 
 from bench.runner import plans
 from bench.runner.per_index.index_states import State, entered, missing, schedule
+from bench.runner.progress import Bar
 from bench.runner.reads import MIN_ROUNDS
 from bench.runner.records import jsonable
 from bench.runner.shapes import Shape
@@ -113,15 +114,19 @@ class StateTimes:
 
 def time_states(conn: psycopg.Connection[Any], planner: Planner, shape: Shape,
                 param_sets: list[dict[str, Any]], states: list[State], *, rounds: int,
-                warmup: int, max_time_s: float, aa_state: State | None = None) -> StateTimes:
+                warmup: int, max_time_s: float, aa_state: State | None = None,
+                shown: Bar | None = None) -> StateTimes:
     """`rounds` rounds (after `warmup`) of the shape in every state of `states`; a slow shape
     stops early like the run's other read phases (after MIN_ROUNDS, at an even round, once it
-    has spent max_time_s)."""
+    has spent max_time_s). `shown`, a progress bar, moves on by one unit after each round."""
     out = StateTimes(times={s: [] for s in states}, indexes={s: set() for s in states})
     last_ms: dict[str, float] = {}
     spent = 0.0
-    for i in range(-warmup, min(rounds, len(param_sets))):
+    n = min(rounds, len(param_sets))
+    for i in range(-warmup, n):
         if i >= MIN_ROUNDS and i % 2 == 0 and spent >= max_time_s:
+            if shown:
+                shown.shrink(n - i)
             break
         params = param_sets[i]  # warm-up rounds (i < 0) take the last sets, as reads.py does
         groups: dict[str, list[State]] = {}
@@ -150,6 +155,9 @@ def time_states(conn: psycopg.Connection[Any], planner: Planner, shape: Shape,
                 out.indexes[s].update(plans.indexes_used(doc["Plan"]))
         if i >= 0:
             spent += time.perf_counter() - start
+        if shown:
+            shown.update(f"{shape.name}, {len(states)} states, "
+                         + ("warm-up" if i < 0 else f"round {i + 1} of {n}"))
     return out
 
 

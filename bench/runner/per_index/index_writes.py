@@ -24,6 +24,7 @@ import psycopg
 from psycopg import sql
 
 from bench.runner.per_index.index_states import State, entered, missing, schedule
+from bench.runner.progress import Bar
 from bench.runner.writes import ROWS_PER_TXN, Workload, WriteRound, _explain, _wal_lsn
 
 Connection = psycopg.Connection[Any]
@@ -54,9 +55,11 @@ def churn(conn: Connection, workloads: Sequence[Workload]) -> None:
 
 def measure(conn: Connection, workloads: Sequence[Workload], states: dict[str, list[State]],
             universe: dict[str, str], rounds: int, warmup: int,
-            on_round: Callable[[], None] | None = None) -> dict[Key, list[WriteRound]]:
+            on_round: Callable[[], None] | None = None,
+            shown: Bar | None = None) -> dict[Key, list[WriteRound]]:
     """`rounds` measured rounds (after `warmup`) of every workload in every state of its
-    table (`states[table]`); returns (workload, state number) -> rounds."""
+    table (`states[table]`); returns (workload, state number) -> rounds. `shown`, a progress
+    bar of (warmup + rounds) x workloads units, moves on after each workload's round."""
     out: dict[Key, list[WriteRound]] = {
         (w.name, j): [] for w in workloads for j in range(len(states[w.table]))}
     conn.execute("SET jit = off")
@@ -71,6 +74,9 @@ def measure(conn: Connection, workloads: Sequence[Workload], states: dict[str, l
             if i >= 0:
                 for j, r in enumerate(got):
                     out[(w.name, j)].append(r)
+            if shown:
+                shown.update(f"{w.name}, {len(table_states)} states, "
+                             + ("warm-up" if i < 0 else f"round {i + 1} of {rounds}"))
         if on_round:
             on_round()
     return out

@@ -24,7 +24,7 @@ from bench.results.per_index import PerIndexSection, RecommendedSet
 from bench.runner import catalog, disk, migrate
 from bench.runner.per_index import hypothetical, recommend, relations
 from bench.runner.per_index.attribute import Attribution, open_session, universe_of
-from bench.runner.progress import Echo
+from bench.runner.progress import Echo, on_terminal
 from bench.runner.provision import Target, settle, twin_database
 from bench.runner.reads import PairedResult, Side
 from bench.runner.records import query_record
@@ -143,7 +143,8 @@ def measure_set(unmigrated: Target, section: PerIndexSection, cfg: RunConfig,
                        for s in shapes if s.name in ab]
         echo(f"per index: the set's reads in {time.perf_counter() - start:.1f} s")
         if writes is not None:
-            writes.measure_pair({side: t.conninfo for side, t in twins.items()}, "set")
+            writes.measure_pair({side: t.conninfo for side, t in twins.items()}, "set",
+                                progress=on_terminal(cfg.progress))
             rec.writes = writes.section(lambda _op: None, block="set").workloads
     rec.seconds = time.perf_counter() - start
     section.seconds += rec.seconds

@@ -34,7 +34,7 @@ from bench.runner.derived_writes import derived_updates
 from bench.runner.machine_load import LoadMeter
 from bench.runner.params import parameter_sets
 from bench.runner.per_index import job as per_index
-from bench.runner.progress import Echo, stderr_echo, step
+from bench.runner.progress import Echo, on_terminal, stderr_echo, step
 from bench.runner.provision import (
     Target,
     data_directory,
@@ -107,7 +107,8 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                                                       meter=meter.phase("A/A reads"))
                     if writes:
                         with step(echo, "noise floor (A/A): writes"), meter.phase("A/A writes"):
-                            writes.measure_pair(_conninfo(twins), "aa", cfg.aa_rounds)
+                            writes.measure_pair(_conninfo(twins), "aa", cfg.aa_rounds,
+                                                progress=on_terminal(cfg.progress))
                     record_queries()
                     save_results(results, cfg)
 
@@ -144,7 +145,8 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                         save_results(results, cfg)
                     if writes:
                         with step(echo, "writes before and after"), meter.phase("writes"):
-                            writes.measure_pair(_conninfo(twins), "ab")
+                            writes.measure_pair(_conninfo(twins), "ab",
+                                                progress=on_terminal(cfg.progress))
                         claim_for = claims.write_claim if claims else _no_claim
                         results.writes = writes.section(claim_for)
                         save_results(results, cfg)
@@ -219,7 +221,8 @@ def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape]
     if cfg.cache == "cold":
         restart, note = cache.cold_restarter(conninfo["A"])
         reads.measure_pair(conninfo, shapes, params, rounds=rounds, warmup=0, settings=settings,
-                           max_time_s=cfg.max_time_s, cold=restart, into=into)
+                           max_time_s=cfg.max_time_s, cold=restart, into=into,
+                           progress=on_terminal(cfg.progress))
         return CacheState(mode="cold", note=note)
     if twins["A"].source == "embedded":
         # Empty shared buffers, so that the prewarm places both twins' pages alike.
@@ -230,7 +233,7 @@ def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape]
     with meter or nullcontext():
         reads.measure_pair(conninfo, shapes, params, rounds=rounds, warmup=cfg.warmup,
                            settings=settings, max_time_s=cfg.max_time_s, crosscheck=crosscheck,
-                           into=into)
+                           into=into, progress=on_terminal(cfg.progress))
     state = states[0]
     if state.pg_prewarm and states[1].pg_prewarm:
         state.relations = (state.relations or 0) + (states[1].relations or 0)
