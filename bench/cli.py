@@ -23,7 +23,7 @@ from bench.ci import commands as ci_commands
 from bench.config import COLD_ROUNDS, DEFAULT_ROUNDS, RunConfig, check_out_dir, dsn_from_env
 from bench.errors import BenchError, ExitCode, first_line
 from bench.paths import DEFAULT_OUT
-from bench.project.options import add_app_options, app_from_args
+from bench.project.options import add_app_options, add_stats_dsn_option, app_from_args
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -86,10 +86,12 @@ def parser() -> argparse.ArgumentParser:
                           "migration, give each a verdict, and measure a recommended smaller "
                           "set (adds minutes at scale 1)")
     add_app_options(run)
+    add_stats_dsn_option(run)
 
     seed = sub.add_parser("seed", help="create the schema and load the synthetic data only")
     _common(seed)
     add_app_options(seed)
+    add_stats_dsn_option(seed)
 
     rep = sub.add_parser("report", help="re-render report.md and charts from a results.json")
     rep.add_argument("results", type=Path, help="results.json or the folder holding it")
@@ -211,7 +213,16 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         from bench.runner.seeding import seed_database
 
         with provision(cfg.dsn, keep=cfg.keep) as target:
-            seed_database(target, cfg)
+            record = seed_database(target, cfg)
+            if cfg.app.stats_dsn:
+                from bench.runner import shape_fidelity
+                from bench.runner.shapes import load_shapes
+
+                shapes = load_shapes(cfg.queries_dir, cfg.shapes)
+                shape_fidelity.add_shapes(
+                    record, cfg.app.stats_dsn, target, cfg, shapes,
+                    shape_fidelity.first_parameters(target, cfg, shapes),
+                    lambda line: print(line, file=sys.stderr))
             if cfg.keep:
                 print(redact(target.conninfo))
         return ExitCode.OK
@@ -235,13 +246,15 @@ def _dsn(args: argparse.Namespace) -> str | None:
 
 
 def _mask(text: str, args: argparse.Namespace) -> str:
-    """`text` without the DSN's password, wherever it came from."""
-    dsn = _dsn(args)
-    if not dsn:
+    """`text` without the DSNs' passwords (--dsn, --stats-dsn), wherever they came from."""
+    dsns = [d for d in (_dsn(args), getattr(args, "stats_dsn", None)) if d]
+    if not dsns:
         return text
     from bench.runner.provision import mask
 
-    return mask(text, dsn)
+    for dsn in dsns:
+        text = mask(text, dsn)
+    return text
 
 
 def _database_errors() -> tuple[type[BaseException], ...]:

@@ -3,8 +3,10 @@
 Each round loads a fresh scratch database: `seed[scale=S, ...]` seeds as the pipeline does
 (bench.data.load.load: generate, binary COPY, keys, indexes, VACUUM ANALYZE; on the embedded server
 inside bench.runner.bulk_mode's wal_level=minimal, with its two restarts), once with the 007
-app's hand-tuned seeder (seed/generate.py) and once with the generic generator
-(bench/data/generic.py) on the same schema and row count; `pgbench -i` loads
+app's hand-tuned seeder (seed/generate.py), once with the generic generator
+(bench/data/generic.py) on the same schema and row count, and once with the generic generator
+shaped by the statistics of a database the 007 seeder filled at the same scale (`--stats`,
+bench/data/from_stats.py; its rows from that database's reltuples); `pgbench -i` loads
 pgbench's own tables with the same number of rows (`-s 20` per 2,000,000) into another. Both are
 timed from the client, end to end. `extra_info` gives rows/s and MB/s (on-disk size of the
 loaded tables and indexes per second; for the seeder also the COPY data sent), so the nightly
@@ -99,26 +101,50 @@ def _throughput(benchmark: Any, rows: int, disk_bytes: int) -> dict[str, float]:
             "rows_per_s": rows / median, "disk_mb_per_s": disk_bytes / 1e6 / median}
 
 
-def _app(generic: bool) -> App:
-    """The 007 project; for the generic generator the same schema without its own generator,
-    at the 007 seeder's row count (2,000,000 at scale 1)."""
+@pytest.fixture(scope="module")
+def stats_of_007(server: tuple[str, str], pytestconfig: pytest.Config,
+                 tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """stats.json of a database the 007 seeder filled at the benchmark's scale."""
+    from bench.runner.stats_export import export
+
+    scale = pytestconfig.getoption("--bench-seed-scale")
     app = resolve(ROOT)
-    if not generic:
+    path = tmp_path_factory.mktemp("stats") / "stats.json"
+    with scratch_database(server[0], server[1]) as target:
+        schema.build(target, app)
+        with target.connect(autocommit=True) as conn:
+            load(conn, generator_for(target, RunConfig(scale=scale, app=app)),
+                 pytestconfig.getoption("--bench-seed"), scale, progress=False)
+        path.write_text(export(target.conninfo).model_dump_json(indent=1))
+    return path
+
+
+def _app(kind: str, stats: Path | None = None) -> App:
+    """The 007 project; for the generic generator the same schema without its own generator,
+    at the 007 seeder's row count (2,000,000 at scale 1); from stats, shaped like `stats`."""
+    app = resolve(ROOT)
+    if kind == "007":
         return app
+    if kind == "from stats":
+        return dataclasses.replace(app, generator=None, from_stats=stats)
     total = sum(generators.for_app(app.generator, app.root, [], {}, None).row_counts(1.0)
                 .values())
     return dataclasses.replace(app, generator=None, rows=total)
 
 
-@pytest.mark.parametrize("generic", [False, True], ids=["007", "generic"])
+@pytest.mark.parametrize("kind", ["007", "generic", "from stats"])
 def test_seed(benchmark: Any, server: tuple[str, str], pytestconfig: pytest.Config,
-              generic: bool) -> None:
+              kind: str, request: pytest.FixtureRequest) -> None:
     scale = pytestconfig.getoption("--bench-seed-scale")
     seed = pytestconfig.getoption("--bench-seed")
     benchmark.group = "seeding"
-    benchmark.name = f"seed[scale={scale:g}, {'generic generator' if generic else '007 seeder'}]"
-    app = _app(generic)
-    cfg = RunConfig(scale=scale, seed=seed, progress=False, app=app)
+    label = {"007": "007 seeder", "generic": "generic generator",
+             "from stats": "generic generator from the 007 data's statistics"}[kind]
+    benchmark.name = f"seed[scale={scale:g}, {label}]"
+    stats = request.getfixturevalue("stats_of_007") if kind == "from stats" else None
+    app = _app(kind, stats)
+    # From stats the rows are the source's reltuples times the scale: the source is at `scale`.
+    cfg = RunConfig(scale=1.0 if stats else scale, seed=seed, progress=False, app=app)
 
     def seed_it(target: Target) -> LoadStats:
         # As the pipeline seeds, the schema built first (outside the load, as its "seed: schema"
@@ -128,14 +154,14 @@ def test_seed(benchmark: Any, server: tuple[str, str], pytestconfig: pytest.Conf
         generator = generator_for(target, cfg)
         with bulk_load_mode(target.conninfo) if target.source == "embedded" else \
                 nullcontext(), target.connect(autocommit=True) as conn:
-            return load(conn, generator, seed, scale, progress=False)
+            return load(conn, generator, seed, cfg.scale, progress=False)
 
     done = _timed_loads(benchmark, server, pytestconfig.getoption("--bench-seed-rounds"),
                         seed_it)
     stats: LoadStats = done[-1][0]
     benchmark.extra_info.update({
         "scale": scale, "seed": seed, "server": server[1], "workers": stats.workers,
-        "generator": "generic" if generic else app.generator,
+        "generator": {"007": app.generator, "generic": "generic", "from stats": "from stats"}[kind],
         **_throughput(benchmark, stats.total_rows, done[-1][1]),
         "copy_bytes": stats.bytes,
         "copy_mb_per_s": stats.bytes / 1e6 / benchmark.stats.stats.median,

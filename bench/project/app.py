@@ -35,6 +35,9 @@ class App:
     # migration is `migration` alone.
     migration_range: tuple[str, str] | None = None
     from_stats: Path | None = None  # stats.json the generic generator's data is shaped like
+    # A read-only connection to the source of `from_stats` (flag only, never the project
+    # file): each query shape's plan there against the plan on the data made here.
+    stats_dsn: str | None = None
 
     @property
     def name(self) -> str:

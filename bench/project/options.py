@@ -4,8 +4,10 @@ Each overrides its key of the project file; together they work without one."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
+from bench.errors import ConfigError
 from bench.project.app import App, resolve
 
 
@@ -32,7 +34,24 @@ def add_app_options(p: argparse.ArgumentParser) -> None:
                    help="workload mix (TOML): calls/s per shape, rows/s per write workload")
 
 
+def add_stats_dsn_option(p: argparse.ArgumentParser) -> None:
+    """run and seed: compare the query shapes' plans with the stats file's source."""
+    p.add_argument("--stats-dsn", default=None, metavar="URL",
+                   help="a read-only connection to the database the --stats file came from: "
+                        "plain EXPLAIN of each query shape with the run's first parameters "
+                        "there and on the seeded data, the estimated rows per plan node as a "
+                        "q-error and whether the plan is the same (one READ ONLY transaction, "
+                        "short statement_timeout; nothing is written)")
+
+
 def app_from_args(args: argparse.Namespace) -> App:
-    return resolve(schema=args.schema, migration=args.migration, queries=args.queries,
-                   mix=args.mix, rows=args.rows, project=args.project,
-                   stats=getattr(args, "stats", None))
+    app = resolve(schema=args.schema, migration=args.migration, queries=args.queries,
+                  mix=args.mix, rows=args.rows, project=args.project,
+                  stats=getattr(args, "stats", None))
+    stats_dsn = getattr(args, "stats_dsn", None)
+    if stats_dsn is None:
+        return app
+    if app.from_stats is None:
+        raise ConfigError("--stats-dsn compares plans on data made from a stats file: give "
+                          "--stats STATS_JSON too (or [data] from_stats in the project file)")
+    return dataclasses.replace(app, stats_dsn=stats_dsn)

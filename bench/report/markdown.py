@@ -727,11 +727,24 @@ def fidelity_section(results: RunResults) -> list[str]:
                      f"{'–' if c.correlation_error is None else f'{c.correlation_error:+.2f}'} "
                      f"| {_share(c.distance)} ({c.furthest}) |")
     if f.shapes:
-        lines += ["", "| query shape | same plan | base-table q-error | source plan | here |",
-                  "|---|---|---|---|---|"]
+        scale = results.seed.scale if results.seed else 1.0
+        size = "" if scale == 1 else (
+            f" At --scale {scale:g} the tables are {scale:g} times the source's, so the row "
+            "estimates differ by up to that factor too: --scale 1 compares like with like.")
+        lines += ["", "Per query shape, plain `EXPLAIN` with the run's first parameters on the "
+                  "source (--stats-dsn, read-only) and here: the largest q-error of the "
+                  "base-table scans' estimated rows, max(a/b, b/a), the plan node furthest off "
+                  "(source rows / rows here; every node where the plans are the same), and "
+                  f"the two plans.{size} Median base-table q-error "
+                  f"{f.median_q_error or 1.0:.2f}.", "",
+                  "| query shape | same plan | base-table q-error | furthest node | "
+                  "source plan | here |", "|---|---|---|---|---|---|"]
         for s in f.shapes:
             q = f"{s.max_q_error:.2f}" if s.max_q_error is not None else "–"
-            lines.append(f"| {s.shape} | {'yes' if s.same_plan else '**no**'} | {q} | "
+            far = max(s.nodes, key=lambda n: n.q_error, default=None)
+            node = "–" if far is None else (f"{far.node}: {far.source_rows:,.0f} / "
+                                            f"{far.synthetic_rows:,.0f} (q {far.q_error:.2f})")
+            lines.append(f"| {s.shape} | {'yes' if s.same_plan else '**no**'} | {q} | {node} | "
                          f"{s.source_plan} | {s.synthetic_plan} |")
     return [*lines, ""]
 

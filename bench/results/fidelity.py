@@ -16,8 +16,9 @@ Per column (each a share, 0 when identical):
 * correlation: synthetic minus source; as a distance, half its size (it spans -1..1).
 
 A column's distance is the largest of these; the data's is the furthest column's. Per query
-shape, the base-table scans' estimated rows as a q-error, max(a/b, b/a) with both at least 1,
-and whether the plan (node types, relations, indexes, nested) is the same.
+shape, each plan node's estimated rows as a q-error, max(a/b, b/a) with both at least 1 (the
+base-table scans' make the shape's and the data's figure), and whether the plan (node types,
+relations, indexes, nested) is the same.
 """
 
 from __future__ import annotations
@@ -216,6 +217,18 @@ def base_scans(plan: dict[str, Any]) -> list[tuple[str, float]]:
     return out
 
 
+def plan_nodes(plan: dict[str, Any]) -> list[tuple[str, float]]:
+    """(label, estimated rows) of every node, in plan order (depth first)."""
+    out = [(_label(plan), float(plan.get("Plan Rows", 0)))]
+    for child in plan.get("Plans") or []:
+        out += plan_nodes(child)
+    return out
+
+
+def is_base_scan(label: str) -> bool:
+    return " on " in label
+
+
 def _root(explain: Any) -> dict[str, Any]:
     """The root plan of EXPLAIN (FORMAT JSON) output (the list, its first entry, or a plan)."""
     if isinstance(explain, list):
@@ -225,29 +238,36 @@ def _root(explain: Any) -> dict[str, Any]:
 
 
 def shape_fidelity(shape: str, source: Any, synthetic: Any) -> ShapeFidelity:
-    """One query shape's plan on the source against the plan on the synthetic data: the
-    base-table scans paired in plan order (by relation where the plans differ)."""
+    """One query shape's plan on the source against the plan on the synthetic data. Where the
+    plans are the same, every node paired with its twin; where they differ, the base-table
+    scans paired in plan order (by relation where the scan differs). The largest q-error is
+    the base-table scans'."""
     a, b = _root(source), _root(synthetic)
-    src, syn = base_scans(a), base_scans(b)
-    nodes: list[NodeFidelity] = []
-    left = list(syn)
-    for label, rows in src:
-        relation = label.rsplit(" on ", 1)[-1]
-        match = next((x for x in left if x[0] == label), None) or \
-            next((x for x in left if x[0].rsplit(" on ", 1)[-1] == relation), None)
-        if match is None:
-            continue
-        left.remove(match)
-        nodes.append(NodeFidelity(node=label, source_rows=rows, synthetic_rows=match[1],
-                                  q_error=q_error(rows, match[1])))
     sig_a, sig_b = plan_signature(a), plan_signature(b)
+    pairs: list[tuple[str, float, float]] = []
+    if sig_a == sig_b:
+        pairs = [(label, rows, other[1])
+                 for (label, rows), other in zip(plan_nodes(a), plan_nodes(b), strict=True)]
+    else:
+        left = list(base_scans(b))
+        for label, rows in base_scans(a):
+            relation = label.rsplit(" on ", 1)[-1]
+            match = next((x for x in left if x[0] == label), None) or \
+                next((x for x in left if x[0].rsplit(" on ", 1)[-1] == relation), None)
+            if match is None:
+                continue
+            left.remove(match)
+            pairs.append((label, rows, match[1]))
+    nodes = [NodeFidelity(node=label, source_rows=rows, synthetic_rows=mine,
+                          q_error=q_error(rows, mine)) for label, rows, mine in pairs]
     return ShapeFidelity(shape=shape, same_plan=sig_a == sig_b, source_plan=sig_a,
                          synthetic_plan=sig_b, nodes=nodes,
-                         max_q_error=max((n.q_error for n in nodes), default=None))
+                         max_q_error=max((n.q_error for n in nodes if is_base_scan(n.node)),
+                                         default=None))
 
 
 def with_shapes(data: DataFidelity, shapes: list[ShapeFidelity]) -> DataFidelity:
-    errors = [n.q_error for s in shapes for n in s.nodes]
+    errors = [n.q_error for s in shapes for n in s.nodes if is_base_scan(n.node)]
     return data.model_copy(update={"shapes": shapes, "median_q_error": median(errors)})
 
 

@@ -108,7 +108,8 @@ class ColumnFidelity(Record):
 
 
 class NodeFidelity(Record):
-    """A base-table scan of one query shape's plan: estimated rows on the source vs here."""
+    """A node of one query shape's plan: estimated rows on the source vs here (every node
+    where the plans are the same, else the base-table scans)."""
 
     node: str  # "Seq Scan on orders", "Index Scan using ix on orders", ...
     source_rows: float
@@ -122,7 +123,7 @@ class ShapeFidelity(Record):
     source_plan: str  # the node types, nested: "Hash Join(Seq Scan on a, Hash(Seq Scan on b))"
     synthetic_plan: str
     nodes: list[NodeFidelity] = Field(default_factory=list)
-    max_q_error: float | None = None
+    max_q_error: float | None = None  # of its base-table scans
 
 
 class DataFidelity(Record):

@@ -3,6 +3,8 @@ generic generator shaped by a stats file: row counts, determinism, shares, fan-o
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import sqlalchemy as sa
@@ -20,7 +22,9 @@ from bench.results.fidelity import (
     q_error,
     rank_distance,
     shape_fidelity,
+    with_shapes,
 )
+from bench.results.model import DataFidelity
 from bench.results.table_stats import ColumnStats, ForeignKeyFanout, Quantiles, StatsFile
 
 
@@ -83,10 +87,33 @@ def test_plans_compared_node_by_node() -> None:
     syn = [{"Plan": {"Node Type": "Limit", "Plan Rows": 5, "Plans": [scan | {"Plan Rows": 25}]}}]
     s = shape_fidelity("q", src, syn)
     assert s.same_plan and s.source_plan == "Limit(Index Scan using ix on t)"
-    assert [n.q_error for n in s.nodes] == [2.5]
+    # The same plan: every node paired; the shape's figure is its base-table scans'.
+    assert [(n.node, n.q_error) for n in s.nodes] == [("Limit", 1.0),
+                                                      ("Index Scan using ix on t", 2.5)]
+    assert s.max_q_error == 2.5
     other = [{"Plan": {"Node Type": "Seq Scan", "Relation Name": "t", "Plan Rows": 10}}]
-    assert not shape_fidelity("q", src, other).same_plan
-    assert shape_fidelity("q", src, other).max_q_error == 1.0
+    differs = shape_fidelity("q", src, other)
+    assert not differs.same_plan and [n.node for n in differs.nodes] == [
+        "Index Scan using ix on t"]  # a different plan: the scans, paired by relation
+    assert differs.max_q_error == 1.0
+
+
+def test_only_base_table_nodes_make_the_median() -> None:
+    join = {"Node Type": "Hash Join", "Plan Rows": 1000, "Plans": [
+        {"Node Type": "Seq Scan", "Relation Name": "a", "Plan Rows": 100},
+        {"Node Type": "Hash", "Plan Rows": 10, "Plans": [
+            {"Node Type": "Seq Scan", "Relation Name": "b", "Plan Rows": 10}]}]}
+    off = json.loads(json.dumps(join))
+    off["Plan Rows"] = 1  # the join's estimate far off, the scans' not
+    off["Plans"][0]["Plan Rows"] = 200
+    s = shape_fidelity("j", [{"Plan": join}], [{"Plan": off}])
+    assert [n.q_error for n in s.nodes] == [1000.0, 2.0, 1.0, 1.0]
+    assert s.max_q_error == 2.0
+    base = DataFidelity(distance=0.0)
+    f = with_shapes(base, [s, shape_fidelity("k", [{"Plan": join}], [{"Plan": join}])])
+    assert f.median_q_error == 1.0  # of 2, 1, 1, 1
+    assert headline(f).endswith("query shapes: 2 of 2 plans the same, base-table estimates' "
+                                "q-error median 1.00, worst 2.00")
 
 
 def test_cells_and_pg_correlation() -> None:
@@ -175,3 +202,20 @@ def test_the_generator_follows_the_stats_file() -> None:
     assert (per_parent > 0).sum() == 250 and per_parent.sum() == 20_000
     assert _rows(g, 5, "c")["p_id"].tolist() == rows["p_id"].tolist()  # deterministic
     assert _rows(g, 6, "c")["p_id"].tolist() != rows["p_id"].tolist()
+
+
+def test_the_report_section_names_each_shape_and_its_furthest_node() -> None:
+    from bench.report.markdown import fidelity_section
+    from bench.results.model import SeedRecord
+    from tests.fast.results_factory import results_doc
+
+    scan = {"Node Type": "Seq Scan", "Relation Name": "t", "Plan Rows": 300}
+    s = shape_fidelity("by status", [{"Plan": scan}], [{"Plan": scan | {"Plan Rows": 100}}])
+    results = results_doc()
+    results.seed = SeedRecord(scale=0.5, seed=1, rows={}, total_rows=0, copy_seconds=0,
+                              constraints_seconds=0, vacuum_analyze_seconds=0, total_seconds=0,
+                              rows_per_s=0, copy_rows_per_s=0,
+                              fidelity=with_shapes(DataFidelity(distance=0.0), [s]))
+    text = "\n".join(fidelity_section(results))
+    assert "| by status | yes | 3.00 | Seq Scan on t: 300 / 100 (q 3.00) |" in text
+    assert "Median base-table q-error 3.00" in text and "--scale 0.5" in text

@@ -15,17 +15,24 @@ from typing import Any
 
 import psycopg
 import pytest
-from cli_support import run_cli
+from cli_support import PASSWORD, error_line, run_cli
 from psycopg import sql
-from test_stats_export import CUSTOMERS, ORDERS, Source, source  # noqa: F401 (a fixture)
+from test_stats_export import (  # noqa: F401 (a fixture)
+    CUSTOMERS,
+    ORDERS,
+    Source,
+    source,
+)
 
 from bench.config import RunConfig
 from bench.project.app import App
 from bench.results.fidelity import headline, median, shape_fidelity
-from bench.results.model import DataFidelity, ShapeFidelity
+from bench.results.model import DataFidelity, SeedRecord, ShapeFidelity
 from bench.runner import client_tools
 from bench.runner.provision import Target, scratch_database
 from bench.runner.seeding import seed_database
+from bench.runner.shape_fidelity import add_shapes, first_parameters
+from bench.runner.shapes import load_shapes
 
 INDEXES = """
 CREATE INDEX orders_customer_id_idx ON orders (customer_id);
@@ -55,12 +62,28 @@ QUERIES = {
 }
 
 
+# Query shapes for --stats-dsn: parameters drawn from the synthetic data, as a run draws them.
+SHAPES = {
+    "by_status": ("-- param status: SELECT DISTINCT status FROM orders ORDER BY 1\n"
+                  "SELECT * FROM orders WHERE status = :status"),
+    "by_customer": ("-- param customer: SELECT id FROM customers ORDER BY id\n"
+                    "SELECT * FROM orders WHERE customer_id = :customer"),
+    "tier_join": ("-- param tier: SELECT DISTINCT tier FROM customers ORDER BY 1\n"
+                  "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id\n"
+                  "WHERE c.tier = :tier AND o.status = 'pending'"),
+    "since": ("-- param since: SELECT created_at FROM orders ORDER BY id\n"
+              "SELECT * FROM orders WHERE created_at >= :since"),
+}
+
+
 @dataclass(frozen=True)
 class Generated:
     source: Source
     target: Target
     stats: Path
     fidelity: DataFidelity
+    app: App
+    before: tuple[object, ...]  # the source as it was before the export
 
 
 def _untouched(admin: str) -> tuple[object, ...]:
@@ -93,6 +116,8 @@ def generated(source: Source, tmp_path_factory: pytest.TempPathFactory,  # noqa:
                    check=True, capture_output=True, timeout=60)
     (folder / "migration.sql").write_text("SELECT 1;\n")
     (folder / "queries").mkdir()
+    for name, text in SHAPES.items():
+        (folder / "queries" / f"{name}.sql").write_text(text + "\n")
     app = App(root=folder, schema=str(schema), migration=folder / "migration.sql",
               queries=folder / "queries", from_stats=stats)
     with scratch_database(source.server.admin, "dsn") as target:
@@ -100,7 +125,7 @@ def generated(source: Source, tmp_path_factory: pytest.TempPathFactory,  # noqa:
                                echo=lambda _line: None)
         assert record.fidelity is not None
         assert _untouched(source.admin) == before
-        yield Generated(source, target, stats, record.fidelity)
+        yield Generated(source, target, stats, record.fidelity, app, before)
 
 
 def _explain(conninfo: str, query: str) -> Any:
@@ -171,6 +196,45 @@ def test_the_fidelity_report(generated: Generated) -> None:
     assert (by[("orders", "status")].mcv_distance or 0) < 0.02
     assert abs(by[("orders", "created_at")].correlation_error or 0) < 0.05
     assert f.distance < 0.25 and f.furthest
+
+
+def test_stats_dsn_plans_each_shape_on_the_source_read_only(generated: Generated) -> None:
+    g = generated
+    cfg = RunConfig(scale=1.0, seed=11, progress=False, app=g.app)
+    shapes = load_shapes(g.app.queries)
+    record = SeedRecord(scale=1.0, seed=11, rows={}, total_rows=0, copy_seconds=0,
+                        constraints_seconds=0, vacuum_analyze_seconds=0, total_seconds=0,
+                        rows_per_s=0, copy_rows_per_s=0, fidelity=g.fidelity)
+    said: list[str] = []
+    add_shapes(record, g.source.reader, g.target, cfg, shapes,
+               first_parameters(g.target, cfg, shapes), said.append)
+    assert record.fidelity is not None
+    found = {s.shape: s for s in record.fidelity.shapes}
+    print("\n".join(said))
+    assert set(found) == set(SHAPES)
+    for s in found.values():
+        assert s.same_plan, said
+        assert s.nodes and any(" on " in n.node for n in s.nodes)
+        assert len(s.nodes) == s.source_plan.count("(") + s.source_plan.count(",") + 1
+        assert s.max_q_error is not None and s.max_q_error <= 3, said
+    assert (record.fidelity.median_q_error or 99) <= 1.5, said
+    assert said[0].startswith("seed: data: within") and "4 of 4 plans the same" in said[0]
+    assert _untouched(g.source.admin) == g.before  # nothing written on the source
+
+
+def test_stats_dsn_on_the_command_line(generated: Generated) -> None:
+    g, folder = generated, generated.app.root
+    base = ["seed", "--schema", g.app.schema, "--migration", str(g.app.migration),
+            "--queries", str(g.app.queries), "--no-progress"]
+    proc = run_cli(*base, "--stats-dsn", g.source.reader)  # no stats file: one line, exit 2
+    assert "--stats-dsn compares plans on data made from a stats file" in error_line(proc)
+    proc = run_cli(*base, "--dsn", g.source.server.admin, "--stats", str(g.stats),
+                   "--stats-dsn", g.source.reader, cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert "query shapes: 4 of 4 plans the same" in proc.stderr, proc.stderr
+    assert "seed:   by_status: same plan, base-table q-error" in proc.stderr
+    assert PASSWORD not in proc.stderr
+    assert _untouched(g.source.admin) == g.before
 
 
 def _indexes(plan: str | None) -> set[str]:

@@ -47,6 +47,7 @@ from bench.runner.provision import (
 from bench.runner.reads import PairedResult, Side
 from bench.runner.records import query_record
 from bench.runner.seeding import generator_for, seed_database
+from bench.runner.shape_fidelity import add_shapes
 from bench.runner.shapes import Shape, load_shapes
 from bench.runner.writes import WriteBench, table_keys
 
@@ -80,6 +81,8 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
             with step(echo, "seed"):
                 results.seed = seed_database(target, cfg, echo)
             params.update(_prepare_queries(target, cfg, shapes, results.server))
+            if cfg.app.stats_dsn and results.seed:
+                add_shapes(results.seed, cfg.app.stats_dsn, target, cfg, shapes, params, echo)
             with target.connect() as conn:
                 tables = catalog.app_tables(conn)
                 sizes_before = catalog.table_sizes(conn, tables)  # as seeded
