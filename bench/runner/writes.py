@@ -42,6 +42,7 @@ import sqlalchemy as sa
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from bench.data import checks
 from bench.data import generator as generators
 from bench.data.copy_text import copy_chunks
 from bench.data.generator import Generator
@@ -78,6 +79,20 @@ class TableKey:
 
     column: str
     assigned: bool  # identity or serial: inserts leave it out, and a block's rows are > max
+
+
+def primary_keys(conn: Connection, tables: Sequence[str]) -> dict[str, list[str]]:
+    """Each table's primary key columns, in key order."""
+    rows = conn.execute(
+        """
+        SELECT c.relname, array(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY AS u(n, i)
+                                JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum = u.n
+                                ORDER BY u.i)
+        FROM pg_constraint AS k JOIN pg_class AS c ON c.oid = k.conrelid
+        WHERE k.contype = 'p' AND c.relname = ANY(%s)
+          AND c.relnamespace = current_schema()::regnamespace
+        """, (list(tables),)).fetchall()
+    return {table: list(columns) for table, columns in rows}
 
 
 def table_keys(conn: Connection, tables: Sequence[str]) -> dict[str, TableKey]:
@@ -213,11 +228,14 @@ def _update_counts(conn: Connection, table: str) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def _insert_workload(table: str, key: str, rows: dict[str, np.ndarray], n: int) -> Workload:
+def _insert_workload(table: str, key: str, rows: dict[str, np.ndarray], n: int,
+                     returning: Sequence[str] = ()) -> Workload:
+    """`key`: the column the database assigns (left out), or "" when the app gives its key."""
     columns = [c for c in rows if c != key]
     query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING {}").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(", ").join(sql.Placeholder(c) for c in columns), sql.Identifier(key))
+        sql.SQL(", ").join(sql.Placeholder(c) for c in columns),
+        sql.SQL(", ").join(map(sql.Identifier, returning or [key])))
     values = _python_rows({c: rows[c][:n] for c in columns}, columns)
 
     def batch(round_index: int) -> Statements:
@@ -230,7 +248,8 @@ def _insert_workload(table: str, key: str, rows: dict[str, np.ndarray], n: int) 
         return _statement_round(conns, first, batch(round_index))
 
     return Workload(f"insert:{table}", table, "insert",
-                    f"{ROWS_PER_ROUND} single-row INSERT ... RETURNING {key} per round, "
+                    f"{ROWS_PER_ROUND} single-row INSERT ... RETURNING "
+                    f"{', '.join(returning or [key])} per round, "
                     f"committed every {ROWS_PER_TXN}", run_round, statements=batch)
 
 
@@ -331,9 +350,9 @@ def _as_sent(sample: dict[str, dict[str, np.ndarray]], tables: dict[str, sa.Tabl
                 cols[column] = np.array(
                     [None if not (hi or lo) else uuid.UUID(int=(int(hi) << 64) | int(lo))
                      for hi, lo in values.tolist()], dtype=object)
-            elif isinstance(kind, sa.Time) and values.dtype.kind in "iu":
+            elif isinstance(kind, sa.Time) and values.dtype.kind in "iuf":
                 cols[column] = np.array(
-                    [(datetime.min + timedelta(microseconds=int(v))).time()
+                    [None if v != v else (datetime.min + timedelta(microseconds=int(v))).time()
                      for v in values.tolist()], dtype=object)
             elif values.dtype.kind == "M" and np.datetime_data(values.dtype)[0] == "D":
                 cols[column] = np.array([None if np.isnat(v) else v.item() for v in values],
@@ -346,20 +365,31 @@ def _has_unique(table: sa.Table) -> bool:
 
 
 def _unique_again(conn: Connection, sample: dict[str, dict[str, np.ndarray]],
-                  tables: dict[str, sa.Table], keys: dict[str, TableKey]) -> None:
+                  tables: dict[str, sa.Table], keys: dict[str, TableKey]) -> set[str]:
     """The sample comes from the same generator as the seeded rows, so its values of a unique
-    column (an email, a code) can be ones the table has: each such value is made new, an
-    integer moved past the column's maximum, a text given the suffix ~w<row> (cut at the front
-    to fit a varchar(n))."""
+    column (an email, a code, a key the app gives) can be ones the table has: in each unique
+    group one column that is no foreign key is made new, an integer moved past the column's
+    maximum, a text given the suffix ~w<row> (cut at the front to fit a varchar(n)). The
+    tables where a group has no such column (a key made of foreign keys only)."""
+    stuck: set[str] = set()
     for name, cols in sample.items():
         table = tables[name]
+        assigned = keys[name].column if name in keys and keys[name].assigned else None
         groups = [[c.name for c in k.columns] for k in table.constraints
-                  if isinstance(k, sa.UniqueConstraint)]
+                  if isinstance(k, sa.UniqueConstraint | sa.PrimaryKeyConstraint)]
         groups += [[c.name for c in ix.columns] for ix in table.indexes if ix.unique]
+        references = {c.name for fk in table.foreign_key_constraints for c in fk.columns}
+        # A column a CHECK bounds from above or lists the values of cannot take new ones.
+        limits = checks.parse(checks.constraint_texts(table), {c.name for c in table.columns})
+        references |= set(limits.values) | {c for c, b in limits.bounds.items()
+                                            if b.hi is not None}
         for group in groups:
-            present = [c for c in group if c in cols and c != keys.get(name, TableKey("", False))
-                       .column]
+            if assigned in group or not group:
+                continue
+            present = [c for c in group if c in cols and c not in references
+                       and cols[c].dtype.kind in "iufO"]
             if not present:
+                stuck.add(name)
                 continue
             text = [c for c in present if cols[c].dtype.kind == "O"]
             column = (text or present)[0]
@@ -367,11 +397,13 @@ def _unique_again(conn: Connection, sample: dict[str, dict[str, np.ndarray]],
             if values.dtype.kind in "iuf":
                 top = _one(conn, sql.SQL("SELECT coalesce(max({}), 0) FROM {}").format(
                     sql.Identifier(column), sql.Identifier(name)))
-                cols[column] = values + (int(top) + 1 - np.nanmin(values))
+                # One new value per row: unique whatever the group's other columns hold.
+                cols[column] = (int(top) + 1 + np.arange(len(values))).astype(values.dtype)
             elif values.dtype.kind == "O":
                 limit = getattr(table.c[column].type, "length", None)
                 cols[column] = np.array([_new_value(v, i, limit)
                                          for i, v in enumerate(values.tolist())], dtype=object)
+    return stuck
 
 
 def _new_value(value: Any, i: int, limit: int | None) -> Any:
@@ -434,18 +466,18 @@ class WriteBench:
         self.rounds, self.warmup, self.checkpoint = rounds, warmup, checkpoint
         self.tables = catalog.app_tables(conn)
         self.keys = table_keys(conn, self.tables)
+        self.pkeys = primary_keys(conn, self.tables)
         counts = generator.row_counts(1.0)
-        # Inserts need a key the database assigns: then the rows a block added are > its max.
+        # Inserts need a primary key, to take the rows a block added out again: those above
+        # the block's maximum where the database assigns it, else the ones the sample gave.
         wanted = list(insert_tables) if insert_tables is not None else self.tables
-        self.skipped = sorted(t for t in wanted if t not in self.keys or not self.keys[t].assigned
-                              or t not in counts)
+        self.skipped = sorted(t for t in wanted if t not in self.pkeys or t not in counts)
         self.inserts = [t for t in wanted if t not in self.skipped]
         copies = list(copy_tables) if copy_tables is not None else self.inserts
         unknown = sorted(set(copies) - set(self.inserts))
         if unknown:
-            raise ConfigError(f"[writes] copy_tables: {', '.join(unknown)}: not a table with a "
-                              "key the database assigns (identity or serial)")
-        self.copies = copies
+            raise ConfigError(f"[writes] copy_tables: {', '.join(unknown)}: not a table the "
+                              "generator fills, with a primary key")
         most = max(rounds, max_rounds or 0) + warmup  # rounds of the longest block
         needed = most * ROWS_PER_ROUND
         copy_needed = most * COPY_ROWS_PER_ROUND
@@ -454,14 +486,29 @@ class WriteBench:
         self.reflected = reflect(conn, self.tables)
         # A table with unique values may not see a row twice in a block: its COPY rows follow
         # its INSERT rows and do not cycle.
-        unique = {t for t in copies if _has_unique(self.reflected[t])}
+        unique = {t for t in copies
+                  if _has_unique(self.reflected[t]) or not self._assigned(t)}
         scale = max([needed / counts[t] for t in self.inserts if counts.get(t)]
                     + [copy_needed / max(counts[t] for t in copies)] * bool(copies)
                     + [(needed + copy_needed) / counts[t] for t in unique] + [0.001])
         sample = generators.sample(generator, seed + 1, scale, self.inserts)
         _as_sent(sample, self.reflected)
-        _unique_again(conn, sample, self.reflected, self.keys)
+        stuck = _unique_again(conn, sample, self.reflected, self.keys)
+        # Rows repeat when the sample is short of a block's rows: fine for most tables, not
+        # where a unique value or a key the app gives would come twice.
+        stuck |= {t for t in self.inserts if (not self._assigned(t) or t in unique)
+                  and len(next(iter(sample[t].values()))) < needed + copy_needed * (t in copies)}
+        if stuck:  # a key of foreign keys only: its new rows cannot be told apart as new
+            self.skipped = sorted({*self.skipped, *stuck})
+            self.inserts = [t for t in self.inserts if t not in stuck]
+            copies = [t for t in copies if t not in stuck]
+        self.copies = copies
         _point_at_existing(conn, sample, self.reflected, seed)
+        # Where the app gives the key: the keys of every row a block may add, to delete them.
+        self.given: dict[str, list[tuple[Any, ...]]] = {
+            t: [tuple(_python(sample[t][c][i]) for c in self.pkeys[t])
+                for i in range(len(sample[t][self.pkeys[t][0]]))]
+            for t in self.inserts if not self._assigned(t)}
         active_rng = np.random.default_rng(seed)
         self.updates = list(updates)
         self.active: dict[str, list[Any]] = {}
@@ -477,9 +524,10 @@ class WriteBench:
                 raise ConfigError(f"{u.path}: rows returned no row to update")
             pick = active_rng.choice(len(ids), min(ACTIVE_SET, len(ids)), replace=False)
             self.active[u.name] = sorted(ids[int(i)] for i in pick)
-        self.workloads = [_insert_workload(t, self.keys[t].column, sample[t], needed)
+        self.workloads = [_insert_workload(t, self._left_out(t), sample[t], needed,
+                                           self.pkeys[t])
                           for t in self.inserts]
-        self.workloads += [_copy_workload(t, self.keys[t].column,
+        self.workloads += [_copy_workload(t, self._left_out(t),
                                           {c: v[needed:] for c, v in sample[t].items()}
                                           if t in unique else sample[t]) for t in copies]
         self.workloads += [_update_workload(u, self.active[u.name], seed) for u in self.updates]
@@ -487,6 +535,13 @@ class WriteBench:
 
     def names(self) -> list[str]:
         return [w.name for w in self.workloads]
+
+    def _assigned(self, table: str) -> bool:
+        return table in self.keys and self.keys[table].assigned
+
+    def _left_out(self, table: str) -> str:
+        """The key column inserts leave to the database, or "" when the app gives it."""
+        return self.keys[table].column if self._assigned(table) else ""
 
     def measure_pair(self, conninfo: dict[Side, str], block: str,
                      rounds: int | None = None, progress: bool = False) -> None:
@@ -532,7 +587,8 @@ class WriteBench:
                 sql.Identifier(f"snapshot_{u.table}"), sql.Identifier(u.table),
                 sql.Identifier(key)), (self.active[u.name],))
         return {t: _one(conn, sql.SQL("SELECT coalesce(max({}), 0) FROM {}").format(
-            sql.Identifier(self.keys[t].column), sql.Identifier(t))) for t in self.inserts}
+            sql.Identifier(self.keys[t].column), sql.Identifier(t)))
+                for t in self.inserts if self._assigned(t)}
 
     def _restore(self, conn: Connection, max_ids: dict[str, Any]) -> None:
         # Deleting inserted parent rows would fire a foreign-key check per row that may
@@ -546,9 +602,12 @@ class WriteBench:
             for table in reversed(self.tables):  # children first
                 if table not in self.inserts or (table in parents and self.leads_kept):
                     continue
-                conn.execute(sql.SQL("DELETE FROM {} WHERE {} > %s").format(
-                    sql.Identifier(table), sql.Identifier(self.keys[table].column)),
-                    (max_ids[table],))
+                if self._assigned(table):
+                    conn.execute(sql.SQL("DELETE FROM {} WHERE {} > %s").format(
+                        sql.Identifier(table), sql.Identifier(self.keys[table].column)),
+                        (max_ids[table],))
+                else:
+                    _delete_keys(conn, table, self.pkeys[table], self.given[table])
             for table in dict.fromkeys(u.table for u in self.updates):
                 key = self.keys[table].column
                 cols = [c.name for c in self.reflected[table].columns
@@ -577,6 +636,23 @@ class WriteBench:
             checkpoint_per_phase=self.checkpoint,
             workloads=[_record(w, claim_for(w.operation), block) for w in self.workloads],
         )
+
+
+def _delete_keys(conn: Connection, table: str, key: list[str],
+                 rows: list[tuple[Any, ...]]) -> None:
+    """Delete the rows with these keys: COPY them into a temporary table, then one DELETE."""
+    temp = sql.Identifier(f"added_{table}")
+    cols = sql.SQL(", ").join(map(sql.Identifier, key))
+    conn.execute(sql.SQL("CREATE TEMP TABLE {} AS SELECT {} FROM {} WHERE false").format(
+        temp, cols, sql.Identifier(table)))
+    with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(temp, cols)) as copy:
+        for row in rows:
+            copy.write_row(row)
+    conn.execute(sql.SQL("DELETE FROM {t} USING {a} WHERE {match}").format(
+        t=sql.Identifier(table), a=temp, match=sql.SQL(" AND ").join(
+            sql.SQL("{}.{} = {}.{}").format(sql.Identifier(table), sql.Identifier(c), temp,
+                                            sql.Identifier(c)) for c in key)))
+    conn.execute(sql.SQL("DROP TABLE {}").format(temp))
 
 
 def _try(conn: Connection, statement: str) -> bool:

@@ -107,7 +107,8 @@ def _inside(quiet: RunResults, loaded: RunResults) -> list[bool]:
         assert w.overhead_ci95 and lw.overhead_pct is not None
         if w.operation != "copy":
             inside.append(w.overhead_ci95[0] <= lw.overhead_pct <= w.overhead_ci95[1])
-    assert len(inside) == 10
+    # 6 INSERTs, the app's 4 UPDATEs, 4 UPDATEs derived for the tables they leave alone.
+    assert len(inside) == 14
     return inside
 
 
@@ -125,7 +126,7 @@ def _pair(tmp: Path) -> tuple[RunResults, RunResults]:
 def _holding_one(results: RunResults) -> int:
     intervals = [q.aa.ci95 for q in results.queries if q.aa]
     intervals += [w.aa.ci95 for w in results.measured_workloads if w.aa]
-    assert len(intervals) == 18
+    assert len(intervals) == 22  # 6 shapes, 16 write workloads (4 derived UPDATEs)
     return sum(lo <= 1 <= hi for lo, hi in intervals)
 
 
@@ -156,8 +157,9 @@ def _skip_unless_quiet(when: str) -> None:
                     f"quiet run")
 
 
-MIN_INSIDE = 8  # of 10 single-row write overheads
-MIN_HOLDING_ONE = 15  # of 18 A/A intervals: 95% intervals, so one or two miss by chance
+MIN_INSIDE = 11  # of 14 single-row write overheads (8 of 10 before the derived UPDATEs)
+# Of 22 A/A intervals (15 of 18 before the derived UPDATEs): 95% intervals, some miss by chance.
+MIN_HOLDING_ONE = 18
 
 
 def test_the_a_a_control_finds_no_change_even_under_load(

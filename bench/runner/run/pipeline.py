@@ -207,8 +207,9 @@ def _write_bench(target: Target, cfg: RunConfig, echo: Echo) -> WriteBench | Non
                            checkpoint=target.source == "embedded",
                            max_rounds=max(cfg.write_rounds, cfg.aa_rounds))
     if bench.skipped:
-        echo(f"writes: no INSERT workload for {', '.join(bench.skipped)} (no key the database "
-             "assigns, or no rows from the generator)")
+        echo(f"writes: no INSERT or COPY workload for {', '.join(bench.skipped)}: no primary "
+             "key, no rows from the generator, or a key new rows cannot take (foreign keys and "
+             "CHECK-bounded columns only)")
     return bench
 
 
