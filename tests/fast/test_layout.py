@@ -113,3 +113,10 @@ def test_the_result_records_import_no_cycle() -> None:
         code = (ROOT / "bench" / "results" / f"{module}.py").read_text()
         assert "from bench.results.model import Record" not in code
     assert "bench.results.model" not in (ROOT / "bench/results/mix.py").read_text()
+
+
+def test_no_test_module_name_is_used_in_both_tiers() -> None:
+    """Without __init__.py in the tiers, pytest refuses two test modules of one basename."""
+    fast = {p.name for p in (ROOT / "tests" / "fast").glob("test_*.py")}
+    full = {p.name for p in (ROOT / "tests" / "full").glob("test_*.py")}
+    assert not fast & full
