@@ -86,9 +86,10 @@ def sample(generator: Generator, seed: int, scale: float, tables: list[str]
            ) -> dict[str, dict[str, np.ndarray]]:
     """The first block of each table at (seed, scale), text materialized: rows to insert."""
     ctx = generator.make_context(seed, scale)
+    filled = generator.row_counts(scale)
     out: dict[str, dict[str, np.ndarray]] = {}
     for table in tables:
-        if table not in generator.row_counts(scale):
+        if table not in filled:
             continue
         parts = list(generator.blocks(ctx, table))
         out[table] = {c: np.concatenate([_array(b[c]) for b in parts]) for c in parts[0]}

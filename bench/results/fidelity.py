@@ -29,6 +29,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.results.estimates import node_label
 from bench.results.model import ColumnFidelity, DataFidelity, NodeFidelity, ShapeFidelity
 from bench.results.table_stats import ColumnStats, StatsFile
 
@@ -193,25 +194,16 @@ def compare(source: StatsFile, synthetic: StatsFile, scale: float = 1.0,
 # --- plans -----------------------------------------------------------------------------------
 
 
-def _label(node: dict[str, Any]) -> str:
-    label = str(node.get("Node Type", "?"))
-    if "Index Name" in node:
-        label += f" using {node['Index Name']}"
-    if "Relation Name" in node:
-        label += f" on {node['Relation Name']}"
-    return label
-
-
 def plan_signature(plan: dict[str, Any]) -> str:
     """The plan's shape: node types, indexes and relations, nested (no costs, no rows)."""
     children = plan.get("Plans") or []
     inner = ", ".join(plan_signature(c) for c in children)
-    return _label(plan) + (f"({inner})" if inner else "")
+    return node_label(plan) + (f"({inner})" if inner else "")
 
 
 def base_scans(plan: dict[str, Any]) -> list[tuple[str, float]]:
     """(label, estimated rows) of each node that reads a table, in plan order."""
-    out = [(_label(plan), float(plan.get("Plan Rows", 0)))] if "Relation Name" in plan else []
+    out = [(node_label(plan), float(plan.get("Plan Rows", 0)))] if "Relation Name" in plan else []
     for child in plan.get("Plans") or []:
         out += base_scans(child)
     return out
@@ -219,7 +211,7 @@ def base_scans(plan: dict[str, Any]) -> list[tuple[str, float]]:
 
 def plan_nodes(plan: dict[str, Any]) -> list[tuple[str, float]]:
     """(label, estimated rows) of every node, in plan order (depth first)."""
-    out = [(_label(plan), float(plan.get("Plan Rows", 0)))]
+    out = [(node_label(plan), float(plan.get("Plan Rows", 0)))]
     for child in plan.get("Plans") or []:
         out += plan_nodes(child)
     return out

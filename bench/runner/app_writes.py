@@ -18,11 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
-from sqlalchemy.exc import ArgumentError
-
 from bench.errors import ConfigError
+from bench.runner.shapes import named_parameters
 
 _HEADER = re.compile(r"^--\s*([a-z_]+)\s*:\s*(.+?)\s*$")
 PARAMS = {"id", "n"}
@@ -79,19 +76,15 @@ def parse_app_write(path: Path) -> AppWrite:
         raise ConfigError(f"{path}: no statement after the header")
     if ";" in statement:
         raise ConfigError(f"{path}: one statement per write file (found ';' inside it)")
-    try:
-        dialect = pg_psycopg.dialect()  # type: ignore[no-untyped-call]
-        compiled = text(statement.replace("::", r"\:\:")).compile(dialect=dialect)
-    except ArgumentError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    unknown = sorted(set(compiled.params) - PARAMS)
+    driver_sql, used = named_parameters(statement, path, ConfigError)
+    unknown = sorted(used - PARAMS)
     if unknown:
         raise ConfigError(f"{path}: unknown parameter(s) {', '.join(':' + p for p in unknown)}"
                           "; a write file may use :id (a busy row's key) and :n (1 to 99)")
-    if "id" not in compiled.params:
+    if "id" not in used:
         raise ConfigError(f"{path}: the statement must name its row as :id")
     verb = statement.split(None, 1)[0].lower()
     table = meta["table"]
     return AppWrite(name=meta.get("name", f"{verb}:{table}"), table=table, rows=meta["rows"],
-                    sql=statement, driver_sql=str(compiled),
+                    sql=statement, driver_sql=driver_sql,
                     description=" ".join(n for n in notes if n), path=path)

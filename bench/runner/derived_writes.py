@@ -77,8 +77,7 @@ def derived_updates(conn: psycopg.Connection[Any], app: App, keys: dict[str, str
             continue
         columns = _columns(conn, table)
         candidates = [c for c, _ in columns if c != key]
-        unique = _unique_columns(conn, table)
-        indexed_now = _indexed_columns(conn, table)
+        indexed_now, unique = _indexed_columns(conn, table)
         new = [c for c in candidates if c in indexed_by_migration[table] and c not in unique
                and c not in indexed_now]
         plain = [c for c in candidates if c not in indexed_by_migration[table]
@@ -111,18 +110,13 @@ def _columns(conn: psycopg.Connection[Any], table: str) -> list[tuple[str, str]]
             if not r[1].startswith(_SKIP_TYPES) and not r[1].endswith("[]")]
 
 
-def _unique_columns(conn: psycopg.Connection[Any], table: str) -> set[str]:
-    return {r[0] for r in conn.execute(
-        "SELECT a.attname FROM pg_index AS i JOIN pg_attribute AS a "
+def _indexed_columns(conn: psycopg.Connection[Any], table: str) -> tuple[set[str], set[str]]:
+    """The columns some index of the table has, and those a unique index has."""
+    rows = conn.execute(
+        "SELECT a.attname, bool_or(i.indisunique) FROM pg_index AS i JOIN pg_attribute AS a "
         "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-        "WHERE i.indrelid = %s::regclass AND i.indisunique", (table,)).fetchall()}
-
-
-def _indexed_columns(conn: psycopg.Connection[Any], table: str) -> set[str]:
-    return {r[0] for r in conn.execute(
-        "SELECT a.attname FROM pg_index AS i JOIN pg_attribute AS a "
-        "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-        "WHERE i.indrelid = %s::regclass", (table,)).fetchall()}
+        "WHERE i.indrelid = %s::regclass GROUP BY a.attname", (table,)).fetchall()
+    return {r[0] for r in rows}, {r[0] for r in rows if r[1]}
 
 
 def _values(conn: psycopg.Connection[Any], table: str, column: str) -> list[Any]:

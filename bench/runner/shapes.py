@@ -35,6 +35,19 @@ class Shape:
     order: int = 1000
 
 
+def named_parameters(query: str, path: Path, error: type[Exception] = ShapeError
+                     ) -> tuple[str, set[str]]:
+    """The query with psycopg's %(name)s placeholders for its :name parameters, and their
+    names; casts (':day::date') stay casts."""
+    try:
+        # Escape casts so ':day::date' still binds :day (text() reads a backslash-colon as ':').
+        dialect = pg_psycopg.dialect()  # type: ignore[no-untyped-call]
+        compiled = text(query.replace("::", r"\:\:")).compile(dialect=dialect)
+    except ArgumentError as exc:
+        raise error(f"{path}: {exc}") from None
+    return str(compiled), set(compiled.params)
+
+
 def parse_shape(path: Path) -> Shape:
     try:
         raw = path.read_text(encoding="utf-8")
@@ -64,13 +77,7 @@ def parse_shape(path: Path) -> Shape:
         raise ShapeError(f"{path}: no query after the header")
     if ";" in query:
         raise ShapeError(f"{path}: one statement per shape file (found ';' inside the query)")
-    try:
-        # Escape casts so ':day::date' still binds :day (text() reads a backslash-colon as ':').
-        dialect = pg_psycopg.dialect()  # type: ignore[no-untyped-call]
-        compiled = text(query.replace("::", r"\:\:")).compile(dialect=dialect)
-    except ArgumentError as exc:
-        raise ShapeError(f"{path}: {exc}") from None
-    used = set(compiled.params)
+    driver_sql, used = named_parameters(query, path, ShapeError)
     undeclared = sorted(used - params.keys())
     if undeclared:
         raise ShapeError(
@@ -87,7 +94,7 @@ def parse_shape(path: Path) -> Shape:
         name=path.stem,
         path=path,
         sql=query,
-        driver_sql=str(compiled),
+        driver_sql=driver_sql,
         params=params,
         report_row=meta.get("report_row", ""),
         expects_index=meta.get("expects_index"),
