@@ -46,8 +46,8 @@ DISCRETE_SPAN = 2000  # an integer column spanning at most this many values: eac
 
 
 class SpecFanout:
-    """A foreign key's parents: a weight per parent row drawn once (same in every process),
-    each child row picks its parent in proportion."""
+    """A foreign key's parents: a weight per parent row, fixed once (the same in every
+    process); each child row picks its parent in proportion."""
 
     def __init__(self, weights: np.ndarray) -> None:
         self.sampler = Weighted(weights)
@@ -311,7 +311,10 @@ class CompiledSpec:
         if law.discrete:  # Zipf: by rank, the ranks dealt to the parent rows at random
             weights = np.arange(1, parents + 1, dtype=float) ** -float(law.get("s") or 1)
             return SpecFanout(weights[rng.permutation(parents)])
-        return SpecFanout(np.maximum(law.sample(rng, parents), 0.0) + 1e-12)
+        # The law's quantiles at evenly spaced probabilities, dealt to the parent rows at
+        # random: its shape without the luck of a few draws from a heavy tail.
+        weights = law.ppf((np.arange(parents) + 0.5) / parents)
+        return SpecFanout(np.maximum(weights[rng.permutation(parents)], 0.0) + 1e-12)
 
     def _model(self, col: ColumnSpec, spec: Spec, rows: int, pools: Pools
                ) -> tuple[ColumnModel, Pool | None]:
@@ -355,6 +358,8 @@ class CompiledSpec:
             labels = _labels(pools, spec, n)
             if col.distribution == "zipf":
                 w = np.arange(1, n + 1, dtype=float) ** -float(col.s or 1)
+            elif col.distribution == "pareto":  # weights at the law's quantiles, largest first
+                w = law_of(col, "number").ppf(1.0 - (np.arange(n) + 0.5) / n)
             else:
                 w = np.ones(n)
             w = w / w.sum()

@@ -23,7 +23,7 @@ AXES = {"int2": "number", "int4": "number", "int8": "number", "numeric": "number
         "float": "number", "date": "time", "timestamp": "time", "timestamptz": "time",
         "text": "text", "bool": "boolean"}
 TIME_LAWS = ("uniform", "beta", "normal")  # over a time column (the others as a lag)
-TEXT_LAWS = ("uniform", "zipf")  # over a text column's `distinct` values
+TEXT_LAWS = ("uniform", "zipf", "pareto")  # weights of a text column's `distinct` values
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|min|h|d|w)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "sec": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000,
             "w": 7 * 86_400_000, None: 1000}
@@ -250,9 +250,10 @@ def _check_distribution(where: Where, s: Spec, axis: str, col: ColumnSpec) -> No
         if s.choices is not None:
             raise where.fail(f"the schema fixes its values ({', '.join(s.choices)}): give "
                              "values = {...} with their weights")
-        if dist not in TEXT_LAWS or set(col.params()) - {"s"}:
+        if dist not in TEXT_LAWS or set(col.params()) - {"s", "alpha"}:
             raise where.fail(f"a text column's distribution is over its `distinct` values: "
-                             f"{' or '.join(TEXT_LAWS)} (zipf with s), not {dist}"
+                             f"{', '.join(TEXT_LAWS)} (zipf with s, pareto with alpha), not "
+                             f"{dist}"
                              f"{' with ' + ', '.join(col.params()) if col.params() else ''}")
         if col.distinct is None:
             raise where.fail(f"{dist} over a text column needs distinct = N (how many values)")
