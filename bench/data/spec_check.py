@@ -121,19 +121,21 @@ def parse_value(raw: Raw, axis: str) -> float | str:
 
 def allowed_range(spec: Spec) -> tuple[float, float, bool, bool, str]:
     """The numbers a column may hold: its CHECK bounds and numeric(p, s)'s digits."""
-    lo, hi, lo_strict, hi_strict, what = -math.inf, math.inf, False, False, "CHECK bounds"
+    lo, hi, lo_strict, hi_strict = -math.inf, math.inf, False, False
     b = spec.bounds
+    what = ["CHECK bounds"] if b.lo is not None or b.hi is not None else []
     if b.lo is not None:
         lo, lo_strict = b.lo, b.lo_strict
     if b.hi is not None:
         hi, hi_strict = b.hi, b.hi_strict
     if spec.kind == "numeric" and spec.precision:
         top = 10.0 ** (spec.precision - spec.scale) - 10.0 ** -spec.scale
+        what.append(f"numeric({spec.precision},{spec.scale})")
         if top < hi:
-            hi, hi_strict, what = top, False, f"numeric({spec.precision},{spec.scale})"
+            hi, hi_strict = top, False
         if -top > lo:
             lo, lo_strict = -top, False
-    return lo, hi, lo_strict, hi_strict, what
+    return lo, hi, lo_strict, hi_strict, " and ".join(what) or "type"
 
 
 def _outside(spec: Spec, lo: float, hi: float) -> str | None:
