@@ -377,6 +377,15 @@ class CompiledSpec:
                 bounds = [text_of(v) for v in _zipf_tail(law, float(values[MAX_ATOMS]), hi)]
             return stats(mcv, [float(p) for p in head], bounds,
                          distinct if col.distinct is not None else -1.0)
+        if 0 < distinct <= DISCRETE_SPAN:  # few values: each at its quantile, equal shares
+            atoms = law.ppf((np.arange(round(distinct)) + 0.5) / round(distinct))
+            if integer:
+                atoms = np.round(atoms)
+            elif spec.kind == "numeric":
+                atoms = np.round(atoms, spec.scale)
+            unique = np.unique(atoms)
+            return stats([text_of(v) for v in unique], [1.0 / len(unique)] * len(unique),
+                         distinct=float(len(unique)))
         edges = law.ppf(np.linspace(0.0, 1.0, BUCKETS + 1))
         return stats([], [], [text_of(x) for x in edges], distinct)
 
