@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import seed.models as models_007
 from psycopg import sql
 
+import seed.models as models_007
 from bench.config import RunConfig
 from bench.data.fanout import top_share
 from bench.data.generator import for_app
