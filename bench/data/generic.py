@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import sqlalchemy as sa
@@ -46,8 +46,10 @@ from bench.data.columns import (
     values,
 )
 from bench.data.fanout import Weighted, allocate, levels, pareto_weights, split_rows, stream
-from bench.data.from_stats import ColumnModel, FanoutSlots, column_model, fanout_slots
+from bench.data.from_stats import ColumnModel, column_model, fanout_slots
 from bench.data.generator import Block
+from bench.data.spec import CompiledSpec
+from bench.data.spec_check import DataSpec
 from bench.data.strings import Pick, Pool, Text
 from bench.errors import ConfigError
 from bench.results.table_stats import StatsFile
@@ -92,6 +94,16 @@ class Plan:
         return self.composite | set(self.injective)
 
 
+class Parents(Protocol):
+    """A foreign key's parent rows per child row (from a stats file's fan-out, or a spec's)."""
+
+    def parents(self, rng: np.random.Generator, rows: np.ndarray) -> np.ndarray: ...
+
+
+# A data spec's step after a block is drawn: dependent columns, its NULLs (bench/data/spec.py).
+Finish = Callable[[dict[str, Values], np.random.Generator, np.ndarray], None]
+
+
 @dataclass(frozen=True)
 class Context:
     seed: int
@@ -101,13 +113,15 @@ class Context:
     pools: Pools
     # From a stats file (--stats): columns' models (and text pools), foreign keys' slots.
     models: dict[tuple[str, str], tuple[ColumnModel, Pool | None]] = field(default_factory=dict)
-    fanouts: dict[tuple[str, tuple[str, ...]], FanoutSlots] = field(default_factory=dict)
+    fanouts: dict[tuple[str, tuple[str, ...]], Parents] = field(default_factory=dict)
     null_fracs: dict[tuple[str, str], float] = field(default_factory=dict)
+    finish: dict[str, Finish] = field(default_factory=dict)  # per table, from a data spec
 
 
 class GenericGenerator:
     def __init__(self, tables: Sequence[sa.Table], *, table_rows: Mapping[str, int],
-                 total_rows: int | None, stats: StatsFile | None = None) -> None:
+                 total_rows: int | None, stats: StatsFile | None = None,
+                 spec: DataSpec | None = None) -> None:
         names = {t.name for t in tables}
         unknown = sorted(set(table_rows) - names)
         if unknown:
@@ -124,8 +138,14 @@ class GenericGenerator:
                 if fk.parent in referenced:
                     referenced[fk.parent] |= set(fk.refs)
         self.plans = {t.name: _plan(t, referenced[t.name]) for t in tables}
+        # A data spec ([data.spec]): checked against the plans; its rows over the others.
+        self.spec = CompiledSpec(spec, self.plans) if spec is not None else None
+        if self.spec is not None:
+            table_rows = self.spec.table_rows(table_rows, total_rows)
         self.base_rows = split_rows({n: p.parents & names for n, p in self.plans.items()},
                                     table_rows, total_rows)
+        if self.spec is not None:
+            self.spec.check_rows(self.base_rows)
         self._check_key_cycles()
 
     # -- the Generator interface ------------------------------------------------------------
@@ -155,15 +175,20 @@ class GenericGenerator:
                 per_parent = allocate(counts[name], samplers[parent].weights, cap)
                 starts[name] = np.concatenate([[0], np.cumsum(per_parent)])
         models, fanouts, null_fracs = self._from_stats(seed, counts)
-        return Context(seed, counts, samplers, starts, Pools(seed), models, fanouts, null_fracs)
+        pools = Pools(seed)
+        finish: dict[str, Finish] = {}
+        if self.spec is not None:  # the spec's columns over the stats file's
+            finish = dict(self.spec.apply(seed, counts, pools, models, fanouts, null_fracs))
+        return Context(seed, counts, samplers, starts, pools, models, fanouts, null_fracs,
+                       finish)
 
     def _from_stats(self, seed: int, counts: Mapping[str, int]) -> tuple[
             dict[tuple[str, str], tuple[ColumnModel, Pool | None]],
-            dict[tuple[str, tuple[str, ...]], FanoutSlots], dict[tuple[str, str], float]]:
+            dict[tuple[str, tuple[str, ...]], Parents], dict[tuple[str, str], float]]:
         """The columns and foreign keys the stats file describes (bench/data/from_stats.py),
         for the tables' sizes at this scale. Keys and unique columns stay the generator's own."""
         models: dict[tuple[str, str], tuple[ColumnModel, Pool | None]] = {}
-        fanouts: dict[tuple[str, tuple[str, ...]], FanoutSlots] = {}
+        fanouts: dict[tuple[str, tuple[str, ...]], Parents] = {}
         null_fracs: dict[tuple[str, str], float] = {}
         if self.stats is None:
             return models, fanouts, null_fracs
@@ -253,6 +278,9 @@ class GenericGenerator:
                 column = values(spec, rng, n, ctx.pools, ctx.seed)
             out[name] = with_null(column, rng.random(n) < share) \
                 if spec.nullable and share > 0 else column
+        finish = ctx.finish.get(plan.name)
+        if finish is not None:  # a data spec's dependent columns and NULLs
+            finish(out, rng, rows)
         for greater, lesser in plan.order:
             out[greater] = _after(rng, out[greater], out[lesser])
         return {name: out[name] for name in plan.specs}

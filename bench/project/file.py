@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bench.data.spec_model import TableSpec
 from bench.errors import ConfigError
 
 OWN_FILE = "pg-index-bench.toml"
@@ -31,6 +32,9 @@ class DataSection(BaseModel):
     # A stats.json (`python -m bench stats export`): the generic generator's data shaped like
     # it (bench/data/from_stats.py), its tables' rows from reltuples.
     from_stats: str | None = None
+    # Per table and column: rows, value sets, distributions, dependent columns, physical
+    # order (README.md, "Data spec"; bench/data/spec.py). Over the stats file where both say.
+    spec: dict[str, TableSpec] = Field(default_factory=dict)
 
 
 class WritesSection(BaseModel):
@@ -78,7 +82,8 @@ def read(path: Path) -> ProjectFile:
     except ValidationError as exc:
         e = exc.errors()[0]
         where = ".".join(str(p) for p in e["loc"])
-        what = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        what = "unknown key" if e["type"] == "extra_forbidden" \
+            else e["msg"].removeprefix("Value error, ")
         raise ConfigError(f"{path}: {where}: {what}") from None
 
 
