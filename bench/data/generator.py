@@ -50,10 +50,8 @@ def for_app(generator_spec: str | None, root: Any, tables: list[sa.Table],
             table_rows: Mapping[str, int], rows: int | None,
             stats: Any = None, spec: Any = None) -> Generator:
     """The app's own generator if its project file names one, else the generic one (shaped
-    like `stats`, a stats.json path, where given, and like `spec`, a data spec: where not
-    given, that of the project file in `root`, the app's folder)."""
-    if spec is None and root is not None:
-        spec = project_spec(root)
+    like `stats`, a stats.json path, and like `spec`, the project file's data spec, where
+    given)."""
     if generator_spec and stats is not None:
         raise ConfigError(f"--stats (or [data] from_stats) shapes the generic generator's data, "
                           f"but the project file names its own generator {generator_spec!r}")
@@ -70,21 +68,6 @@ def for_app(generator_spec: str | None, root: Any, tables: list[sa.Table],
     return GenericGenerator(tables, table_rows=table_rows, total_rows=rows,
                             stats=read_stats_file(stats) if stats is not None else None,
                             spec=spec)
-
-
-def project_spec(root: Any) -> Any:
-    """The data spec ([data.spec], bench/data/spec.py) of the project file in `root`, or None.
-    (The seeding step passes the app's folder, not the spec: read it from the file again.)"""
-    from pathlib import Path
-
-    from bench.data.spec_check import DataSpec
-    from bench.project import file as project_file
-
-    path = project_file.find(Path(root))
-    if path is None or path.parent.resolve() != Path(root).resolve():
-        return None
-    tables = project_file.read(path).data.spec
-    return DataSpec(tables, str(path)) if tables else None
 
 
 def read_stats_file(path: Any) -> Any:

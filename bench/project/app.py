@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.errors import ConfigError
 from bench.project import file as project_file
@@ -38,6 +39,8 @@ class App:
     # A read-only connection to the source of `from_stats` (flag only, never the project
     # file): each query shape's plan there against the plan on the data made here.
     stats_dsn: str | None = None
+    # The data spec ([data.spec], bench/data/spec_check.DataSpec) of the project file, if any.
+    data_spec: Any = None
 
     @property
     def name(self) -> str:
@@ -101,7 +104,16 @@ def resolve(cwd: Path | None = None, *, schema: str | None = None,
         copy_tables=tuple(w.copy_tables) if w.copy_tables is not None else None,
         insert_tables=tuple(w.insert_tables) if w.insert_tables is not None else None,
         project_file=path, from_stats=_stats_path(flag(stats) or at(spec.data.from_stats),
-                                                   where))
+                                                   where),
+        data_spec=_data_spec(spec, path))
+
+
+def _data_spec(spec: project_file.ProjectFile, path: Path | None) -> Any:
+    if not spec.data.spec or path is None:
+        return None
+    from bench.data.spec_check import DataSpec
+
+    return DataSpec(spec.data.spec, str(path))
 
 
 def _stats_path(path: Path | None, where: str) -> Path | None:

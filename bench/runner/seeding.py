@@ -36,6 +36,7 @@ def seed_database(target: Target, cfg: RunConfig, echo: Echo = stderr_echo) -> S
     built = schema.build(target, cfg.app)
     echo(f"seed: schema from {built}")
     generator = generator_for(target, cfg)
+    echo(f"seed: rows from {data_source(cfg)}")
     bulk: AbstractContextManager[dict[str, Any]] = (
         bulk_load_mode(target.conninfo) if target.source == "embedded" else nullcontext({}))
     with bulk as server_settings, target.connect(autocommit=True) as conn:
@@ -52,6 +53,18 @@ def seed_database(target: Target, cfg: RunConfig, echo: Echo = stderr_echo) -> S
         echo(f"seed: {headline(fidelity)}")
     return SeedRecord(scale=cfg.scale, seed=cfg.seed, **stats.record(total),
                       server_settings=server_settings, fidelity=fidelity)
+
+
+def data_source(cfg: RunConfig) -> str:
+    """Which generator fills the tables, and what shapes its data."""
+    app = cfg.app
+    if app.generator:
+        return f"the app's own generator {app.generator}"
+    shaped = [f"the statistics in {app.from_stats}"] if app.from_stats else []
+    if app.data_spec is not None:
+        shaped.append(f"the data spec of {app.project_file}")
+    return "the generic generator" + (f", shaped by {' and '.join(shaped)}" if shaped else
+                                      " (the schema alone)")
 
 
 def data_fidelity(target: Target, cfg: RunConfig,
@@ -75,4 +88,5 @@ def generator_for(target: Target, cfg: RunConfig) -> Generator:
     with target.connect() as conn:
         tables = reflect(conn, catalog.app_tables(conn))
     return generators.for_app(cfg.app.generator, cfg.app.root, list(tables.values()),
-                              cfg.app.table_rows, cfg.app.rows, cfg.app.from_stats)
+                              cfg.app.table_rows, cfg.app.rows, cfg.app.from_stats,
+                              spec=cfg.app.data_spec)

@@ -264,7 +264,7 @@ def test_the_007_spec_gives_the_readme_skew_at_scale_1() -> None:
     and 6,000 companies): the spec's generator at scale 1, in memory, the fan-out only."""
     app = resolve(SALES_SPEC)
     gen = for_app(app.generator, app.root, list(models_007.Base.metadata.sorted_tables),
-                  app.table_rows, app.rows, app.from_stats)
+                  app.table_rows, app.rows, app.from_stats, spec=app.data_spec)
     ctx = gen.make_context(42, 1.0)
 
     def column(table: str, name: str) -> np.ndarray:
