@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from bench.config import RunConfig
-from bench.runner import cache_fit, catalog
+from bench.runner import cache_fit, catalog, round_order
 from bench.runner.provision import (
     Target,
     configure_embedded,
@@ -30,9 +30,9 @@ from bench.runner.seeding import seed_database
 SCALE = 0.02
 
 
-def _cfg(dsn: str, out: Path) -> RunConfig:
-    return RunConfig(scale=SCALE, seed=3, rounds=4, aa_rounds=0, warmup=0, write_rounds=0,
-                     crosscheck_rounds=0, dsn=dsn, out=out, progress=False)
+def _cfg(dsn: str, out: Path, aa_rounds: int = 0) -> RunConfig:
+    return RunConfig(scale=SCALE, seed=3, rounds=4, aa_rounds=aa_rounds, warmup=0,
+                     write_rounds=0, crosscheck_rounds=0, dsn=dsn, out=out, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +48,14 @@ def small_server() -> Iterator[str]:
 
 
 def test_twins_that_do_not_fit_are_warned_about_with_their_measured_cost(
-        small_server: str, tmp_path: Path) -> None:
+        small_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Alternating them round by round (as before the blocked order): the cost shows."""
+    monkeypatch.setattr(round_order, "choose", lambda _fit: round_order.ALTERNATING)
     out = tmp_path / "out"
     run(_cfg(small_server, out), echo=lambda _line: None)
     doc = json.loads((out / "results.json").read_text())
     fit = doc["cache_fit"]
-    assert fit["fits"] is False
+    assert fit["fits"] is False and fit["order"] == "alternating"
     assert fit["shared_buffers_bytes"] < fit["twins_bytes"] < 2 * fit["shared_buffers_bytes"]
     assert fit["rounds"] == 4  # all the read phase had
     shapes = {q["name"] for q in doc["queries"]}
@@ -77,3 +79,32 @@ def test_twins_that_fit_are_sized_up_as_fitting(seeded_db: Target, pg_server: st
     assert fit.fits and fit.twins_bytes > 0
     with psycopg.connect(pg_server) as conn:
         assert fit.shared_buffers_bytes == cache_fit.shared_buffers_bytes(conn) == 2 * 2**30
+
+
+def test_twins_that_do_not_fit_are_measured_in_blocks_that_keep_their_pages(
+        small_server: str, tmp_path: Path) -> None:
+    """The same run in the order chosen for it: blocks of rounds per twin, the A/A control
+    too; each block then reads (nearly) nothing from outside shared_buffers, as each twin
+    alone does, where alternating read more than ten times as much (the test above)."""
+    out = tmp_path / "out"
+    lines: list[str] = []
+    run(_cfg(small_server, out, aa_rounds=4), echo=lines.append)
+    doc = json.loads((out / "results.json").read_text())
+    fit = doc["cache_fit"]
+    assert fit["fits"] is False
+    assert (fit["order"], fit["order_cycles"]) == ("blocked", 2)
+    assert "do not fit in shared_buffers" in fit["order_reason"]
+    assert any(line.startswith("read order: blocks of rounds per twin") for line in lines)
+    assert fit["rounds"] == 4
+    in_blocks, alone = (sum(fit[f].values())
+                        for f in ("alternating_read_blocks", "alone_read_blocks"))
+    assert in_blocks <= 2 * alone + 10, (in_blocks, alone)
+    for q in doc["queries"]:  # every round of both phases, on both twins
+        assert q["aa"]["rounds"] == 4, q["name"]
+        assert q["before"]["rounds"] == q["after"]["rounds"] == 4, q["name"]
+    report = (out / "report.md").read_text()
+    head = report.split("**Reads:")[0]
+    assert "⚠️ **The twins do not fit in shared_buffers**" in head
+    assert "measured them in blocks of rounds per twin, in ABBA order over 2 cycles" in head
+    assert "the A/A control, measured in the same order, shows whether it did" in head
+    assert "so they were measured in blocks of rounds per twin" in report
