@@ -201,8 +201,10 @@ def _cache_text(results: RunResults) -> str:
         return c.note or "cold cache"
     if c and c.pg_prewarm:
         both = "both twins' " if results.method is not None else ""
-        unfit = ("; they do not all fit in shared_buffers"
-                 if results.cache_fit and not results.cache_fit.fits else "")
+        fit = results.cache_fit
+        unfit = ("; they do not all fit in shared_buffers" + (
+            ", so they were measured in blocks of rounds per twin, each prewarmed again at its "
+            "switch" if fit.order == "blocked" else "") if fit and not fit.fits else "")
         return (f"warm cache (pg_prewarm of {both}{c.relations} tables and indexes{unfit}, "
                 "then warm-up)")
     reason = (c.reason if c else None) or "pg_prewarm unavailable"
@@ -235,18 +237,28 @@ def cache_fit_warning(results: RunResults) -> str:
                     if added else "")
     text = (f"\n> ⚠️ **The twins do not fit in shared_buffers**: the two twin databases hold "
             f"{_mib(fit.twins_bytes)} of tables and indexes{with_indexes}, the server's "
-            f"shared_buffers is {_mib(fit.shared_buffers_bytes)}, so each round that alternates "
-            "them (A B B A) reads pages the other twin has just pushed out.")
+            f"shared_buffers is {_mib(fit.shared_buffers_bytes)}, so ")
+    if fit.order == "blocked":
+        text += ("the run did not alternate them round by round (each round would read pages the "
+                 "other twin has just pushed out) but measured them in blocks of rounds per twin, "
+                 f"in ABBA order over {fit.order_cycles} cycles per phase, each twin prewarmed "
+                 "(untimed) at its switch: the blocks' order still cancels a drift, and the A/A "
+                 "control, measured in the same order, shows whether it did.")
+    else:
+        text += ("each round that alternates them (A B B A) reads pages the other twin has just "
+                 "pushed out.")
     moved = fit.speedup_ratio
     if moved:
-        text += (f" What that cost, measured after the read phase by running each twin alone "
+        what = "that" if fit.order != "blocked" else "measuring both in one phase still"
+        text += (f" What {what} cost, measured after the read phase by running each twin alone "
                  f"on the parameters of its first {fit.rounds} rounds: the before-times were "
                  f"{_spread(fit.before_ratio)} and the after-times {_spread(fit.after_ratio)} "
                  f"those of each twin alone, so the speedups below are {_spread(moved)} of "
                  "what each twin alone gives (medians over shapes, then the range).")
         text += (f" Blocks read from outside shared_buffers per round, summed over the shapes "
                  f"and both twins: {sum(fit.alone_read_blocks.values()):,.0f} alone, "
-                 f"{sum(fit.alternating_read_blocks.values()):,.0f} alternating.")
+                 f"{sum(fit.alternating_read_blocks.values()):,.0f} "
+                 f"{'in blocks' if fit.order == 'blocked' else 'alternating'}.")
     else:
         text += " Its cost was not measured; the times below carry those cache misses."
     text += (f" To measure without them: a smaller scale (--scale {_fitting_scale(fit, results)} "

@@ -183,7 +183,8 @@ class CacheFit(Record):
     fits: bool
     rounds: int = 0  # paired rounds per shape and twin of the "alone" measurement (0: none)
     # shape -> median execution time (ms): the unmigrated twin A and the migrated twin B, each
-    # alone and as measured in the read phase (alternating)
+    # alone and as measured in the read phase (named for the alternating order; in the order
+    # below)
     before_alone_ms: dict[str, float] = Field(default_factory=dict)
     before_alternating_ms: dict[str, float] = Field(default_factory=dict)
     after_alone_ms: dict[str, float] = Field(default_factory=dict)
@@ -191,6 +192,12 @@ class CacheFit(Record):
     # shape -> median shared blocks read from outside shared_buffers per round, both twins'
     alone_read_blocks: dict[str, float] = Field(default_factory=dict)
     alternating_read_blocks: dict[str, float] = Field(default_factory=dict)
+    # the order the read phases ran the twins in (bench.runner.round_order) and why: alternating
+    # round by round, or (when they do not fit) blocks of rounds per twin in ABBA order over
+    # `order_cycles` cycles per phase
+    order: Literal["alternating", "blocked"] = "alternating"
+    order_reason: str = ""
+    order_cycles: int = 0
 
     @property
     def before_ratio(self) -> dict[str, float]:

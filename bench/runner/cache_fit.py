@@ -110,6 +110,7 @@ def summary(fit: CacheFit) -> str:
     if fit.fits:
         return f"cache fit: {mb}: they fit"
     moved = fit.speedup_ratio
-    cost = (f"; alternating them moved the speedups to {statistics.median(moved.values()):.2f}x "
+    how = "measuring them in blocks" if fit.order == "blocked" else "alternating them"
+    cost = (f"; {how} moved the speedups to {statistics.median(moved.values()):.2f}x "
             "of each twin alone (median over shapes)" if moved else "")
     return f"cache fit: {mb}: they do NOT fit{cost}"

@@ -87,6 +87,25 @@ def dead_folders(tmp: Path | None = None, kept: bool = False) -> list[Leftover]:
     return found
 
 
+def scratch_folder(kind: str) -> Path:
+    """A folder for the run's own files (pgbench's scripts and logs) in the temp dir, marked as
+    an embedded server's is and watched: removed also when the harness is killed, and found by
+    the next run and by `cleanup` if even the watchdog could not remove it."""
+    from bench.runner import watchdog
+
+    folder = Path(tempfile.mkdtemp(prefix=f"pgindexbench-{kind}-")).resolve()
+    write_marker(folder)
+    watchdog.watch_folder(folder)
+    return folder
+
+
+def remove_scratch_folder(folder: Path) -> None:
+    from bench.runner import watchdog
+
+    shutil.rmtree(folder, ignore_errors=True)
+    watchdog.forget(folder)
+
+
 def remove_folder(folder: Path) -> None:
     """Stop any postgres still running on it, then delete it."""
     from bench.runner.provision import _stop_strays

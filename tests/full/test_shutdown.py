@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -36,12 +37,12 @@ from cli_support import (
 PHASE_TIMEOUT = 180  # seconds to reach the phase (a loaded machine seeds slowly)
 
 
-def _slow_queries(folder: Path) -> Path:
+def _slow_queries(folder: Path, seconds: float = 2) -> Path:
     """The six shapes plus one that sleeps, so the measuring phase lasts a few seconds."""
     folder.mkdir()
     for f in QUERIES.glob("*.sql"):
         (folder / f.name).write_text(f.read_text())
-    (folder / "slow.sql").write_text("-- report_row: a slow query\nSELECT pg_sleep(2)\n")
+    (folder / "slow.sql").write_text(f"-- report_row: a slow query\nSELECT pg_sleep({seconds:g})\n")
     return folder
 
 
@@ -54,12 +55,51 @@ def _slow_migration(path: Path) -> Path:
     return path
 
 
-# (phase line to wait for, extra options) per phase
+def _slow_writes_project(folder: Path) -> Path:
+    """The 007 project with one more write workload, an UPDATE that sleeps 0.2 s per row (50 rows
+    a round), so a write phase lasts a while; a project file of its own names that folder."""
+    writes = folder / "writes"
+    writes.mkdir(parents=True)
+    for f in (QUERIES / "writes").glob("*.sql"):
+        (writes / f.name).write_text(f.read_text())
+    (writes / "update_slow.sql").write_text(
+        "-- table: leads\n-- name: update:slow\n-- rows: SELECT id FROM leads ORDER BY id\n"
+        "UPDATE leads SET updated_at = clock_timestamp() "
+        "WHERE id = :id AND (SELECT true FROM pg_sleep(0.2))\n")
+    project = tomllib.loads((REPO / "pg-index-bench.toml").read_text())
+    for key in ("migration", "queries", "mix"):
+        project[key] = str(REPO / project[key])
+    copies = ", ".join(f'"{t}"' for t in project["writes"]["copy_tables"])
+    path = folder / "pg-index-bench.toml"
+    path.write_text(
+        "".join(f'{k} = "{project[k]}"\n' for k in ("schema", "migration", "queries", "mix"))
+        + f'[data]\ngenerator = "{project["data"]["generator"]}"\n'
+        + f'[writes]\nfolder = "{writes}"\ncopy_tables = [{copies}]\n')
+    return path
+
+
+WRITES = ["--write-rounds", "2"]  # after NO_WRITES: the last one counts
+
+
+# (phase line to wait for, extra options) per phase of `run`; each holds its phase open for
+# seconds (a shape, a write or a migration that sleeps), and skips what would come before it
+# and take long (the A/A control before the later phases).
 def _phase_args(phase: str, tmp_path: Path) -> list[str]:
     if phase == "seed":
         return ["--scale", "0.05"]  # seeding lasts about a second
     if phase == "noise floor (A/A): reads":
         return ["--queries", str(_slow_queries(tmp_path / "queries"))]
+    if phase == "noise floor (A/A): writes":
+        return [*WRITES, "--project", str(_slow_writes_project(tmp_path / "app"))]
+    if phase == "measure before and after":
+        return ["--aa-rounds", "0", "--queries", str(_slow_queries(tmp_path / "queries"))]
+    if phase == "writes before and after":
+        return ["--aa-rounds", "0", *WRITES,
+                "--project", str(_slow_writes_project(tmp_path / "app"))]
+    if phase.startswith("per index"):  # the slow shape in each index state, and in the set's
+        return ["--aa-rounds", "0", "--per-index",  # reads
+                "--queries", str(_slow_queries(tmp_path / "queries", seconds=0.3))]
+    assert phase == "migrate up", phase
     return ["--migration", str(_slow_migration(tmp_path / "007_slow.py"))]
 
 

@@ -10,8 +10,6 @@ they were, so both twins hold the same data for the next phase.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -36,7 +34,7 @@ from bench.results.deploy import (
 )
 from bench.results.mix import WorkloadMix, load_mix
 from bench.results.model import ServerInfo, migration_name
-from bench.runner import cache, catalog, environment, migrate, reads
+from bench.runner import cache, catalog, environment, leftovers, migrate, reads
 from bench.runner.app_writes import load_app_writes
 from bench.runner.deploy import concurrently, pgbench, throughput, traffic
 from bench.runner.deploy.under_load import LoadPlan, engine_for, migrate_under_load
@@ -68,7 +66,7 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
         revision_id = str(getattr(module, "revision", "")) or None
     results = _new_results(cfg, mix, revision_id)
     wall = time.perf_counter()
-    workdir = Path(tempfile.mkdtemp(prefix="pgib-deploy-"))
+    workdir = leftovers.scratch_folder("deploy")  # gone even if the harness is killed
     try:
         echo("provision ...")
         with provision(cfg.dsn, keep=cfg.keep) as target:
@@ -133,7 +131,7 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
     finally:
         results.wall_seconds = round(time.perf_counter() - wall, 2)
         save(results, cfg)
-        shutil.rmtree(workdir, ignore_errors=True)
+        leftovers.remove_scratch_folder(workdir)
         if results.as_written or results.throughput:
             from bench.report.deploy import write_report
 

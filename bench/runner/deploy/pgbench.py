@@ -7,7 +7,8 @@ advance). Stopping terminates its server sessions (found by their application_na
 client ends and pgbench writes out its logs; a transaction cut short that way is not logged.
 
 The connection string goes to pgbench through PGDATABASE, never on its command line (where
-`ps` would show a password).
+`ps` would show a password). Each pgbench is told to the watchdog, which kills it if the harness
+dies first (kill -9): no load outlives the run.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import psycopg
 
 from bench.errors import ServerError
 from bench.results.pgbench_log import Txn, read_logs
-from bench.runner import client_tools
+from bench.runner import client_tools, watchdog
 from bench.runner.provision import mask
 
 PROTOCOL = "extended"  # unnamed statements, a custom plan per call, as the main run's EXPLAINs
@@ -79,11 +80,18 @@ def run(exe: Path, conninfo: str, scripts: Sequence[tuple[Path, int]], clients: 
         seconds: int, workdir: Path, seed: int, tag: str) -> list[Txn]:
     """pgbench for `seconds` at full speed (no --rate); its transactions."""
     prefix = workdir / f"log-{tag}"
-    proc = subprocess.run(_command(exe, scripts, clients, seconds, prefix, seed, None),
-                          env=_env(conninfo, APP_PREFIX + tag), capture_output=True, text=True,
-                          timeout=seconds + 120, check=False)
+    with subprocess.Popen(_command(exe, scripts, clients, seconds, prefix, seed, None),
+                          env=_env(conninfo, APP_PREFIX + tag), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        watchdog.watch_process(proc.pid)
+        try:
+            _out, err = proc.communicate(timeout=seconds + 120)
+        finally:  # also on a timeout or Ctrl-C: the with block kills and reaps it
+            if proc.poll() is None:
+                proc.kill()
+            watchdog.forget(proc.pid)
     if proc.returncode != 0:
-        raise ServerError(f"pgbench failed ({tag}): {_failure(proc.stderr, conninfo)}")
+        raise ServerError(f"pgbench failed ({tag}): {_failure(err, conninfo)}")
     return _logs(prefix)
 
 
@@ -104,6 +112,7 @@ class Background:
         self.started_at = time.time()
         self.proc = subprocess.Popen(self.cmd, env=_env(self.conninfo, self.app),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        watchdog.watch_process(self.proc.pid)
         self._wait_connected()
         return self
 
@@ -112,6 +121,8 @@ class Background:
         if self.proc is not None and self.proc.poll() is None:
             with suppress(Exception):  # cleanup on the way out of an error: never mask it
                 self._terminate()
+        if self.proc is not None:
+            watchdog.forget(self.proc.pid)
 
     def _sessions(self, conn: psycopg.Connection[Any]) -> int:
         row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
@@ -156,3 +167,5 @@ class Background:
             self.proc.communicate()
             raise ServerError(f"pgbench did not stop within {STOP_TIMEOUT_S:g} s of its "
                               "sessions being terminated") from None
+        finally:
+            watchdog.forget(self.proc.pid)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +29,16 @@ from bench.results.model import (
     ServerInfo,
 )
 from bench.results.stats import AA_SD, RUN_TO_RUN_SD
-from bench.runner import cache, cache_fit, catalog, disk, environment, migrate, reads
+from bench.runner import (
+    cache,
+    cache_fit,
+    catalog,
+    disk,
+    environment,
+    migrate,
+    reads,
+    round_order,
+)
 from bench.runner.app_writes import load_app_writes
 from bench.runner.derived_writes import derived_updates
 from bench.runner.machine_load import LoadMeter
@@ -93,9 +103,13 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                 twins: dict[Side, Target] = {"A": target, "B": other}
                 echo(f"twin: {other.dbname} is a copy of {target.dbname}; the migration will "
                      "go to the copy")
+                order = round_order.ALTERNATING
                 if cfg.cache == "warm":  # do both twins fit in shared_buffers?
                     results.cache_fit = cache_fit.size_up(_conninfo(twins))
                     echo(cache_fit.summary(results.cache_fit))
+                    order = round_order.decide(results.cache_fit)  # blocks if they do not
+                    if order.blocked:
+                        echo(round_order.describe(order))
                 writes = _write_bench(target, cfg, echo)
                 if writes and mix is not None:
                     per_index.check_mix_writes(cfg, mix, writes.names())
@@ -107,7 +121,7 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                     with step(echo, "noise floor (A/A): reads"):
                         results.cache = measure_reads(twins, cfg, shapes, params,
                                                       min(cfg.aa_rounds, cfg.read_rounds), into=aa,
-                                                      meter=meter.phase("A/A reads"))
+                                                      meter=meter.phase("A/A reads"), order=order)
                     if writes:
                         with step(echo, "noise floor (A/A): writes"), meter.phase("A/A writes"):
                             writes.measure_pair(_conninfo(twins), "aa", cfg.aa_rounds,
@@ -134,7 +148,7 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                         results.cache = measure_reads(twins, cfg, shapes, params,
                                                       cfg.read_rounds,
                                                       crosscheck=cfg.crosscheck_rounds, into=ab,
-                                                      meter=meter.phase("reads"))
+                                                      meter=meter.phase("reads"), order=order)
                     record_queries()
                     save_results(results, cfg)
                     if results.cache_fit and not results.cache_fit.fits:
@@ -160,7 +174,8 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                         save_results(results, cfg)
                         with step(echo, "per index: the recommended set, end to end"):
                             per_index.measure_set(target, results.per_index, cfg, shapes, params,
-                                                  writes, aa, sizes_before, measure_reads, echo)
+                                                  writes, aa, sizes_before,
+                                                  partial(measure_reads, order=order), echo)
                         save_results(results, cfg)
 
                     with step(echo, "migrate down"):
@@ -216,10 +231,12 @@ def _write_bench(target: Target, cfg: RunConfig, echo: Echo) -> WriteBench | Non
 def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape],
                   params: Params, rounds: int, *, crosscheck: int = 0,
                   into: dict[str, PairedResult],
-                  meter: AbstractContextManager[None] | None = None) -> CacheState:
+                  meter: AbstractContextManager[None] | None = None,
+                  order: round_order.RoundOrder | None = None) -> CacheState:
     """Warm (or empty) the cache of both twins, run the shapes on both side by side into
     `into` (round by round, so an interrupted run keeps what it measured); return the cache
-    state they ran in. `meter` wraps the measuring itself (not the restart and prewarm)."""
+    state they ran in. `meter` wraps the measuring itself (not the restart and prewarm);
+    `order` is how the rounds go over the twins (bench.runner.round_order)."""
     settings = reads.SessionSettings(cfg.parallel_workers, cfg.statement_timeout_s)
     conninfo = _conninfo(twins)
     if cfg.cache == "cold":
@@ -237,7 +254,7 @@ def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape]
     with meter or nullcontext():
         reads.measure_pair(conninfo, shapes, params, rounds=rounds, warmup=cfg.warmup,
                            settings=settings, max_time_s=cfg.max_time_s, crosscheck=crosscheck,
-                           into=into, progress=on_terminal(cfg.progress))
+                           into=into, progress=on_terminal(cfg.progress), round_order=order)
     state = states[0]
     if state.pg_prewarm and states[1].pg_prewarm:
         state.relations = (state.relations or 0) + (states[1].relations or 0)
