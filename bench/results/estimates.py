@@ -230,18 +230,36 @@ def phase_cost_units(phase: QueryPhase) -> list[tuple[str, float]]:
     return [(est.root_node_type, est.ms_per_cost_unit)]
 
 
-def cost_units(results: RunResults) -> list[CostUnit]:
-    """Milliseconds per cost unit by root node type over both phases of every shape, the node
-    types with the most plans first."""
-    values: dict[str, list[float]] = {}
-    shapes: dict[str, set[str]] = {}
+def _cost_unit_values(results: RunResults) -> Iterator[tuple[str, str, float]]:
+    """(shape, root node type, ms per cost unit) of every measured round of both phases."""
     for q in results.queries:
         for phase in (q.before, q.after):
             if phase is None or not phase.measured:
                 continue
             for kind, v in phase_cost_units(phase):
-                values.setdefault(kind, []).append(v)
-                shapes.setdefault(kind, set()).add(q.name)
-    rows = [CostUnit(kind, len(v), len(shapes[kind]), statistics.median(v), min(v), max(v))
-            for kind, v in values.items()]
+                yield q.name, kind, v
+
+
+def _summary(kind: str, values: list[float], shapes: set[str]) -> CostUnit:
+    return CostUnit(kind, len(values), len(shapes), statistics.median(values), min(values),
+                    max(values))
+
+
+def cost_units(results: RunResults) -> list[CostUnit]:
+    """Milliseconds per cost unit by root node type over both phases of every shape, the node
+    types with the most plans first."""
+    values: dict[str, list[float]] = {}
+    shapes: dict[str, set[str]] = {}
+    for name, kind, v in _cost_unit_values(results):
+        values.setdefault(kind, []).append(v)
+        shapes.setdefault(kind, set()).add(name)
+    rows = [_summary(kind, v, shapes[kind]) for kind, v in values.items()]
     return sorted(rows, key=lambda r: (-r.plans, r.node_type))
+
+
+def cost_unit_all(results: RunResults) -> CostUnit | None:
+    """Milliseconds per cost unit over every measured round of the run, whatever its root."""
+    rows = list(_cost_unit_values(results))
+    if not rows:
+        return None
+    return _summary("all plans", [v for _n, _k, v in rows], {n for n, _k, _v in rows})
