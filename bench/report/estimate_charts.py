@@ -42,15 +42,7 @@ def points(results: RunResults) -> list[tuple[str, float, float]]:
 def index_points(results: RunResults) -> list[tuple[str, float, float, bool]]:
     """(index, estimated, measured, the 50% rule and the measurement disagree) per index of a
     --per-index run whose deciding shape has both ratios."""
-    s = results.per_index
-    if s is None:
-        return []
-    out = []
-    for rec in s.indexes:
-        a = rec.advisor
-        if a and a.estimated_ratio and a.measured_factor and a.measured_factor > 0:
-            out.append((rec.name, a.estimated_ratio, a.measured_factor, bool(a.disagreement)))
-    return out
+    return estimates.index_points(results.per_index)
 
 
 # Where a label may go around its point (offset in points, horizontal alignment), in order of

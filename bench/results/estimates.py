@@ -39,6 +39,7 @@ from bench.results.model import (
     RunResults,
     ShapeEstimate,
 )
+from bench.results.per_index import PerIndexSection
 
 FLAGS: tuple[tuple[float, MisestimateFlag], ...] = ((1000.0, "1000x"), (100.0, "100x"),
                                                     (10.0, "10x"))
@@ -192,6 +193,20 @@ def for_query(q: QueryResult) -> ShapeEstimate | None:
     if q.estimate is not None:
         return q.estimate
     return shape_estimate(q.before, q.after, q.speedup)
+
+
+def index_points(section: PerIndexSection | None) -> list[tuple[str, float, float, bool]]:
+    """(index, estimated, measured, Dexter's rule and the measurement disagree) per index of
+    a --per-index run whose deciding shape (AdvisorCall.shape) has both ratios: the index
+    added alone, its estimated cost ratio and its measured time ratio."""
+    if section is None:
+        return []
+    out = []
+    for rec in section.indexes:
+        a = rec.advisor
+        if a and a.estimated_ratio and a.measured_factor and a.measured_factor > 0:
+            out.append((rec.name, a.estimated_ratio, a.measured_factor, bool(a.disagreement)))
+    return out
 
 
 @dataclass(frozen=True)
