@@ -256,6 +256,27 @@ def advisor_lines(cmp: Comparison) -> list[str]:
     return [*lines, ""]
 
 
+def estimate_lines(cmp: Comparison) -> list[str]:
+    """The compact estimated-vs-measured chart of the new run, with its caption and figures."""
+    chart = mermaid.estimate_chart(cmp)
+    if chart is None:
+        return []
+    shapes = [q for q in cmp.queries if q.new_estimated_speedup and q.new_speedup]
+    figures = ", ".join(f"`{q.name}` {factor(q.new_estimated_speedup)} → "
+                        f"{factor(q.new_speedup)}" for q in shapes)
+    ixs = mermaid.estimate_points(cmp)[len(shapes):]
+    lines = [f"**The planner's estimate against the measurement (new run)**: estimated speedup "
+             f"(the planner's total cost before / after) against measured, both axes log and "
+             f"on the same range, so the diagonal where they are equal runs from the "
+             f"bottom-left corner to the top-right one; above it, the indexes paid more than "
+             f"the planner expected. Per shape, estimated → measured: {figures}."]
+    if ixs:
+        lines[0] += (f" Also {len(ixs)} indexes of --per-index, each added alone on the "
+                     "shape that decides Dexter's rule for it: named \"(alone)\" where the "
+                     "rule and the measurement disagree, unnamed where they agree.")
+    return [*lines, "", chart, ""]
+
+
 def render(cmp: Comparison, links: list[str] | None = None) -> str:
     """The whole comparison. Summary lines first; every table inside one <details> block."""
     lines = [f"### pg-index-bench: {cmp.new_label} vs {cmp.base_label}", "", headline(cmp), "",
@@ -283,6 +304,7 @@ def render(cmp: Comparison, links: list[str] | None = None) -> str:
         lines += ["**Write cost of the indexes, base vs new** (cost per row with / without "
                   "them, per round; gates with --fail-on-write-regression)", "",
                   *_write_table(cmp.writes), ""]
+    lines += estimate_lines(cmp)
     lines += advisor_lines(cmp)
     lines += ["</details>", ""]
     return "\n".join(lines)

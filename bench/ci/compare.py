@@ -47,7 +47,7 @@ from scipy import stats as sps
 
 from bench.ci.signals import SignalReport, compare_signals
 from bench.errors import ConfigError, ResultsError
-from bench.results import store
+from bench.results import estimates, store
 from bench.results.model import QueryPhase, QueryResult, RunResults
 from bench.results.per_index import PerIndexSection
 from bench.results.stats import (
@@ -107,6 +107,7 @@ class QueryRow:
     new_verdict: str | None = None  # the new run's own before/after verdict
     base_indexes: tuple[str, ...] = ()
     new_indexes: tuple[str, ...] = ()
+    new_estimated_speedup: float | None = None  # the planner's cost ratio in new (not compared)
 
     @property
     def lost_index(self) -> bool:
@@ -382,6 +383,8 @@ def compare_queries(base: list[RunResults], new: list[RunResults], gate: Gate,
             expects_index=nq[0].expects_index, new_verdict=nq[0].verdict,
             base_indexes=tuple(bq[0].after.indexes_used if bq[0].after else ()),
             new_indexes=tuple(nq[0].after.indexes_used if nq[0].after else ()),
+            new_estimated_speedup=_middle([e.estimated_speedup if e else None
+                                           for e in map(estimates.for_query, nq)]),
         ))
     return rows, only_base, only_new
 

@@ -42,22 +42,19 @@ def points(results: RunResults) -> list[tuple[str, float, float]]:
 def index_points(results: RunResults) -> list[tuple[str, float, float, bool]]:
     """(index, estimated, measured, the 50% rule and the measurement disagree) per index of a
     --per-index run whose deciding shape has both ratios."""
-    s = results.per_index
-    if s is None:
-        return []
-    out = []
-    for rec in s.indexes:
-        a = rec.advisor
-        if a and a.estimated_ratio and a.measured_factor and a.measured_factor > 0:
-            out.append((rec.name, a.estimated_ratio, a.measured_factor, bool(a.disagreement)))
-    return out
+    return estimates.index_points(results.per_index)
 
 
 # Where a label may go around its point (offset in points, horizontal alignment), in order of
 # preference; each label takes the first place that overlaps no label or point drawn before.
 PLACES = (((7, 0), "left"), ((-7, 0), "right"), ((0, 10), "center"), ((0, -10), "center"),
           ((7, 10), "left"), ((-7, -10), "right"), ((7, -10), "left"), ((-7, 10), "right"),
-          ((4, 20), "left"), ((4, -20), "left"))
+          ((4, 20), "left"), ((4, -20), "left"),
+          # farther out, with a leader line to the point: for clusters (four shapes within a
+          # factor of two of each other are common)
+          ((12, -24), "left"), ((-12, 24), "right"), ((12, 24), "left"), ((-12, -24), "right"),
+          ((16, -36), "left"), ((-16, 36), "right"), ((16, 36), "left"), ((-16, -36), "right"))
+LEADER = 20  # points of offset from which a label gets a line to its point
 
 
 def _label(fig: Figure, ax: Axes, pts: list[tuple[str, float, float]],
@@ -70,6 +67,9 @@ def _label(fig: Figure, ax: Axes, pts: list[tuple[str, float, float]],
     for est, meas in [(e, m) for _n, e, m in pts] + (others or []):
         x, y = ax.transData.transform((est, meas))
         taken.append(Bbox.from_bounds(x - 4, y - 4, 8, 8))
+    legend = ax.get_legend()
+    if legend is not None:  # placed before the labels: they keep out of it
+        taken.append(legend.get_window_extent(renderer))
     for name, est, meas in sorted(pts, key=lambda p: (p[1], p[2])):
         best = None
         for (dx, dy), ha in PLACES:
@@ -90,6 +90,11 @@ def _label(fig: Figure, ax: Axes, pts: list[tuple[str, float, float]],
                 break
         assert best is not None
         taken.append(best[2])
+        ox, oy = best[1].xyann
+        if max(abs(ox), abs(oy)) > LEADER:  # measured without it: the line may cross a label
+            ax.annotate("", (est, meas), textcoords="offset points", xytext=(ox, oy),
+                        arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.6,
+                                    "shrinkA": 0, "shrinkB": 3})
 
 
 def draw(results: RunResults, path: Path) -> bool:

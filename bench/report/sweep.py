@@ -9,12 +9,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.formatting import factor, ms
-from bench.results import store
-from bench.results.model import RunResults, SweepQuery, SweepResults, SweepRun
+from bench.report import sweep_cost_units
+from bench.results import estimates, store
+from bench.results.model import (
+    RunResults,
+    SweepCostUnit,
+    SweepQuery,
+    SweepResults,
+    SweepRun,
+)
 
 
 def scale_dir(out: Path, scale: float) -> Path:
     return out / f"scale-{scale:g}"
+
+
+def _cost_unit(c: estimates.CostUnit) -> SweepCostUnit:
+    return SweepCostUnit(node_type=c.node_type, plans=c.plans, shapes=c.shapes,
+                         median_ms_per_unit=c.median_ms_per_unit,
+                         min_ms_per_unit=c.min_ms_per_unit, max_ms_per_unit=c.max_ms_per_unit)
 
 
 def summarize_run(results: RunResults) -> SweepRun:
@@ -31,7 +44,10 @@ def summarize_run(results: RunResults) -> SweepRun:
     seed = results.seed
     return SweepRun(scale=results.config.scale, rows=seed.rows if seed else {},
                     total_rows=seed.total_rows if seed else None, complete=results.complete,
-                    queries=queries)
+                    queries=queries,
+                    cost_units=[_cost_unit(c) for c in estimates.cost_units(results)],
+                    cost_unit_all=(_cost_unit(c) if (c := estimates.cost_unit_all(results))
+                                   else None))
 
 
 def write_sweep(out: Path, scales: tuple[float, ...]) -> SweepResults:
@@ -71,4 +87,5 @@ def render(sweep: SweepResults) -> str:
                          f"{ms(q.before_median_ms)} → {ms(q.after_median_ms)}")
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
     lines += ["", "![growth](growth.png)", ""]
+    lines += sweep_cost_units.section(runs)
     return "\n".join(lines)

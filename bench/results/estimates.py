@@ -39,6 +39,7 @@ from bench.results.model import (
     RunResults,
     ShapeEstimate,
 )
+from bench.results.per_index import PerIndexSection
 
 FLAGS: tuple[tuple[float, MisestimateFlag], ...] = ((1000.0, "1000x"), (100.0, "100x"),
                                                     (10.0, "10x"))
@@ -194,6 +195,20 @@ def for_query(q: QueryResult) -> ShapeEstimate | None:
     return shape_estimate(q.before, q.after, q.speedup)
 
 
+def index_points(section: PerIndexSection | None) -> list[tuple[str, float, float, bool]]:
+    """(index, estimated, measured, Dexter's rule and the measurement disagree) per index of
+    a --per-index run whose deciding shape (AdvisorCall.shape) has both ratios: the index
+    added alone, its estimated cost ratio and its measured time ratio."""
+    if section is None:
+        return []
+    out = []
+    for rec in section.indexes:
+        a = rec.advisor
+        if a and a.estimated_ratio and a.measured_factor and a.measured_factor > 0:
+            out.append((rec.name, a.estimated_ratio, a.measured_factor, bool(a.disagreement)))
+    return out
+
+
 @dataclass(frozen=True)
 class CostUnit:
     """Milliseconds per planner cost unit of the plans whose root is one node type."""
@@ -230,18 +245,36 @@ def phase_cost_units(phase: QueryPhase) -> list[tuple[str, float]]:
     return [(est.root_node_type, est.ms_per_cost_unit)]
 
 
-def cost_units(results: RunResults) -> list[CostUnit]:
-    """Milliseconds per cost unit by root node type over both phases of every shape, the node
-    types with the most plans first."""
-    values: dict[str, list[float]] = {}
-    shapes: dict[str, set[str]] = {}
+def _cost_unit_values(results: RunResults) -> Iterator[tuple[str, str, float]]:
+    """(shape, root node type, ms per cost unit) of every measured round of both phases."""
     for q in results.queries:
         for phase in (q.before, q.after):
             if phase is None or not phase.measured:
                 continue
             for kind, v in phase_cost_units(phase):
-                values.setdefault(kind, []).append(v)
-                shapes.setdefault(kind, set()).add(q.name)
-    rows = [CostUnit(kind, len(v), len(shapes[kind]), statistics.median(v), min(v), max(v))
-            for kind, v in values.items()]
+                yield q.name, kind, v
+
+
+def _summary(kind: str, values: list[float], shapes: set[str]) -> CostUnit:
+    return CostUnit(kind, len(values), len(shapes), statistics.median(values), min(values),
+                    max(values))
+
+
+def cost_units(results: RunResults) -> list[CostUnit]:
+    """Milliseconds per cost unit by root node type over both phases of every shape, the node
+    types with the most plans first."""
+    values: dict[str, list[float]] = {}
+    shapes: dict[str, set[str]] = {}
+    for name, kind, v in _cost_unit_values(results):
+        values.setdefault(kind, []).append(v)
+        shapes.setdefault(kind, set()).add(name)
+    rows = [_summary(kind, v, shapes[kind]) for kind, v in values.items()]
     return sorted(rows, key=lambda r: (-r.plans, r.node_type))
+
+
+def cost_unit_all(results: RunResults) -> CostUnit | None:
+    """Milliseconds per cost unit over every measured round of the run, whatever its root."""
+    rows = list(_cost_unit_values(results))
+    if not rows:
+        return None
+    return _summary("all plans", [v for _n, _k, v in rows], {n for n, _k, _v in rows})

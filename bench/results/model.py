@@ -721,12 +721,27 @@ class SweepQuery(Record):
     verdict: ReadVerdict | None
 
 
+class SweepCostUnit(Record):
+    """Milliseconds per planner cost unit at one scale, of the plans whose root is one node
+    type: each round's execution time over its root's total cost (TIMING OFF measures no
+    node's own time), both phases of every shape (bench.results.estimates.cost_units)."""
+
+    node_type: str
+    plans: int  # rounds it rests on
+    shapes: int
+    median_ms_per_unit: float
+    min_ms_per_unit: float
+    max_ms_per_unit: float
+
+
 class SweepRun(Record):
     scale: float
     rows: dict[str, int]
     total_rows: int | None
     complete: bool
     queries: list[SweepQuery]
+    cost_units: list[SweepCostUnit] = Field(default_factory=list)  # older sweeps: none
+    cost_unit_all: SweepCostUnit | None = None  # every plan of the run together
 
 
 class SweepResults(Record):

@@ -192,10 +192,15 @@ def test_the_comment_renders_with_its_charts(doctor: bool) -> None:
     assert "<details><summary>Per-shape details</summary>" in html
     assert '<a href="https://example.invalid/r">reports</a>' in html
     blocks = _mermaid_blocks(html)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     assert "Latency with the indexes" in blocks[0] and "Write cost per row" in blocks[1]
-    for block in blocks:
+    for block in blocks[:2]:
         _check_xychart(block)
+    # The third, in the details: the planner's estimate against the measurement, a point per
+    # shape (tests/fast/test_comment_estimates.py checks its coordinates).
+    assert html.index("<details>") < html.index("quadrantChart") < html.index("</details>")
+    assert blocks[2].splitlines()[1] == "quadrantChart"
+    assert len(re.findall(r'^    "[a-z_]+": \[', blocks[2], re.M)) == 6
     assert ("no longer uses" in html) == doctor
 
 

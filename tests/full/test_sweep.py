@@ -31,3 +31,11 @@ def test_sweep_writes_per_scale_runs_table_and_chart(tmp_path: Path) -> None:
     text = (tmp_path / "sweep.md").read_text()
     assert "scale 0.005 (10,000 rows)" in text and "`fk_join`" in text
     assert (tmp_path / "growth.png").read_bytes()[:4] == b"\x89PNG"
+    # Time per cost unit by root node type, from the real plans' per-round costs and times.
+    for run in sweep.runs:
+        assert run.cost_units and run.cost_unit_all
+        assert sum(c.plans for c in run.cost_units) == run.cost_unit_all.plans == 6 * 2 * 4
+        assert all(0 < c.min_ms_per_unit <= c.median_ms_per_unit <= c.max_ms_per_unit
+                   for c in run.cost_units)
+    assert "## Time per planner cost unit, by scale" in text
+    assert "| *all plans* |" in text and "Read across the scales" in text
