@@ -23,6 +23,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from bench.data.strings import Pick, Pool, Raw, Text
 from bench.results.table_stats import ColumnStats, ForeignKeyFanout
 
 
@@ -133,9 +134,22 @@ class ColumnModel:
     lo: np.ndarray  # float: number, epoch ms, or for text the index of its first label
     hi: np.ndarray
     cells: np.ndarray  # int: distinct values a bucket holds (1 for an atom)
-    labels: tuple[str, ...] = ()  # text: every value a row can get, in value order
+    # text: each piece's value (a most common value, or a bucket's lower bound); a bucket's
+    # cell k > 0 is that value with k as a zero-padded suffix of `suffix_width` digits
+    piece_labels: tuple[str, ...] = ()
     sorted_share: float = 0.0
     descending: bool = False
+    suffix_width: int = 1
+
+    @cached_property
+    def labels(self) -> tuple[str, ...]:
+        """text: every value a row can get, in value order (what numbers() indexes). Only
+        for inspection: the generator builds a row's value from its piece and cell, so a
+        column of a million values never makes a million strings."""
+        out: list[str] = []
+        for label, c in zip(self.piece_labels, self.cells.tolist(), strict=True):
+            out += [label, *(f"{label}{j:0{self.suffix_width}d}" for j in range(1, c))]
+        return tuple(out)
 
     @cached_property
     def _tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -168,34 +182,84 @@ class ColumnModel:
         """Q(u) as a float: a number, epoch ms, or for text the index of the label. An atom's
         span is 0, so the same arithmetic gives its value; a bucket's value is the middle of
         the cell u falls in (with 2^40 cells, as good as u's own place)."""
-        starts, inverse, cells, span, atoms_only = self._tables
-        piece = self._piece(u)
-        if atoms_only:
+        piece, cell = self.piece_cell(u)
+        if cell is None:
             values: np.ndarray = self.lo[piece]
             return values
-        frac = np.clip((u - starts[piece]) * inverse[piece], 0.0, 1.0 - 1e-12)
-        c = cells[piece]
-        cell = np.floor(frac * c)
         if self.kind == "text":
             labels: np.ndarray = self.lo[piece] + cell
             return labels
-        out: np.ndarray = self.lo[piece] + (cell + 0.5) / c * span[piece]
+        _, _, cells, span, _ = self._tables
+        out: np.ndarray = self.lo[piece] + (cell + 0.5) / cells[piece] * span[piece]
         return out
+
+    def piece_cell(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The piece each u falls in, and the cell inside it (as floats; None: every piece is
+        an atom, so every cell is 0)."""
+        starts, inverse, cells, _, atoms_only = self._tables
+        piece = self._piece(u)
+        if atoms_only:
+            return piece, None
+        frac = np.clip((u - starts[piece]) * inverse[piece], 0.0, 1.0 - 1e-12)
+        cell: np.ndarray = np.floor(frac * cells[piece])
+        return piece, cell
 
     def uniforms(self, rng: np.random.Generator, rows: np.ndarray, total: int) -> np.ndarray:
         """u per row (1-based row numbers of a table of `total` rows): one uniform v per row;
         below the sorted share the row's position, else (v - share) / (1 - share), uniform."""
         v = rng.random(len(rows))
-        share = self.sorted_share
-        if share <= 0:
+        if self.sorted_share <= 0:
             return v
-        position = (rows - 0.5) / max(1, total)
-        if self.descending:
-            position = 1.0 - position
-        rest = (v - share) / (1.0 - share) if share < 1 else v
-        out: np.ndarray = np.where(v < share, position, rest)
-        return out
+        return _sorted_in(v, _positions(rows, total, self.descending), self.sorted_share)
 
+
+def _positions(rows: np.ndarray, total: int, descending: bool) -> np.ndarray:
+    position: np.ndarray = (rows - 0.5) / max(1, total)
+    return 1.0 - position if descending else position
+
+
+def _sorted_in(v: np.ndarray, position: np.ndarray, share: float) -> np.ndarray:
+    """u: the row's position where v < share, else v stretched back to a uniform."""
+    rest = (v - share) / (1.0 - share) if share < 1 else v
+    out: np.ndarray = np.where(v < share, position, rest)
+    return out
+
+
+
+@dataclass(frozen=True)
+class TextLabels:
+    """A text column's values as the generator sends them: each piece's label from a pool
+    (encoded once), then, for a bucket's cell k > 0, k's zero-padded digits (per row, in a
+    few vectorised steps), cut where varchar(n) cuts the whole value."""
+
+    pool: Pool
+    room: np.ndarray  # per piece: how many suffix digits fit after its label
+    width: int
+    suffixed: bool  # some bucket has more than one value
+
+    def text(self, piece: np.ndarray, cell: np.ndarray | None) -> Text:
+        codes = piece.astype(np.int64)
+        if cell is None or not self.suffixed:
+            return Text((Pick(self.pool, codes),))
+        c = cell.astype(np.int64)
+        keep = np.where(c > 0, self.room[codes], 0)
+        powers = 10 ** np.arange(self.width - 1, -1, -1, dtype=np.int64)
+        digits = ((c[:, None] // powers) % 10 + ord("0")).astype(np.uint8)
+        digits[np.arange(self.width)[None, :] >= keep[:, None]] = 0  # S dtype drops NULs
+        raw = np.array(digits.view(f"S{self.width}").ravel().tolist(), dtype=object)
+        return Text((Pick(self.pool, codes), Raw(raw, keep.astype(np.int64))))
+
+
+def text_labels(model: ColumnModel, length: int | None) -> TextLabels:
+    """The labels of a text column's model, cut to `length` characters (varchar(n))."""
+    full = list(model.piece_labels)
+    width = model.suffix_width
+    if not length:
+        return TextLabels(Pool(full), np.full(len(full), width), width,
+                          bool((model.cells > 1).any()))
+    room = np.array([min(width, max(0, length - len(v))) for v in full], dtype=np.int64)
+    return TextLabels(Pool([v[:length] for v in full]), room, width,
+                      bool((model.cells > 1).any()))
 
 _CONTINUOUS = 1 << 40  # cells: as good as every value distinct
 
@@ -282,25 +346,23 @@ def column_model(stats: ColumnStats, rows: int, kind: str, *,
                 pieces.append((rest / buckets * part, False, x0, x1))
         pieces.sort(key=lambda p: (float(p[2]), not p[1]))  # type: ignore[arg-type]
         labels: tuple[str, ...] = ()
+        width = 1
     else:
-        per_bucket = 1
         buckets = len(bounds) - 1
         cells_h = cells_for(max(1.0, distinct - len(mcv)), hist_rows) if buckets > 0 else 1.0
         per_bucket = max(1, min(10_000, math.ceil(cells_h / max(1, buckets))))
-        entries: list[tuple[str, float, bool, list[str]]] = []
+        width = len(str(per_bucket - 1))
+        entries: list[tuple[str, float, bool, int]] = []  # (label, mass, atom, its values)
         for label, f in zip(mcv, freqs, strict=True):
-            entries.append((label, f, True, [label]))
+            entries.append((label, f, True, 1))
         for k in range(max(0, buckets)):
-            b = bounds[k]
-            width = len(str(per_bucket - 1))
-            names = [b] + [f"{b}{j:0{width}d}" for j in range(1, per_bucket)]
-            entries.append((b, rest / buckets, False, names))
+            entries.append((bounds[k], rest / buckets, False, per_bucket))
         entries.sort(key=lambda e: (e[0], not e[2]))
-        label_list: list[str] = []
-        for _, f, is_atom, names in entries:
-            pieces.append((f, is_atom, float(len(label_list)), float(len(label_list))))
-            label_list.extend(names)
-        labels = tuple(label_list)
+        first = 0  # the index of the piece's first value among all the column's values
+        for _, f, is_atom, count in entries:
+            pieces.append((f, is_atom, float(first), float(first)))
+            first += count
+        labels = tuple(e[0] for e in entries)
     masses = np.array([p[0] for p in pieces], dtype=float)
     if masses.sum() <= 0:
         return None
@@ -318,13 +380,13 @@ def column_model(stats: ColumnStats, rows: int, kind: str, *,
         if want == "number" and kind in ("int2", "int4", "int8"):
             cells = np.where(atom, 1, np.minimum(cells, np.maximum(1, (hi - lo).astype(np.int64)
                                                                   + 1)))
-    model = ColumnModel(want, stats.null_frac, ends, atom, lo, hi, cells, labels)
+    model = ColumnModel(want, stats.null_frac, ends, atom, lo, hi, cells, labels,
+                        suffix_width=width)
     target = stats.correlation
     if target is None or not math.isfinite(target):
         return model
     share, descending = sorted_share(model, target)
-    return ColumnModel(want, stats.null_frac, ends, atom, lo, hi, cells, labels, share,
-                       descending)
+    return replace(model, sorted_share=share, descending=descending)
 
 
 def pg_correlation(keys: np.ndarray) -> float:
@@ -333,7 +395,10 @@ def pg_correlation(keys: np.ndarray) -> float:
     n = len(keys)
     if n < 2:
         return 0.0
-    order = np.lexsort((np.arange(n), keys))
+    # Ties ranked in physical order: a key unique per row (the value's dense rank, then the
+    # position), so that the quick sort gives the stable sort's order at a fraction of its time.
+    _, dense = np.unique(keys, return_inverse=True)
+    order = np.argsort(dense.astype(np.int64).ravel() * n + np.arange(n))
     rank = np.empty(n)
     rank[order] = np.arange(n)
     pos = np.arange(n, dtype=float)
@@ -345,12 +410,12 @@ def sorted_share(model: ColumnModel, target: float) -> tuple[float, bool]:
     """The share of rows whose u is their position that gives `target` correlation (bisection
     on a simulation of _SIM_ROWS rows, a fixed stream: the same answer in every process)."""
     descending = target < 0
+    # What uniforms() would draw from this stream, made once for all the bisection's steps.
+    v = np.random.default_rng(7).random(_SIM_ROWS)
+    position = _positions(np.arange(1, _SIM_ROWS + 1), _SIM_ROWS, descending)
 
     def correlation(share: float) -> float:
-        rng = np.random.default_rng(7)
-        m = replace(model, sorted_share=share, descending=descending)
-        u = m.uniforms(rng, np.arange(1, _SIM_ROWS + 1), _SIM_ROWS)
-        return pg_correlation(m.numbers(u))
+        return pg_correlation(model.numbers(_sorted_in(v, position, share) if share > 0 else v))
 
     goal = abs(target)
     base = correlation(0.0)

@@ -46,11 +46,17 @@ from bench.data.columns import (
     values,
 )
 from bench.data.fanout import Weighted, allocate, levels, pareto_weights, split_rows, stream
-from bench.data.from_stats import ColumnModel, column_model, fanout_slots
+from bench.data.from_stats import (
+    ColumnModel,
+    TextLabels,
+    column_model,
+    fanout_slots,
+    text_labels,
+)
 from bench.data.generator import Block
 from bench.data.spec import CompiledSpec
 from bench.data.spec_check import DataSpec
-from bench.data.strings import Pick, Pool, Text
+from bench.data.strings import Text
 from bench.errors import ConfigError
 from bench.results.table_stats import StatsFile
 
@@ -112,7 +118,8 @@ class Context:
     starts: dict[str, np.ndarray]  # table with a composite key -> first row of each group
     pools: Pools
     # From a stats file (--stats): columns' models (and text pools), foreign keys' slots.
-    models: dict[tuple[str, str], tuple[ColumnModel, Pool | None]] = field(default_factory=dict)
+    models: dict[tuple[str, str], tuple[ColumnModel, TextLabels | None]] = field(
+        default_factory=dict)
     fanouts: dict[tuple[str, tuple[str, ...]], Parents] = field(default_factory=dict)
     null_fracs: dict[tuple[str, str], float] = field(default_factory=dict)
     finish: dict[str, Finish] = field(default_factory=dict)  # per table, from a data spec
@@ -183,11 +190,11 @@ class GenericGenerator:
                        finish)
 
     def _from_stats(self, seed: int, counts: Mapping[str, int]) -> tuple[
-            dict[tuple[str, str], tuple[ColumnModel, Pool | None]],
+            dict[tuple[str, str], tuple[ColumnModel, TextLabels | None]],
             dict[tuple[str, tuple[str, ...]], Parents], dict[tuple[str, str], float]]:
         """The columns and foreign keys the stats file describes (bench/data/from_stats.py),
         for the tables' sizes at this scale. Keys and unique columns stay the generator's own."""
-        models: dict[tuple[str, str], tuple[ColumnModel, Pool | None]] = {}
+        models: dict[tuple[str, str], tuple[ColumnModel, TextLabels | None]] = {}
         fanouts: dict[tuple[str, tuple[str, ...]], Parents] = {}
         null_fracs: dict[tuple[str, str], float] = {}
         if self.stats is None:
@@ -209,11 +216,8 @@ class GenericGenerator:
                                      choices=spec.choices)
                 if model is None:
                     continue
-                pool = None
-                if model.kind == "text":
-                    labels = [v[: spec.length] if spec.length else v for v in model.labels]
-                    pool = Pool(labels)
-                models[(table.name, column.name)] = (model, pool)
+                labels = text_labels(model, spec.length) if model.kind == "text" else None
+                models[(table.name, column.name)] = (model, labels)
         for fk_stats in self.stats.foreign_keys:
             plan = self.plans.get(fk_stats.table)
             if plan is None:
@@ -380,13 +384,14 @@ class GenericGenerator:
             walk(name, ())
 
 
-def _modelled(spec: Spec, model: ColumnModel, pool: Pool | None, rng: np.random.Generator,
-              rows: np.ndarray, total: int) -> Values:
+def _modelled(spec: Spec, model: ColumnModel, labels: TextLabels | None,
+              rng: np.random.Generator, rows: np.ndarray, total: int) -> Values:
     """A block of a column made from its statistics, in the representation of its kind."""
-    x = model.numbers(model.uniforms(rng, rows, total))
+    u = model.uniforms(rng, rows, total)
     if model.kind == "text":
-        assert pool is not None
-        return Text((Pick(pool, x.astype(np.int64)),))
+        assert labels is not None
+        return labels.text(*model.piece_cell(u))
+    x = model.numbers(u)
     if model.kind == "boolean":
         flags: np.ndarray = x > 0.5
         return flags
