@@ -16,6 +16,7 @@ bucket's lower bound. Rows come out shuffled.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -23,7 +24,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from bench.data.strings import Pick, Pool, Raw, Text
+from bench.data.strings import Pick, Pool, Text
 from bench.results.table_stats import ColumnStats, ForeignKeyFanout
 
 
@@ -228,38 +229,77 @@ def _sorted_in(v: np.ndarray, position: np.ndarray, share: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TextLabels:
-    """A text column's values as the generator sends them: each piece's label from a pool
-    (encoded once), then, for a bucket's cell k > 0, k's zero-padded digits (per row, in a
-    few vectorised steps), cut where varchar(n) cuts the whole value."""
+    """A text column's values as the generator sends them: each piece's label from one pool,
+    then, for a bucket's cell k > 0, k's zero-padded digits from another (cut where
+    varchar(n) cuts the whole value). Both pools are encoded once, so a row costs two
+    lookups, however many values the column has."""
 
-    pool: Pool
-    room: np.ndarray  # per piece: how many suffix digits fit after its label
-    width: int
-    suffixed: bool  # some bucket has more than one value
+    pool: Pool  # a label per piece
+    suffixes: Pool | None  # per (room, cell): "" for cell 0, else the cell's digits
+    offset: np.ndarray  # per piece: where its room's suffixes start in `suffixes`
 
     def text(self, piece: np.ndarray, cell: np.ndarray | None) -> Text:
         codes = piece.astype(np.int64)
-        if cell is None or not self.suffixed:
+        if cell is None or self.suffixes is None:
             return Text((Pick(self.pool, codes),))
-        c = cell.astype(np.int64)
-        keep = np.where(c > 0, self.room[codes], 0)
-        powers = 10 ** np.arange(self.width - 1, -1, -1, dtype=np.int64)
-        digits = ((c[:, None] // powers) % 10 + ord("0")).astype(np.uint8)
-        digits[np.arange(self.width)[None, :] >= keep[:, None]] = 0  # S dtype drops NULs
-        raw = np.array(digits.view(f"S{self.width}").ravel().tolist(), dtype=object)
-        return Text((Pick(self.pool, codes), Raw(raw, keep.astype(np.int64))))
+        return Text((Pick(self.pool, codes),
+                     Pick(self.suffixes, self.offset[codes] + cell.astype(np.int64))))
 
 
 def text_labels(model: ColumnModel, length: int | None) -> TextLabels:
     """The labels of a text column's model, cut to `length` characters (varchar(n))."""
     full = list(model.piece_labels)
     width = model.suffix_width
-    if not length:
-        return TextLabels(Pool(full), np.full(len(full), width), width,
-                          bool((model.cells > 1).any()))
-    room = np.array([min(width, max(0, length - len(v))) for v in full], dtype=np.int64)
-    return TextLabels(Pool([v[:length] for v in full]), room, width,
-                      bool((model.cells > 1).any()))
+    labels = [v[:length] for v in full] if length else full
+    per_piece = int(model.cells.max(initial=1))
+    if per_piece <= 1:
+        return TextLabels(Pool(labels), None, np.zeros(len(full), dtype=np.int64))
+    room = [min(width, max(0, length - len(v))) if length else width for v in full]
+    rooms = sorted(set(room))
+    digits = [f"{c:0{width}d}" for c in range(per_piece)]
+    suffixes = [("" if c == 0 else digits[c][:r]) for r in rooms for c in range(per_piece)]
+    where = {r: i * per_piece for i, r in enumerate(rooms)}
+    return TextLabels(Pool(labels), Pool(suffixes),
+                      np.array([where[r] for r in room], dtype=np.int64))
+
+
+Modelled = tuple[ColumnModel, TextLabels | None]
+
+
+class LazyModels(MutableMapping[tuple[str, str], Modelled]):
+    """(table, column) -> its model, each made on first use: a table's models are then made
+    by the loading process that generates that table (in parallel with the other's, and not
+    at all for a table nothing generates), instead of all of them before the first COPY. A
+    model set from outside (a data spec's) replaces the recipe."""
+
+    def __init__(self, recipes: dict[tuple[str, str], Callable[[], Modelled | None]]) -> None:
+        self._recipes = recipes
+        self._made: dict[tuple[str, str], Modelled | None] = {}
+
+    def _make(self, key: tuple[str, str]) -> Modelled | None:
+        if key not in self._made:
+            self._made[key] = self._recipes[key]()
+        return self._made[key]
+
+    def __getitem__(self, key: tuple[str, str]) -> Modelled:
+        found = self._make(key) if key in self._recipes or key in self._made else None
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __setitem__(self, key: tuple[str, str], value: Modelled) -> None:
+        self._made[key] = value
+
+    def __delitem__(self, key: tuple[str, str]) -> None:
+        self[key]  # KeyError if it has none
+        self._made[key] = None
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        keys = dict.fromkeys([*self._recipes, *self._made])
+        return (k for k in keys if self._make(k) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 _CONTINUOUS = 1 << 40  # cells: as good as every value distinct
 
