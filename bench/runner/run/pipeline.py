@@ -211,7 +211,7 @@ def _user_clones(stack: ExitStack, cfg: RunConfig, results: RunResults,
                                same_server=pair.same_server)
     rows = sum(a.rows.values())
     echo(f"twins: {pair.a.dbname} (A) and {pair.b.dbname} (B), clones alike: {len(a.tables)} "
-         f"tables, {rows:,} rows, {sum(a.bytes.values()) / 2**20:,.0f} MiB each"
+         f"tables, {rows:,} rows, {sum(a.bytes.values()) / 1e6:,.1f} MB each"
          f"{'' if pair.same_server else ' (on two servers)'}; nothing seeded or copied; the "
          "migration goes to B and is undone at the end")
     return pair.a, pair.b, b
