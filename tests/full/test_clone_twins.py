@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bench.config import RunConfig
 from bench.runner import catalog
@@ -39,6 +39,10 @@ def _create(admin: str, name: str, template: str | None = None) -> str:
             sql.Identifier(name),
             sql.SQL(" TEMPLATE {}").format(sql.Identifier(template)) if template else sql.SQL("")))
     return make_conninfo(admin, dbname=name)
+
+
+def _name(conninfo: str) -> str:
+    return str(conninfo_to_dict(conninfo)["dbname"])
 
 
 def _drop(admin: str, name: str) -> None:
@@ -87,15 +91,18 @@ def test_a_run_on_two_clones_seeds_nothing_and_leaves_them_as_found(
     out = tmp_path / "out"
     proc = run_cli("run", "--twins", a, b, *QUICK, "--write-rounds", "2", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert "seed" not in proc.stderr and "twin:" not in proc.stderr, proc.stderr
+    phases = [line.split(" ...")[0].split(":")[0] for line in proc.stderr.splitlines()]
+    assert "seed" not in phases and "twin" not in phases and "provision" not in phases, \
+        proc.stderr  # no seeding, no copy, no scratch database
+    assert "twins" in phases, proc.stderr
     assert "migrate down:" in proc.stderr, proc.stderr
     assert _databases(pg_server) == databases  # none created, none dropped
     assert _state(a) == before["A"] and _state(b) == before["B"]
     results = json.loads((out / "results.json").read_text())
     assert results["complete"] and results["seed"] is None
     made = results["clones"]
-    assert made["a"]["database"] == a.rsplit("=", 1)[-1]
-    assert made["b"]["database"] == b.rsplit("=", 1)[-1]
+    assert made["a"]["database"] == _name(a)
+    assert made["b"]["database"] == _name(b)
     assert made["a"]["rows"] == made["b"]["rows"] and sum(made["a"]["rows"].values()) > 10_000
     assert made["b"]["bytes"] > 0 and made["same_server"] is True
     assert made["restored"] is True and made["undone"] == [] and made["left_behind"] == []
@@ -153,7 +160,7 @@ def test_clones_that_differ_stop_the_run_with_one_line(
     a, _b = clones
     name = f"app_clone_c_{secrets.token_hex(3)}"
     try:
-        c = _create(pg_server, name, template=a.rsplit("=", 1)[-1])
+        c = _create(pg_server, name, template=_name(a))
         with psycopg.connect(c, autocommit=True) as conn:
             conn.execute("DROP TABLE organization_charts")
         proc = run_cli("run", "--twins", a, c, *QUICK, "--out", str(tmp_path / "out"))
