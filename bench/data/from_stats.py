@@ -435,10 +435,18 @@ def pg_correlation(keys: np.ndarray) -> float:
     n = len(keys)
     if n < 2:
         return 0.0
-    # Ties ranked in physical order: a key unique per row (the value's dense rank, then the
-    # position), so that the quick sort gives the stable sort's order at a fraction of its time.
-    _, dense = np.unique(keys, return_inverse=True)
-    order = np.argsort(dense.astype(np.int64).ravel() * n + np.arange(n))
+    # Ties ranked in physical order, as a stable sort would, at a fraction of its time: a
+    # quick sort, and only where values repeat a stable one of their dense ranks (a radix
+    # sort while they fit in 16 bits).
+    order = np.argsort(keys)
+    ordered = keys[order]
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    first[1:] = ordered[1:] != ordered[:-1]
+    if not first.all():
+        dense = np.empty(n, dtype=np.int64)
+        dense[order] = np.cumsum(first) - 1
+        order = np.argsort(dense.astype(np.uint16) if n <= 1 << 16 else dense, kind="stable")
     rank = np.empty(n)
     rank[order] = np.arange(n)
     pos = np.arange(n, dtype=float)
