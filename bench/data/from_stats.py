@@ -120,6 +120,9 @@ def _from_histogram(kind: str, bounds: list[object], count: int,
 # rows (G(1 - exp(-rows/G))) is the target distinct count (n_distinct, or -n_distinct * rows).
 
 _SIM_ROWS = 20_000
+_MAX_STEPS = 12  # root finding: at most this many simulations past the two ends
+_SHARE_TOLERANCE = 1 / 4096
+_CORRELATION_TOLERANCE = 1e-4  # ANALYZE's own sample moves correlation by ~1e-2
 _GUIDE = 1 << 14  # cells of the guide table that finds a u's piece
 _LOOKUP_SLOTS = 50_000_000  # child rows up to which a slot -> parent table is kept (4 B each)
 
@@ -455,28 +458,47 @@ def pg_correlation(keys: np.ndarray) -> float:
 
 
 def sorted_share(model: ColumnModel, target: float) -> tuple[float, bool]:
-    """The share of rows whose u is their position that gives `target` correlation (bisection
-    on a simulation of _SIM_ROWS rows, a fixed stream: the same answer in every process)."""
+    """The share of rows whose u is their position that gives `target` correlation: the root
+    of the simulated correlation (_SIM_ROWS rows, a fixed stream: the same answer in every
+    process) minus the target, by regula falsi with the Illinois step inside [0, 1], to
+    within _SHARE_TOLERANCE of the share or _CORRELATION_TOLERANCE of the correlation (the
+    curve is smooth: a handful of simulations where bisection took 13)."""
     descending = target < 0
-    # What uniforms() would draw from this stream, made once for all the bisection's steps.
+    # What uniforms() would draw from this stream, made once for all the steps.
     v = np.random.default_rng(7).random(_SIM_ROWS)
     position = _positions(np.arange(1, _SIM_ROWS + 1), _SIM_ROWS, descending)
-
-    def correlation(share: float) -> float:
-        return pg_correlation(model.numbers(_sorted_in(v, position, share) if share > 0 else v))
-
     goal = abs(target)
-    base = correlation(0.0)
-    if (-base if descending else base) >= goal:
+
+    def miss(share: float) -> float:
+        got = pg_correlation(model.numbers(_sorted_in(v, position, share) if share > 0 else v))
+        return (-got if descending else got) - goal
+
+    lo, f_lo = 0.0, miss(0.0)
+    if f_lo >= 0:  # ties or chance give it already
         return 0.0, descending
-    lo, hi = 0.0, 1.0
-    for _ in range(12):
-        mid = (lo + hi) / 2
-        got = correlation(mid)
-        if (-got if descending else got) < goal:
-            lo = mid
+    hi, f_hi = 1.0, miss(1.0)
+    if f_hi <= 0:  # not even sorted: as close as it gets
+        return 1.0, descending
+    side = 0
+    for _ in range(_MAX_STEPS):
+        share = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+        if not lo < share < hi:
+            share = (lo + hi) / 2
+        got = miss(share)
+        if abs(got) <= _CORRELATION_TOLERANCE:
+            return share, descending
+        if got < 0:
+            lo, f_lo = share, got
+            if side < 0:  # the same end moved twice: halve the other's weight (Illinois)
+                f_hi /= 2
+            side = -1
         else:
-            hi = mid
+            hi, f_hi = share, got
+            if side > 0:
+                f_lo /= 2
+            side = 1
+        if hi - lo <= _SHARE_TOLERANCE:
+            break
     return (lo + hi) / 2, descending
 
 

@@ -786,7 +786,8 @@ def clones_section(results: RunResults) -> list[str]:
     c = results.clones
     if c is None:
         return []
-    restored = ("B's indexes were checked afterwards and are as the run found them"
+    restored = ("B's indexes and both clones' rows (above their integer keys) were checked "
+                "afterwards and are as the run found them"
                 if c.restored else "B was not checked afterwards (the run stopped before)"
                 if c.restored is None else "**B is not as the run found it**: "
                 + "; ".join(c.left_behind))

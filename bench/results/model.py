@@ -185,8 +185,8 @@ class ClonePair(Record):
     # shapes and write workloads whose interval did not.
     measured_alike: bool | None = None
     differing: list[str] = Field(default_factory=list)
-    # At the end: B's indexes are as the run found them; what could not be undone (with the
-    # statement that undoes it).
+    # At the end: B's indexes, and both clones' rows above their integer keys, are as the
+    # run found them; what could not be undone or was left (with the statement that undoes it).
     restored: bool | None = None
     undone: list[str] = Field(default_factory=list)  # what the run undid beyond downgrade()
     left_behind: list[str] = Field(default_factory=list)

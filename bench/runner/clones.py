@@ -36,6 +36,17 @@ _COLUMNS = """
       AND a.attnum > 0 AND NOT a.attisdropped
     ORDER BY c.relname, a.attnum
 """
+# Tables whose key is one integer column: their largest key, to find rows the run's writes
+# added and did not take out again (an interrupted write block, a role that cannot skip the
+# foreign-key checks of deleting parents).
+_INTEGER_KEYS = """
+    SELECT c.relname, a.attname FROM pg_index AS i
+    JOIN pg_class AS c ON c.oid = i.indrelid
+    JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+    WHERE i.indisprimary AND i.indnkeyatts = 1 AND c.relname = ANY(%s)
+      AND c.relnamespace = current_schema()::regnamespace
+      AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+"""
 _ROWS = """
     SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid)
     FROM pg_class AS c
@@ -54,6 +65,7 @@ class Snapshot:
     bytes: dict[str, int]
     indexes: dict[str, catalog.IndexInfo]  # by name
     database_bytes: int
+    max_keys: dict[str, tuple[str, int]]  # table -> (its integer key, the largest)
 
 
 def snapshot(target: Target) -> Snapshot:
@@ -74,8 +86,18 @@ def snapshot(target: Target) -> Snapshot:
                 rows[table] = int(row[0]) if row else 0
         indexes = {ix.name: ix for ix in catalog.list_indexes(conn, tables)}
         row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        keys = _max_keys(conn, tables)
     return Snapshot(target.dbname, tables, columns, rows, size, indexes,
-                    int(row[0]) if row else 0)
+                    int(row[0]) if row else 0, keys)
+
+
+def _max_keys(conn: psycopg.Connection[Any], tables: list[str]) -> dict[str, tuple[str, int]]:
+    out = {}
+    for table, column in conn.execute(_INTEGER_KEYS, (tables,)).fetchall():
+        row = conn.execute(sql.SQL("SELECT coalesce(max({}), 0) FROM {}").format(
+            sql.Identifier(column), sql.Identifier(table))).fetchone()
+        out[table] = (str(column), int(row[0]) if row else 0)
+    return out
 
 
 def check_alike(a: Snapshot, b: Snapshot) -> None:
@@ -128,7 +150,8 @@ def record(target: Target, snap: Snapshot) -> CloneDatabase:
 
 @dataclass
 class Undo:
-    """What restore() did beyond downgrade(), and what it could not do."""
+    """What restore() did beyond downgrade(), and what it could not do (or leaves to the
+    user: rows the write workloads kept)."""
 
     done: list[str]
     left: list[str]
@@ -153,7 +176,27 @@ def restore(target: Target, before: Snapshot) -> Undo:
         for name in sorted(set(before.indexes) - set(now)):
             _undo(conn, sql.SQL(before.indexes[name].definition),
                   f"made index {name} again", f"index {name} is missing", undo)
+    undo.left += added_rows(target, before)
     return undo
+
+
+def added_rows(target: Target, before: Snapshot) -> list[str]:
+    """Rows above a table's largest integer key as the run found it: what the write
+    workloads added and did not take out again, each with the statement that does."""
+    left: list[str] = []
+    try:
+        conn = target.connect(autocommit=True)
+    except psycopg.Error as exc:
+        return [f"could not reach {target.dbname} to check its rows: {first_line(exc)}"]
+    with conn:
+        for table, (column, top) in _max_keys(conn, before.tables).items():
+            if table in before.max_keys and top > before.max_keys[table][1]:
+                was = before.max_keys[table][1]
+                delete = sql.SQL("DELETE FROM {} WHERE {} > {}").format(
+                    sql.Identifier(table), sql.Identifier(column), sql.Literal(was))
+                left.append(f"{target.dbname}: table {table} keeps rows the write workloads "
+                            f"added ({column} above {was:,}): {delete.as_string(conn)}")
+    return left
 
 
 def _undo(conn: psycopg.Connection[Any], statement: sql.SQL | sql.Composed, done: str,

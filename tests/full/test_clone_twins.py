@@ -177,3 +177,39 @@ def test_clones_that_differ_stop_the_run_with_one_line(
                                                   "--out", str(tmp_path / "out")))
     both = run_cli("run", "--twins", a, a, "--dsn", pg_server, *QUICK)
     assert "cannot go with --dsn" in error_line(both)
+
+
+def test_rows_a_role_without_superuser_leaves_are_named(tmp_path: Path) -> None:
+    """Without superuser the write workloads keep the parent rows they inserted (deleting them
+    would check every child table): the run names them, with the DELETE that takes them out,
+    and never shows the password."""
+    from tests.full.cli_support import PASSWORD, SECRET_MARK, auth_server, private_tmpdir
+
+    with private_tmpdir() as tmp, auth_server({"bench": "CREATEDB"}) as server:
+        env = clean_env(TMPDIR=str(tmp))
+        with psycopg.connect(server.admin, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE app_a OWNER bench")
+        a = server.dsn("bench", dbname="app_a")
+        seed_database(Target(a, "app_a", "dsn", server.admin),
+                      RunConfig(scale=0.01, seed=3, progress=False), echo=lambda _line: None)
+        with psycopg.connect(server.admin, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE app_b TEMPLATE app_a OWNER bench")
+        b = server.dsn("bench", dbname="app_b")
+        before = _state(b)
+        out = tmp_path / "out"
+        proc = run_cli("run", "--twins", a, b, *QUICK, "--write-rounds", "2",
+                       "--shapes", "simple_where", "--out", str(out), env=env)
+        assert proc.returncode == 0, proc.stderr
+        made = json.loads((out / "results.json").read_text())["clones"]
+        assert made["restored"] is False
+        kept = [line for line in made["left_behind"] if "table leads keeps rows" in line]
+        assert len(kept) == 2, made["left_behind"]  # one per clone: both were written to
+        assert all("DELETE FROM leads WHERE id > 1000" in line for line in kept), kept
+        assert "not as the run found it" in proc.stderr
+        mine = next(line for line in kept if line.startswith("app_b:"))
+        with psycopg.connect(b, autocommit=True) as conn:  # the statement given does it
+            conn.execute(mine.rsplit(": ", 1)[-1])  # type: ignore[arg-type]
+        assert _state(b)["indexes"] == before["indexes"] and _state(b)["rows"] == before["rows"]
+        everything = proc.stdout + proc.stderr + "".join(
+            f.read_text() for f in out.iterdir() if f.suffix in (".json", ".md"))
+        assert SECRET_MARK not in everything and PASSWORD not in everything

@@ -82,9 +82,12 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
 
     try:
         with ExitStack() as stack:
-            clone_b: Snapshot | None = None  # --twins: B as the run found it
+            found: tuple[Snapshot, Snapshot] | None = None  # --twins: A and B as found
             if cfg.twins:
-                target, other, clone_b = _user_clones(stack, cfg, results, echo)
+                target, other, found = _user_clones(stack, cfg, results, echo)
+                # Also after a failure or Ctrl-C, wherever it comes.
+                stack.callback(_leave_as_found, {"A": target, "B": other}, cfg, found, results,
+                               echo)
             else:
                 echo("provision ...")
                 target = stack.enter_context(provision(cfg.dsn, keep=cfg.keep))
@@ -101,7 +104,7 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                 tables = catalog.app_tables(conn)
                 sizes_before = catalog.table_sizes(conn, tables)  # as seeded
             save_results(results, cfg)
-            if clone_b is None:
+            if found is None:
                 with step(echo, "twin"):
                     other = stack.enter_context(twin_database(target))
                 echo(f"twin: {other.dbname} is a copy of {target.dbname}; the migration "
@@ -181,8 +184,6 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                     results.migration_down = migrate.apply(engine, other, cfg.app,
                                                            "downgrade")
             finally:
-                if clone_b is not None:  # also after a failure or Ctrl-C
-                    _leave_as_found(engine, other, cfg, clone_b, results, echo)
                 engine.dispose()
         results.complete = True
     finally:
@@ -199,7 +200,7 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
 
 
 def _user_clones(stack: ExitStack, cfg: RunConfig, results: RunResults,
-                 echo: Echo) -> tuple[Target, Target, Snapshot]:
+                 echo: Echo) -> tuple[Target, Target, tuple[Snapshot, Snapshot]]:
     """--twins: the two clones the user gave are the twins, checked alike; B as found."""
     assert cfg.twins is not None
     with step(echo, "twins: the clones given"):
@@ -214,30 +215,34 @@ def _user_clones(stack: ExitStack, cfg: RunConfig, results: RunResults,
          f"tables, {rows:,} rows, {sum(a.bytes.values()) / 1e6:,.1f} MB each"
          f"{'' if pair.same_server else ' (on two servers)'}; nothing seeded or copied; the "
          "migration goes to B and is undone at the end")
-    return pair.a, pair.b, b
+    return pair.a, pair.b, (a, b)
 
 
-def _leave_as_found(engine: sa.Engine, other: Target, cfg: RunConfig, before: Snapshot,
+def _leave_as_found(twins: dict[Side, Target], cfg: RunConfig, found: tuple[Snapshot, Snapshot],
                     results: RunResults, echo: Echo) -> None:
-    """--twins: B is the user's clone. If the run stopped after migrating it, run the
-    downgrade now; then make B's indexes what they were (a downgrade() may be `pass`) and
-    say what could not be undone."""
+    """--twins: the clones are the user's. If the run stopped after migrating B, run the
+    downgrade now; then make B's indexes what they were (a downgrade() may be `pass`), and
+    name what could not be undone and the rows the write workloads left in either."""
     assert results.clones is not None
+    other = twins["B"]
     with signals_deferred():
         if results.migration is not None and results.migration_down is None:
             echo(f"migrate down: the run stopped early; undoing the migration on {other.dbname}")
+            engine = sa.create_engine(other.sqlalchemy_url(), poolclass=sa.pool.NullPool)
             try:
                 results.migration_down = migrate.apply(engine, other, cfg.app, "downgrade")
             except Exception as exc:  # the index check below still undoes what it can
                 echo(f"warning: migrate down failed on {other.dbname}: {first_line(exc)}")
-        engine.dispose()  # no session of the migration holds a lock now
-        undo = clones.restore(other, before)
+            finally:
+                engine.dispose()
+        undo = clones.restore(other, found[1])
+        undo.left += clones.added_rows(twins["A"], found[0])
     results.clones.undone, results.clones.left_behind = undo.done, undo.left
     results.clones.restored = not undo.left
     for line in undo.done:
         echo(f"twins: {line} on {other.dbname}, as it was before the run")
     for line in undo.left:
-        echo(f"warning: twins: {other.dbname} is not as the run found it: {line}")
+        echo(f"warning: twins: not as the run found it: {line}")
     save_results(results, cfg)
 
 
