@@ -204,7 +204,7 @@ def test_rows_a_role_without_superuser_leaves_are_named(tmp_path: Path) -> None:
         assert made["restored"] is False
         kept = [line for line in made["left_behind"] if "table leads keeps rows" in line]
         assert len(kept) == 2, made["left_behind"]  # one per clone: both were written to
-        assert all("DELETE FROM leads WHERE id > 1000" in line for line in kept), kept
+        assert all('DELETE FROM "leads" WHERE "id" > 1000' in line for line in kept), kept
         assert "not as the run found it" in proc.stderr
         mine = next(line for line in kept if line.startswith("app_b:"))
         with psycopg.connect(b, autocommit=True) as conn:  # the statement given does it
