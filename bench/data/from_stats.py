@@ -2,9 +2,10 @@
 
 The start of data generated from production's statistics: per column, the null fraction, the
 most common values with their frequencies and the histogram's quantiles are reproduced (what
-PostgreSQL's ANALYZE would see again, up to sampling). Not yet plugged into the generic
-generator (bench/data/generic.py) as a per-column override, and the distinct count, the
-correlation with physical order and foreign-key fan-out are not reproduced yet.
+PostgreSQL's ANALYZE would see again, up to sampling). draw() makes a whole column at once;
+the generic generator (bench/data/generic.py) uses the models below instead, block by block,
+which also keep the distinct count, the correlation with physical order and foreign keys'
+fan-out.
 
 How: of n rows, round(n * null_frac) are NULL; the rest are shared out to the most common
 values by their frequencies (largest remainder, so the shares are exact to a row) and the
@@ -109,7 +110,7 @@ def _from_histogram(kind: str, bounds: list[object], count: int,
 # them (the "sorted share"), which is how the correlation with physical order is reproduced:
 # rows whose value follows their position raise PostgreSQL's correlation (the rank of the value
 # against the rank of the position) in proportion. The share for a target correlation is found
-# by bisection on a simulation of ANALYZE's own arithmetic (ties, such as a most common value,
+# by root finding on a simulation of ANALYZE's own arithmetic (ties, such as a most common value,
 # ranked in physical order, as compute_scalar_stats does), so columns with few values get the
 # share that gives their correlation, not just |correlation|.
 #
@@ -118,6 +119,8 @@ def _from_histogram(kind: str, bounds: list[object], count: int,
 # first cell, a numbered suffix: bound0001 sorts after bound and before the next bound unless
 # the next bound starts with this one), G chosen so that the expected number of cells hit by the
 # rows (G(1 - exp(-rows/G))) is the target distinct count (n_distinct, or -n_distinct * rows).
+# A text value is sent as its piece's label and its cell's suffix, each from a pool encoded
+# once (TextLabels): up to 10,000 values a bucket are never made as strings one by one.
 
 _SIM_ROWS = 20_000
 _MAX_STEPS = 12  # root finding: at most this many simulations past the two ends
