@@ -238,22 +238,34 @@ class TextLabels:
     """A text column's values as the generator sends them: each piece's label from one pool,
     then, for a bucket's cell k > 0, k's zero-padded digits from another (cut where
     varchar(n) cuts the whole value). Both pools are encoded once, so a row costs two
-    lookups, however many values the column has."""
+    lookups, however many values the column has. A column of few values for its rows has
+    them all in one pool instead (`every`): one lookup and one piece of COPY data a row."""
 
     pool: Pool  # a label per piece
     suffixes: Pool | None  # per (room, cell): "" for cell 0, else the cell's digits
     offset: np.ndarray  # per piece: where its room's suffixes start in `suffixes`
+    every: Pool | None = None  # every value, in value order (what numbers() indexes)
+    first: np.ndarray | None = None  # per piece: the index of its first value in `every`
 
     def text(self, piece: np.ndarray, cell: np.ndarray | None) -> Text:
         codes = piece.astype(np.int64)
         if cell is None or self.suffixes is None:
             return Text((Pick(self.pool, codes),))
+        if self.every is not None and self.first is not None:
+            return Text((Pick(self.every, self.first[codes] + cell.astype(np.int64)),))
         return Text((Pick(self.pool, codes),
                      Pick(self.suffixes, self.offset[codes] + cell.astype(np.int64))))
 
 
-def text_labels(model: ColumnModel, length: int | None) -> TextLabels:
-    """The labels of a text column's model, cut to `length` characters (varchar(n))."""
+# A column with at most this many values per row of its table gets them all in one pool:
+# made once (a few microseconds a value), it saves a lookup and a COPY piece on every row.
+_EVERY_PER_ROW = 1 / 16
+_EVERY_MAX = 1 << 16
+
+
+def text_labels(model: ColumnModel, length: int | None, rows: int = 0) -> TextLabels:
+    """The labels of a text column's model, cut to `length` characters (varchar(n)), for a
+    table of `rows` rows."""
     full = list(model.piece_labels)
     width = model.suffix_width
     labels = [v[:length] for v in full] if length else full
@@ -265,9 +277,13 @@ def text_labels(model: ColumnModel, length: int | None) -> TextLabels:
     digits = [f"{c:0{width}d}" for c in range(per_piece)]
     suffixes = [("" if c == 0 else digits[c][:r]) for r in rooms for c in range(per_piece)]
     where = {r: i * per_piece for i, r in enumerate(rooms)}
+    every = first = None
+    values = int(model.cells.sum())
+    if values <= min(_EVERY_MAX, rows * _EVERY_PER_ROW):
+        every = Pool([v[:length] for v in model.labels] if length else list(model.labels))
+        first = model.lo.astype(np.int64)
     return TextLabels(Pool(labels), Pool(suffixes),
-                      np.array([where[r] for r in room], dtype=np.int64))
-
+                      np.array([where[r] for r in room], dtype=np.int64), every, first)
 
 Modelled = tuple[ColumnModel, TextLabels | None]
 
@@ -479,7 +495,9 @@ def sorted_share(model: ColumnModel, target: float) -> tuple[float, bool]:
     lo, f_lo = 0.0, miss(0.0)
     if f_lo >= 0:  # ties or chance give it already
         return 0.0, descending
-    hi, f_hi = 1.0, miss(1.0)
+    # All rows sorted: ascending, Q(u) follows the position and ties rank in physical order,
+    # so the correlation is 1 without simulating it; descending, ties can pull it from -1.
+    hi, f_hi = 1.0, (miss(1.0) if descending else 1.0 - goal)
     if f_hi <= 0:  # not even sorted: as close as it gets
         return 1.0, descending
     side = 0

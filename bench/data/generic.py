@@ -387,7 +387,7 @@ def _column_model(column: ColumnStats, rows: int, spec: Spec) -> Modelled | None
     model = column_model(column, rows, spec.kind, choices=spec.choices)
     if model is None:
         return None
-    return model, text_labels(model, spec.length) if model.kind == "text" else None
+    return model, text_labels(model, spec.length, rows) if model.kind == "text" else None
 
 
 def _modelled(spec: Spec, model: ColumnModel, labels: TextLabels | None,

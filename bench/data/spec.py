@@ -321,7 +321,8 @@ class CompiledSpec:
         stats = self.column_stats(col, spec, rows, pools)
         model = column_model(stats, rows, spec.kind, choices=spec.choices)
         assert model is not None  # the spec was checked to describe it
-        return model, text_labels(model, spec.length) if model.kind == "text" else None
+        return model, text_labels(model, spec.length, rows) if model.kind == "text" \
+            else None
 
     def column_stats(self, col: ColumnSpec, spec: Spec, rows: int, pools: Pools
                      ) -> ColumnStats:
