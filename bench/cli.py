@@ -21,7 +21,7 @@ from bench import __version__, cleanup, deploy_config, stats_command
 from bench import errors as bench_errors
 from bench.ci import commands as ci_commands
 from bench.config import COLD_ROUNDS, DEFAULT_ROUNDS, RunConfig, check_out_dir, dsn_from_env
-from bench.errors import BenchError, ExitCode, first_line
+from bench.errors import BenchError, ConfigError, ExitCode, first_line
 from bench.paths import DEFAULT_OUT
 from bench.project.options import add_app_options, add_stats_dsn_option, app_from_args
 
@@ -85,6 +85,11 @@ def parser() -> argparse.ArgumentParser:
                      help="also attribute the reads and writes to each index of the "
                           "migration, give each a verdict, and measure a recommended smaller "
                           "set (adds minutes at scale 1)")
+    run.add_argument("--twins", nargs=2, default=None, metavar=("DSN_A", "DSN_B"),
+                     help="two clones of one database (database branches, thin clones) as the "
+                          "twins: nothing is seeded or copied, the migration goes to B and is "
+                          "undone at the end, and the A/A control says whether the two "
+                          "measure alike (no database is created or dropped)")
     add_app_options(run)
     add_stats_dsn_option(run)
 
@@ -126,7 +131,8 @@ def _config(args: argparse.Namespace, argv: list[str]) -> RunConfig:
         cache=getattr(args, "cache", "warm"),
         warmup=getattr(args, "warmup", RunConfig.warmup),
         write_rounds=getattr(args, "write_rounds", RunConfig.write_rounds),
-        dsn=dsn_from_env(args.dsn), keep=args.keep,
+        dsn=args.dsn if getattr(args, "twins", None) else dsn_from_env(args.dsn),
+        keep=args.keep, twins=_twins(args),
         out=getattr(args, "out", DEFAULT_OUT), shapes=shapes,
         app=app_from_args(args),
         parallel_workers=getattr(args, "parallel_workers", 0),
@@ -134,6 +140,18 @@ def _config(args: argparse.Namespace, argv: list[str]) -> RunConfig:
         progress=not args.no_progress, argv=tuple(["python -m bench", *argv]),
         per_index=getattr(args, "per_index", False),
     )
+
+
+def _twins(args: argparse.Namespace) -> tuple[str, str] | None:
+    """--twins DSN_A DSN_B (then $DATABASE_URL does not apply: no scratch database)."""
+    twins = getattr(args, "twins", None)
+    if not twins:
+        return None
+    if getattr(args, "scales", None):
+        raise ConfigError("--twins measures two clones at their own size; leave out --scales")
+    if getattr(args, "stats", None):
+        raise ConfigError("--stats shapes seeded data; with --twins nothing is seeded")
+    return (twins[0], twins[1])
 
 
 _MAIN_PID = os.getpid()
@@ -247,7 +265,8 @@ def _dsn(args: argparse.Namespace) -> str | None:
 
 def _mask(text: str, args: argparse.Namespace) -> str:
     """`text` without the DSNs' passwords (--dsn, --stats-dsn), wherever they came from."""
-    dsns = [d for d in (_dsn(args), getattr(args, "stats_dsn", None)) if d]
+    dsns = [d for d in (_dsn(args), getattr(args, "stats_dsn", None),
+                        *(getattr(args, "twins", None) or ())) if d]
     if not dsns:
         return text
     from bench.runner.provision import mask
@@ -280,7 +299,10 @@ def _interrupted(args: argparse.Namespace) -> str:
     """What an interrupted command left behind (cleanup has run by the time this prints)."""
     if args.command not in ("run", "seed", "deploy"):
         return "stopped"
-    if getattr(args, "keep", False):
+    if getattr(args, "twins", None):
+        done = ("--twins: no database was created or dropped, and the migration, if it ran, "
+                "was undone on B (anything that could not be is named above)")
+    elif getattr(args, "keep", False):
         done = "scratch database kept (--keep)"
     else:
         done = "scratch database dropped" + ("" if _dsn(args) else ", embedded server stopped")

@@ -45,6 +45,8 @@ class RunConfig:
     argv: tuple[str, ...] = field(default_factory=tuple)
     # Per-index attribution and the recommended set (minutes at scale 1, so not by default).
     per_index: bool = False
+    # --twins DSN_A DSN_B: two clones the user gives are the twins (nothing seeded or copied).
+    twins: tuple[str, str] | None = None
 
     @property
     def queries_dir(self) -> Path:
@@ -103,9 +105,24 @@ class RunConfig:
                 f"seconds (got {self.statement_timeout_s})"
             )
         check_inputs(self.dsn)
+        if self.twins:
+            self._check_twins(self.twins)
         if self.per_index and self.cache == "cold":
             raise ConfigError("--per-index measures in a warm cache (it times plans in index "
                               "states inside transactions); leave out --cache cold")
+
+    def _check_twins(self, twins: tuple[str, str]) -> None:
+        """What --twins cannot go with: anything that makes or restarts a database."""
+        for dsn in twins:
+            check_inputs(dsn)
+        clash = [flag for flag, on in (
+            ("--dsn", bool(self.dsn)), ("--keep", self.keep),
+            ("--cache cold", self.cache == "cold"), ("--per-index", self.per_index),
+            ("--stats-dsn", bool(self.app.stats_dsn))) if on]
+        if clash:
+            raise ConfigError(
+                f"--twins measures two clones as they are; it cannot go with {clash[0]} (that "
+                "needs a scratch database or a server restart, and with --twins there is none)")
 
 
 def dsn_from_env(explicit: str | None) -> str | None:

@@ -2,9 +2,10 @@
 
 The start of data generated from production's statistics: per column, the null fraction, the
 most common values with their frequencies and the histogram's quantiles are reproduced (what
-PostgreSQL's ANALYZE would see again, up to sampling). Not yet plugged into the generic
-generator (bench/data/generic.py) as a per-column override, and the distinct count, the
-correlation with physical order and foreign-key fan-out are not reproduced yet.
+PostgreSQL's ANALYZE would see again, up to sampling). draw() makes a whole column at once;
+the generic generator (bench/data/generic.py) uses the models below instead, block by block,
+which also keep the distinct count, the correlation with physical order and foreign keys'
+fan-out.
 
 How: of n rows, round(n * null_frac) are NULL; the rest are shared out to the most common
 values by their frequencies (largest remainder, so the shares are exact to a row) and the
@@ -16,6 +17,7 @@ bucket's lower bound. Rows come out shuffled.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -23,6 +25,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from bench.data.strings import Pick, Pool, Text
 from bench.results.table_stats import ColumnStats, ForeignKeyFanout
 
 
@@ -107,7 +110,7 @@ def _from_histogram(kind: str, bounds: list[object], count: int,
 # them (the "sorted share"), which is how the correlation with physical order is reproduced:
 # rows whose value follows their position raise PostgreSQL's correlation (the rank of the value
 # against the rank of the position) in proportion. The share for a target correlation is found
-# by bisection on a simulation of ANALYZE's own arithmetic (ties, such as a most common value,
+# by root finding on a simulation of ANALYZE's own arithmetic (ties, such as a most common value,
 # ranked in physical order, as compute_scalar_stats does), so columns with few values get the
 # share that gives their correlation, not just |correlation|.
 #
@@ -116,8 +119,13 @@ def _from_histogram(kind: str, bounds: list[object], count: int,
 # first cell, a numbered suffix: bound0001 sorts after bound and before the next bound unless
 # the next bound starts with this one), G chosen so that the expected number of cells hit by the
 # rows (G(1 - exp(-rows/G))) is the target distinct count (n_distinct, or -n_distinct * rows).
+# A text value is sent as its piece's label and its cell's suffix, each from a pool encoded
+# once (TextLabels): up to 10,000 values a bucket are never made as strings one by one.
 
 _SIM_ROWS = 20_000
+_MAX_STEPS = 12  # root finding: at most this many simulations past the two ends
+_SHARE_TOLERANCE = 1 / 4096
+_CORRELATION_TOLERANCE = 1e-4  # ANALYZE's own sample moves correlation by ~1e-2
 _GUIDE = 1 << 14  # cells of the guide table that finds a u's piece
 _LOOKUP_SLOTS = 50_000_000  # child rows up to which a slot -> parent table is kept (4 B each)
 
@@ -133,9 +141,22 @@ class ColumnModel:
     lo: np.ndarray  # float: number, epoch ms, or for text the index of its first label
     hi: np.ndarray
     cells: np.ndarray  # int: distinct values a bucket holds (1 for an atom)
-    labels: tuple[str, ...] = ()  # text: every value a row can get, in value order
+    # text: each piece's value (a most common value, or a bucket's lower bound); a bucket's
+    # cell k > 0 is that value with k as a zero-padded suffix of `suffix_width` digits
+    piece_labels: tuple[str, ...] = ()
     sorted_share: float = 0.0
     descending: bool = False
+    suffix_width: int = 1
+
+    @cached_property
+    def labels(self) -> tuple[str, ...]:
+        """text: every value a row can get, in value order (what numbers() indexes). Only
+        for inspection: the generator builds a row's value from its piece and cell, so a
+        column of a million values never makes a million strings."""
+        out: list[str] = []
+        for label, c in zip(self.piece_labels, self.cells.tolist(), strict=True):
+            out += [label, *(f"{label}{j:0{self.suffix_width}d}" for j in range(1, c))]
+        return tuple(out)
 
     @cached_property
     def _tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -168,34 +189,139 @@ class ColumnModel:
         """Q(u) as a float: a number, epoch ms, or for text the index of the label. An atom's
         span is 0, so the same arithmetic gives its value; a bucket's value is the middle of
         the cell u falls in (with 2^40 cells, as good as u's own place)."""
-        starts, inverse, cells, span, atoms_only = self._tables
-        piece = self._piece(u)
-        if atoms_only:
+        piece, cell = self.piece_cell(u)
+        if cell is None:
             values: np.ndarray = self.lo[piece]
             return values
-        frac = np.clip((u - starts[piece]) * inverse[piece], 0.0, 1.0 - 1e-12)
-        c = cells[piece]
-        cell = np.floor(frac * c)
         if self.kind == "text":
             labels: np.ndarray = self.lo[piece] + cell
             return labels
-        out: np.ndarray = self.lo[piece] + (cell + 0.5) / c * span[piece]
+        _, _, cells, span, _ = self._tables
+        out: np.ndarray = self.lo[piece] + (cell + 0.5) / cells[piece] * span[piece]
         return out
+
+    def piece_cell(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The piece each u falls in, and the cell inside it (as floats; None: every piece is
+        an atom, so every cell is 0)."""
+        starts, inverse, cells, _, atoms_only = self._tables
+        piece = self._piece(u)
+        if atoms_only:
+            return piece, None
+        frac = np.clip((u - starts[piece]) * inverse[piece], 0.0, 1.0 - 1e-12)
+        cell: np.ndarray = np.floor(frac * cells[piece])
+        return piece, cell
 
     def uniforms(self, rng: np.random.Generator, rows: np.ndarray, total: int) -> np.ndarray:
         """u per row (1-based row numbers of a table of `total` rows): one uniform v per row;
         below the sorted share the row's position, else (v - share) / (1 - share), uniform."""
         v = rng.random(len(rows))
-        share = self.sorted_share
-        if share <= 0:
+        if self.sorted_share <= 0:
             return v
-        position = (rows - 0.5) / max(1, total)
-        if self.descending:
-            position = 1.0 - position
-        rest = (v - share) / (1.0 - share) if share < 1 else v
-        out: np.ndarray = np.where(v < share, position, rest)
-        return out
+        return _sorted_in(v, _positions(rows, total, self.descending), self.sorted_share)
 
+
+def _positions(rows: np.ndarray, total: int, descending: bool) -> np.ndarray:
+    position: np.ndarray = (rows - 0.5) / max(1, total)
+    return 1.0 - position if descending else position
+
+
+def _sorted_in(v: np.ndarray, position: np.ndarray, share: float) -> np.ndarray:
+    """u: the row's position where v < share, else v stretched back to a uniform."""
+    rest = (v - share) / (1.0 - share) if share < 1 else v
+    out: np.ndarray = np.where(v < share, position, rest)
+    return out
+
+
+
+@dataclass(frozen=True)
+class TextLabels:
+    """A text column's values as the generator sends them: each piece's label from one pool,
+    then, for a bucket's cell k > 0, k's zero-padded digits from another (cut where
+    varchar(n) cuts the whole value). Both pools are encoded once, so a row costs two
+    lookups, however many values the column has. A column of few values for its rows has
+    them all in one pool instead (`every`): one lookup and one piece of COPY data a row."""
+
+    pool: Pool  # a label per piece
+    suffixes: Pool | None  # per (room, cell): "" for cell 0, else the cell's digits
+    offset: np.ndarray  # per piece: where its room's suffixes start in `suffixes`
+    every: Pool | None = None  # every value, in value order (what numbers() indexes)
+    first: np.ndarray | None = None  # per piece: the index of its first value in `every`
+
+    def text(self, piece: np.ndarray, cell: np.ndarray | None) -> Text:
+        codes = piece.astype(np.int64)
+        if cell is None or self.suffixes is None:
+            return Text((Pick(self.pool, codes),))
+        if self.every is not None and self.first is not None:
+            return Text((Pick(self.every, self.first[codes] + cell.astype(np.int64)),))
+        return Text((Pick(self.pool, codes),
+                     Pick(self.suffixes, self.offset[codes] + cell.astype(np.int64))))
+
+
+# A column with at most this many values per row of its table gets them all in one pool:
+# made once (a few microseconds a value), it saves a lookup and a COPY piece on every row.
+_EVERY_PER_ROW = 1 / 16
+_EVERY_MAX = 1 << 16
+
+
+def text_labels(model: ColumnModel, length: int | None, rows: int = 0) -> TextLabels:
+    """The labels of a text column's model, cut to `length` characters (varchar(n)), for a
+    table of `rows` rows."""
+    full = list(model.piece_labels)
+    width = model.suffix_width
+    labels = [v[:length] for v in full] if length else full
+    per_piece = int(model.cells.max(initial=1))
+    if per_piece <= 1:
+        return TextLabels(Pool(labels), None, np.zeros(len(full), dtype=np.int64))
+    room = [min(width, max(0, length - len(v))) if length else width for v in full]
+    rooms = sorted(set(room))
+    digits = [f"{c:0{width}d}" for c in range(per_piece)]
+    suffixes = [("" if c == 0 else digits[c][:r]) for r in rooms for c in range(per_piece)]
+    where = {r: i * per_piece for i, r in enumerate(rooms)}
+    every = first = None
+    values = int(model.cells.sum())
+    if values <= min(_EVERY_MAX, rows * _EVERY_PER_ROW):
+        every = Pool([v[:length] for v in model.labels] if length else list(model.labels))
+        first = model.lo.astype(np.int64)
+    return TextLabels(Pool(labels), Pool(suffixes),
+                      np.array([where[r] for r in room], dtype=np.int64), every, first)
+
+Modelled = tuple[ColumnModel, TextLabels | None]
+
+
+class LazyModels(MutableMapping[tuple[str, str], Modelled]):
+    """(table, column) -> its model, each made on first use: a table's models are then made
+    by the loading process that generates that table (in parallel with the other's, and not
+    at all for a table nothing generates), instead of all of them before the first COPY. A
+    model set from outside (a data spec's) replaces the recipe."""
+
+    def __init__(self, recipes: dict[tuple[str, str], Callable[[], Modelled | None]]) -> None:
+        self._recipes = recipes
+        self._made: dict[tuple[str, str], Modelled | None] = {}
+
+    def _make(self, key: tuple[str, str]) -> Modelled | None:
+        if key not in self._made:
+            self._made[key] = self._recipes[key]()
+        return self._made[key]
+
+    def __getitem__(self, key: tuple[str, str]) -> Modelled:
+        found = self._make(key) if key in self._recipes or key in self._made else None
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __setitem__(self, key: tuple[str, str], value: Modelled) -> None:
+        self._made[key] = value
+
+    def __delitem__(self, key: tuple[str, str]) -> None:
+        self[key]  # KeyError if it has none
+        self._made[key] = None
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        keys = dict.fromkeys([*self._recipes, *self._made])
+        return (k for k in keys if self._make(k) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 _CONTINUOUS = 1 << 40  # cells: as good as every value distinct
 
@@ -282,25 +408,23 @@ def column_model(stats: ColumnStats, rows: int, kind: str, *,
                 pieces.append((rest / buckets * part, False, x0, x1))
         pieces.sort(key=lambda p: (float(p[2]), not p[1]))  # type: ignore[arg-type]
         labels: tuple[str, ...] = ()
+        width = 1
     else:
-        per_bucket = 1
         buckets = len(bounds) - 1
         cells_h = cells_for(max(1.0, distinct - len(mcv)), hist_rows) if buckets > 0 else 1.0
         per_bucket = max(1, min(10_000, math.ceil(cells_h / max(1, buckets))))
-        entries: list[tuple[str, float, bool, list[str]]] = []
+        width = len(str(per_bucket - 1))
+        entries: list[tuple[str, float, bool, int]] = []  # (label, mass, atom, its values)
         for label, f in zip(mcv, freqs, strict=True):
-            entries.append((label, f, True, [label]))
+            entries.append((label, f, True, 1))
         for k in range(max(0, buckets)):
-            b = bounds[k]
-            width = len(str(per_bucket - 1))
-            names = [b] + [f"{b}{j:0{width}d}" for j in range(1, per_bucket)]
-            entries.append((b, rest / buckets, False, names))
+            entries.append((bounds[k], rest / buckets, False, per_bucket))
         entries.sort(key=lambda e: (e[0], not e[2]))
-        label_list: list[str] = []
-        for _, f, is_atom, names in entries:
-            pieces.append((f, is_atom, float(len(label_list)), float(len(label_list))))
-            label_list.extend(names)
-        labels = tuple(label_list)
+        first = 0  # the index of the piece's first value among all the column's values
+        for _, f, is_atom, count in entries:
+            pieces.append((f, is_atom, float(first), float(first)))
+            first += count
+        labels = tuple(e[0] for e in entries)
     masses = np.array([p[0] for p in pieces], dtype=float)
     if masses.sum() <= 0:
         return None
@@ -318,13 +442,13 @@ def column_model(stats: ColumnStats, rows: int, kind: str, *,
         if want == "number" and kind in ("int2", "int4", "int8"):
             cells = np.where(atom, 1, np.minimum(cells, np.maximum(1, (hi - lo).astype(np.int64)
                                                                   + 1)))
-    model = ColumnModel(want, stats.null_frac, ends, atom, lo, hi, cells, labels)
+    model = ColumnModel(want, stats.null_frac, ends, atom, lo, hi, cells, labels,
+                        suffix_width=width)
     target = stats.correlation
     if target is None or not math.isfinite(target):
         return model
     share, descending = sorted_share(model, target)
-    return ColumnModel(want, stats.null_frac, ends, atom, lo, hi, cells, labels, share,
-                       descending)
+    return replace(model, sorted_share=share, descending=descending)
 
 
 def pg_correlation(keys: np.ndarray) -> float:
@@ -333,7 +457,18 @@ def pg_correlation(keys: np.ndarray) -> float:
     n = len(keys)
     if n < 2:
         return 0.0
-    order = np.lexsort((np.arange(n), keys))
+    # Ties ranked in physical order, as a stable sort would, at a fraction of its time: a
+    # quick sort, and only where values repeat a stable one of their dense ranks (a radix
+    # sort while they fit in 16 bits).
+    order = np.argsort(keys)
+    ordered = keys[order]
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    first[1:] = ordered[1:] != ordered[:-1]
+    if not first.all():
+        dense = np.empty(n, dtype=np.int64)
+        dense[order] = np.cumsum(first) - 1
+        order = np.argsort(dense.astype(np.uint16) if n <= 1 << 16 else dense, kind="stable")
     rank = np.empty(n)
     rank[order] = np.arange(n)
     pos = np.arange(n, dtype=float)
@@ -342,28 +477,49 @@ def pg_correlation(keys: np.ndarray) -> float:
 
 
 def sorted_share(model: ColumnModel, target: float) -> tuple[float, bool]:
-    """The share of rows whose u is their position that gives `target` correlation (bisection
-    on a simulation of _SIM_ROWS rows, a fixed stream: the same answer in every process)."""
+    """The share of rows whose u is their position that gives `target` correlation: the root
+    of the simulated correlation (_SIM_ROWS rows, a fixed stream: the same answer in every
+    process) minus the target, by regula falsi with the Illinois step inside [0, 1], to
+    within _SHARE_TOLERANCE of the share or _CORRELATION_TOLERANCE of the correlation (the
+    curve is smooth: a handful of simulations where bisection took 13)."""
     descending = target < 0
-
-    def correlation(share: float) -> float:
-        rng = np.random.default_rng(7)
-        m = replace(model, sorted_share=share, descending=descending)
-        u = m.uniforms(rng, np.arange(1, _SIM_ROWS + 1), _SIM_ROWS)
-        return pg_correlation(m.numbers(u))
-
+    # What uniforms() would draw from this stream, made once for all the steps.
+    v = np.random.default_rng(7).random(_SIM_ROWS)
+    position = _positions(np.arange(1, _SIM_ROWS + 1), _SIM_ROWS, descending)
     goal = abs(target)
-    base = correlation(0.0)
-    if (-base if descending else base) >= goal:
+
+    def miss(share: float) -> float:
+        got = pg_correlation(model.numbers(_sorted_in(v, position, share) if share > 0 else v))
+        return (-got if descending else got) - goal
+
+    lo, f_lo = 0.0, miss(0.0)
+    if f_lo >= 0:  # ties or chance give it already
         return 0.0, descending
-    lo, hi = 0.0, 1.0
-    for _ in range(12):
-        mid = (lo + hi) / 2
-        got = correlation(mid)
-        if (-got if descending else got) < goal:
-            lo = mid
+    # All rows sorted: ascending, Q(u) follows the position and ties rank in physical order,
+    # so the correlation is 1 without simulating it; descending, ties can pull it from -1.
+    hi, f_hi = 1.0, (miss(1.0) if descending else 1.0 - goal)
+    if f_hi <= 0:  # not even sorted: as close as it gets
+        return 1.0, descending
+    side = 0
+    for _ in range(_MAX_STEPS):
+        share = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+        if not lo < share < hi:
+            share = (lo + hi) / 2
+        got = miss(share)
+        if abs(got) <= _CORRELATION_TOLERANCE:
+            return share, descending
+        if got < 0:
+            lo, f_lo = share, got
+            if side < 0:  # the same end moved twice: halve the other's weight (Illinois)
+                f_hi /= 2
+            side = -1
         else:
-            hi = mid
+            hi, f_hi = share, got
+            if side > 0:
+                f_lo /= 2
+            side = 1
+        if hi - lo <= _SHARE_TOLERANCE:
+            break
     return (lo + hi) / 2, descending
 
 

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -46,13 +47,21 @@ from bench.data.columns import (
     values,
 )
 from bench.data.fanout import Weighted, allocate, levels, pareto_weights, split_rows, stream
-from bench.data.from_stats import ColumnModel, column_model, fanout_slots
+from bench.data.from_stats import (
+    ColumnModel,
+    LazyModels,
+    Modelled,
+    TextLabels,
+    column_model,
+    fanout_slots,
+    text_labels,
+)
 from bench.data.generator import Block
 from bench.data.spec import CompiledSpec
 from bench.data.spec_check import DataSpec
-from bench.data.strings import Pick, Pool, Text
+from bench.data.strings import Text
 from bench.errors import ConfigError
-from bench.results.table_stats import StatsFile
+from bench.results.table_stats import ColumnStats, StatsFile
 
 BLOCK_ROWS = 65_536  # rows per random stream: part of what a seed means, keep it fixed
 _HOOK = ('name an own generator in the project file ([data] generator = "package.module"; '
@@ -112,7 +121,7 @@ class Context:
     starts: dict[str, np.ndarray]  # table with a composite key -> first row of each group
     pools: Pools
     # From a stats file (--stats): columns' models (and text pools), foreign keys' slots.
-    models: dict[tuple[str, str], tuple[ColumnModel, Pool | None]] = field(default_factory=dict)
+    models: MutableMapping[tuple[str, str], Modelled] = field(default_factory=dict)
     fanouts: dict[tuple[str, tuple[str, ...]], Parents] = field(default_factory=dict)
     null_fracs: dict[tuple[str, str], float] = field(default_factory=dict)
     finish: dict[str, Finish] = field(default_factory=dict)  # per table, from a data spec
@@ -183,15 +192,16 @@ class GenericGenerator:
                        finish)
 
     def _from_stats(self, seed: int, counts: Mapping[str, int]) -> tuple[
-            dict[tuple[str, str], tuple[ColumnModel, Pool | None]],
+            MutableMapping[tuple[str, str], Modelled],
             dict[tuple[str, tuple[str, ...]], Parents], dict[tuple[str, str], float]]:
         """The columns and foreign keys the stats file describes (bench/data/from_stats.py),
-        for the tables' sizes at this scale. Keys and unique columns stay the generator's own."""
-        models: dict[tuple[str, str], tuple[ColumnModel, Pool | None]] = {}
+        for the tables' sizes at this scale. Keys and unique columns stay the generator's own.
+        A column's model is made when its table is first generated (LazyModels)."""
+        recipes: dict[tuple[str, str], Callable[[], Modelled | None]] = {}
         fanouts: dict[tuple[str, tuple[str, ...]], Parents] = {}
         null_fracs: dict[tuple[str, str], float] = {}
         if self.stats is None:
-            return models, fanouts, null_fracs
+            return {}, fanouts, null_fracs
         for table in self.stats.tables:
             plan = self.plans.get(table.name)
             if plan is None:
@@ -205,15 +215,8 @@ class GenericGenerator:
                     null_fracs[(table.name, column.name)] = column.null_frac
                 if column.name in drawn:
                     continue
-                model = column_model(column, counts[table.name], spec.kind,
-                                     choices=spec.choices)
-                if model is None:
-                    continue
-                pool = None
-                if model.kind == "text":
-                    labels = [v[: spec.length] if spec.length else v for v in model.labels]
-                    pool = Pool(labels)
-                models[(table.name, column.name)] = (model, pool)
+                recipes[(table.name, column.name)] = partial(
+                    _column_model, column, counts[table.name], spec)
         for fk_stats in self.stats.foreign_keys:
             plan = self.plans.get(fk_stats.table)
             if plan is None:
@@ -227,7 +230,7 @@ class GenericGenerator:
                 fanouts[(plan.name, fk.columns)] = fanout_slots(
                     fk_stats, counts[fk.parent], counts[plan.name], seed,
                     stream(plan.name, *fk.columns), fk_column.correlation if fk_column else None)
-        return models, fanouts, null_fracs
+        return LazyModels(recipes), fanouts, null_fracs
 
     def blocks(self, context: Any, table: str) -> Iterator[Block]:
         ctx: Context = context
@@ -380,13 +383,21 @@ class GenericGenerator:
             walk(name, ())
 
 
-def _modelled(spec: Spec, model: ColumnModel, pool: Pool | None, rng: np.random.Generator,
-              rows: np.ndarray, total: int) -> Values:
+def _column_model(column: ColumnStats, rows: int, spec: Spec) -> Modelled | None:
+    model = column_model(column, rows, spec.kind, choices=spec.choices)
+    if model is None:
+        return None
+    return model, text_labels(model, spec.length, rows) if model.kind == "text" else None
+
+
+def _modelled(spec: Spec, model: ColumnModel, labels: TextLabels | None,
+              rng: np.random.Generator, rows: np.ndarray, total: int) -> Values:
     """A block of a column made from its statistics, in the representation of its kind."""
-    x = model.numbers(model.uniforms(rng, rows, total))
+    u = model.uniforms(rng, rows, total)
     if model.kind == "text":
-        assert pool is not None
-        return Text((Pick(pool, x.astype(np.int64)),))
+        assert labels is not None
+        return labels.text(*model.piece_cell(u))
+    x = model.numbers(u)
     if model.kind == "boolean":
         flags: np.ndarray = x > 0.5
         return flags

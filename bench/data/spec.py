@@ -18,7 +18,7 @@ Rows per table: `rows` (at scale 1) or `rows_per_parent` times the parent's rows
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,7 @@ import numpy as np
 from bench.data.columns import NULL_FRACTION, Pools, Spec, Values
 from bench.data.distributions import Law
 from bench.data.fanout import Weighted, split_rows, stream
-from bench.data.from_stats import ColumnModel, column_model
+from bench.data.from_stats import Modelled, column_model, text_labels
 from bench.data.spec_check import AXES as _AXES
 from bench.data.spec_check import DataSpec, Where, check_table, iso, law_of, parse_value
 from bench.data.spec_model import ColumnSpec, TableSpec
@@ -212,7 +212,7 @@ class CompiledSpec:
     # -- the context ---------------------------------------------------------------------------
 
     def apply(self, seed: int, counts: Mapping[str, int], pools: Pools,
-              models: dict[tuple[str, str], tuple[ColumnModel, Pool | None]],
+              models: MutableMapping[tuple[str, str], Modelled],
               fanouts: dict[tuple[str, tuple[str, ...]], Any],
               null_fracs: dict[tuple[str, str], float]) -> dict[str, TableFinish]:
         """The spec's columns over the stats file's (models, fan-outs, null fractions, for the
@@ -317,14 +317,12 @@ class CompiledSpec:
         return SpecFanout(np.maximum(weights[rng.permutation(parents)], 0.0) + 1e-12)
 
     def _model(self, col: ColumnSpec, spec: Spec, rows: int, pools: Pools
-               ) -> tuple[ColumnModel, Pool | None]:
+               ) -> Modelled:
         stats = self.column_stats(col, spec, rows, pools)
         model = column_model(stats, rows, spec.kind, choices=spec.choices)
         assert model is not None  # the spec was checked to describe it
-        pool = None
-        if model.kind == "text":
-            pool = Pool([v[: spec.length] if spec.length else v for v in model.labels])
-        return model, pool
+        return model, text_labels(model, spec.length, rows) if model.kind == "text" \
+            else None
 
     def column_stats(self, col: ColumnSpec, spec: Spec, rows: int, pools: Pools
                      ) -> ColumnStats:

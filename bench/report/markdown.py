@@ -14,6 +14,7 @@ from bench.report import per_index
 from bench.results.fidelity import headline as fidelity_headline
 from bench.results.model import (
     CacheFit,
+    ClonePair,
     Interval,
     MigrationRecord,
     QueryPhase,
@@ -169,9 +170,13 @@ def _setup_line(results: RunResults) -> str:
     settings = server.settings if server else {}
     version = settings.get("server_version", "?")
     rows = f"{seed.total_rows:,} rows" if seed else "? rows"
+    data = f"scale {cfg.scale:g} ({rows}), seed {cfg.seed}"
+    if results.clones:  # --twins: the data is the clones' own
+        data = (f"two clones you gave ({sum(results.clones.a.rows.values()):,} rows), "
+                f"parameter seed {cfg.seed}")
     return (
-        f"PostgreSQL {version} ({server.source if server else '?'}), scale {cfg.scale:g} "
-        f"({rows}), seed {cfg.seed}; {_rounds_text(results)}; JIT {settings.get('jit', '?')}, "
+        f"PostgreSQL {version} ({server.source if server else '?'}), "
+        f"{data}; {_rounds_text(results)}; JIT {settings.get('jit', '?')}, "
         f"parallel workers "
         f"per gather {settings.get('max_parallel_workers_per_gather', '?')}, work_mem "
         f"{settings.get('work_mem', '?')}, shared_buffers {settings.get('shared_buffers', '?')}; "
@@ -316,12 +321,14 @@ def noise_floor_section(results: RunResults) -> list[str]:
     lines = [
         "## Noise floor: the A/A control",
         "",
-        "Before migrating, the two twins (both still unmigrated) were measured against each "
+        f"Before migrating, the two {'clones you gave' if results.clones else 'twins'} (both "
+        "still unmigrated) were measured against each "
         "other exactly as before and after are measured: same rounds, same order, same "
         "statistics. The true ratio there is 1, so its interval shows how far noise alone "
         "moves each figure in this run. An effect whose interval reaches into that band "
         "(widened to at least ±10% for queries) is not called a change.",
         "",
+        *([clones_aa_line(results.clones), ""] if results.clones else []),
     ]
     if qs:
         lines += ["| Shape | A/A ratio (95% CI) | Measured factor (95% CI) "
@@ -696,8 +703,11 @@ def _method(results: RunResults) -> str:
 
 
 def _twin_method(results: RunResults) -> str:
-    text = ("How it was measured: the seeded database was copied into two twins; the migration "
-            "went to one of them, and every round ran on both, one right after the other, the "
+    twins = ("the two clones you gave (--twins) were the twins, measured as they are; the "
+             "migration went to B and was undone at the end" if results.clones else
+             "the seeded database was copied into two twins; the migration went to one of them")
+    text = (f"How it was measured: {twins}, and every round ran on both, one right after the "
+            "other, the "
             "first side alternating (ABBA), so drift of the machine lands on both and cancels. "
             "Query times are server-side execution times from `EXPLAIN (ANALYZE, TIMING OFF, "
             "BUFFERS)`: medians with their 95% interval (order statistics). A factor or an "
@@ -761,6 +771,53 @@ def fidelity_section(results: RunResults) -> list[str]:
     return [*lines, ""]
 
 
+def clones_aa_line(c: ClonePair) -> str:
+    """Whether the two clones given with --twins measured alike in the A/A control."""
+    if c.measured_alike is None:
+        return "There was no A/A control, so whether the two clones measure alike is unknown."
+    if c.measured_alike:
+        return ("The twins here are two clones you gave, and they measured alike: every A/A "
+                "interval holds 1.")
+    return ("The twins here are two clones you gave, and they did not measure alike: the A/A "
+            f"interval of {', '.join(c.differing)} does not hold 1, so for those a difference "
+            "between the clones themselves is in the before/after figures too.")
+
+
+def clones_headline(c: ClonePair) -> str:
+    rows = sum(c.a.rows.values())
+    alike = {None: "no A/A control", True: "they measured alike in the A/A control",
+             False: "they did **not** measure alike in the A/A control"}[c.measured_alike]
+    left = (f"; ⚠️ B is not as the run found it: {'; '.join(c.left_behind)}"
+            if c.left_behind else "")
+    return (f"data: two clones you gave, `{c.a.database}` (A) and `{c.b.database}` (B), "
+            f"{rows:,} rows; {alike}{left}")
+
+
+def clones_section(results: RunResults) -> list[str]:
+    """--twins: where the data came from, instead of how it was seeded."""
+    c = results.clones
+    if c is None:
+        return []
+    restored = ("B's indexes and both clones' rows (above their integer keys) were checked "
+                "afterwards and are as the run found them"
+                if c.restored else "B was not checked afterwards (the run stopped before)"
+                if c.restored is None else "**B is not as the run found it**: "
+                + "; ".join(c.left_behind))
+    extra = f" ({'; '.join(c.undone)}: the downgrade had left it)" if c.undone else ""
+    lines = ["## Data: two clones you gave", "",
+             "The twins were two clones you gave (`--twins`), measured as they are: nothing "
+             f"was seeded or copied{'' if c.same_server else ', and they are on two servers'}. "
+             f"The migration ran on B and was undone at the end; {restored}{extra}.", "",
+             "| | database | rows | tables and indexes | database |", "|---|---|---|---|---|"]
+    for side, d in (("A", c.a), ("B", c.b)):
+        size = mb(d.database_bytes) if d.database_bytes is not None else "–"
+        lines.append(f"| {side} | `{d.database}` ({d.dsn}) | {sum(d.rows.values()):,} | "
+                     f"{mb(d.bytes)} | {size} |")
+    lines += ["", "Rows per table (pg_class.reltuples): "
+              + ", ".join(f"{t} {n:,}" for t, n in c.a.rows.items()) + ".", ""]
+    return lines
+
+
 def render(results: RunResults, chart_names: list[str]) -> str:
     status = "" if results.complete else (
         "\n> ⚠️ **Incomplete run**: it stopped early; the figures below are what was measured "
@@ -771,6 +828,7 @@ def render(results: RunResults, chart_names: list[str]) -> str:
     lines = [
         f"# Index impact: {results.migration_name}, measured",
         *([f"*{fidelity_headline(fidelity)}*", ""] if fidelity else []),
+        *([f"*{clones_headline(results.clones)}*", ""] if results.clones else []),
         status + busy_machine_warning(results) + cache_fit_warning(results),
         f"**Reads: {headline(results)}**",
         "",
@@ -805,6 +863,7 @@ def render(results: RunResults, chart_names: list[str]) -> str:
                   f"{seed.total_rows:,} rows ({rows}), seeded in {seed.total_seconds:.1f} s "
                   f"({seed.rows_per_s:,.0f} rows/s overall, COPY {seed.copy_rows_per_s:,.0f} "
                   "rows/s).", ""]
+    lines += clones_section(results)
     lines += fidelity_section(results)
     lines += details(results)
     env = results.environment

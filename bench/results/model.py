@@ -163,6 +163,34 @@ class SeedRecord(Record):
     fidelity: DataFidelity | None = None  # data from a stats file: how close it came
 
 
+
+class CloneDatabase(Record):
+    """One of the two clones given with --twins, as the run found it."""
+
+    dsn: str  # password masked
+    database: str
+    rows: dict[str, int]  # per table, pg_class.reltuples (count(*) where never analyzed)
+    bytes: int  # the app's tables with their TOAST and indexes
+    database_bytes: int | None = None  # pg_database_size
+
+
+class ClonePair(Record):
+    """The twins were two clones the user gave (--twins DSN_A DSN_B), measured as they are:
+    nothing seeded or copied; the migration ran on B and was undone at the end."""
+
+    a: CloneDatabase
+    b: CloneDatabase
+    same_server: bool  # one server (the same system identifier and start time)
+    # The A/A control: True when every interval held 1 (the clones measured alike); the
+    # shapes and write workloads whose interval did not.
+    measured_alike: bool | None = None
+    differing: list[str] = Field(default_factory=list)
+    # At the end: B's indexes, and both clones' rows above their integer keys, are as the
+    # run found them; what could not be undone or was left (with the statement that undoes it).
+    restored: bool | None = None
+    undone: list[str] = Field(default_factory=list)  # what the run undid beyond downgrade()
+    left_behind: list[str] = Field(default_factory=list)
+
 class CacheState(Record):
     mode: Literal["warm", "cold"]
     pg_prewarm: bool | None = None
@@ -664,6 +692,7 @@ class RunResults(Record):
     queries: list[QueryResult] = Field(default_factory=list)
     server: ServerInfo | None = None
     seed: SeedRecord | None = None
+    clones: ClonePair | None = None  # run --twins: the data was two clones, not seeded
     cache: CacheState | None = None
     writes: WriteSection | None = None
     migration: MigrationRecord | None = None

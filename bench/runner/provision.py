@@ -490,6 +490,65 @@ def configure_embedded(conninfo: str, settings: dict[str, str]) -> None:
     restart_embedded(data_directory(conninfo))
 
 
+# --- two clones the user gives (run --twins) ---------------------------------------------------
+
+# Which server and database a connection reached (one server: the same postmaster start
+# time, to the microsecond), and whether pg_prewarm is already there.
+_IDENTITY = """
+    SELECT current_database(), d.oid, pg_postmaster_start_time(), inet_server_port(),
+           EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_prewarm')
+    FROM pg_database AS d WHERE d.datname = current_database()
+"""
+
+
+@dataclass(frozen=True)
+class UserClones:
+    a: Target
+    b: Target
+    same_server: bool
+
+
+@contextmanager
+def user_clones(dsn_a: str, dsn_b: str) -> Iterator[UserClones]:
+    """Two databases the user gives as the twins: checked reachable and distinct, never
+    created, dropped or altered here (bench/runner/clones.py restores B's indexes). The one
+    thing the run itself may add, the pg_prewarm extension, is dropped again where it was
+    not there before."""
+    found = []
+    for side, dsn in (("A", dsn_a), ("B", dsn_b)):
+        check_dsn(dsn)
+        try:
+            with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+                row = conn.execute(_IDENTITY).fetchone()
+        except psycopg.Error as exc:
+            raise ServerError(f"--twins: clone {side}: {_connect_error(exc, dsn)}") from None
+        assert row is not None
+        found.append((Target(dsn, str(row[0]), "dsn"), row))
+    (a, ida), (b, idb) = found
+    same_server = (ida[2], ida[3]) == (idb[2], idb[3])
+    if same_server and ida[1] == idb[1]:
+        raise ConfigError(f"--twins: DSN_A and DSN_B reach the same database {a.dbname}; give "
+                          "two clones of it (the migration goes to B)")
+    try:
+        yield UserClones(a, b, same_server)
+    finally:
+        with signals_deferred():
+            for target, identity in found:
+                if not identity[4]:
+                    _drop_prewarm(target)
+
+
+def _drop_prewarm(target: Target) -> None:
+    """Drop pg_prewarm if the run created it (the warm cache's prewarm does)."""
+    try:
+        with psycopg.connect(target.conninfo, autocommit=True, connect_timeout=10) as conn:
+            conn.execute("DROP EXTENSION IF EXISTS pg_prewarm")
+    except psycopg.Error as exc:
+        log.warning("could not drop the pg_prewarm extension the run created in %s: %s; "
+                    "drop it with: DROP EXTENSION pg_prewarm", target.dbname,
+                    mask(first_line(exc), target.conninfo))
+
+
 @contextmanager
 def provision(dsn: str | None, keep: bool = False) -> Iterator[Target]:
     """The one entry point: a scratch database on the embedded server or on `dsn`."""

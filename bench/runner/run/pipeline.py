@@ -18,11 +18,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.config import RunConfig
+from bench.errors import first_line
 from bench.report.output import write_report
 from bench.results import claims as claims_file
+from bench.results.clones import differing
+from bench.results.clones import measured as measured_aa
 from bench.results.model import (
     CacheState,
     Claims,
+    ClonePair,
     Method,
     RunResults,
     RunSettings,
@@ -33,6 +37,7 @@ from bench.runner import (
     cache,
     cache_fit,
     catalog,
+    clones,
     disk,
     environment,
     migrate,
@@ -40,6 +45,7 @@ from bench.runner import (
     round_order,
 )
 from bench.runner.app_writes import load_app_writes
+from bench.runner.clones import Snapshot
 from bench.runner.derived_writes import derived_updates
 from bench.runner.machine_load import LoadMeter
 from bench.runner.params import parameter_sets
@@ -52,7 +58,9 @@ from bench.runner.provision import (
     redact,
     restart_embedded,
     settle,
+    signals_deferred,
     twin_database,
+    user_clones,
 )
 from bench.runner.reads import PairedResult, Side
 from bench.runner.records import query_record
@@ -84,12 +92,22 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
         ]
 
     try:
-        echo("provision ...")
-        with provision(cfg.dsn, keep=cfg.keep) as target:
-            results.server = ServerInfo(source=target.source, database=target.dbname)
-            echo(f"provision: scratch database {target.dbname} on the {target.source} server")
-            with step(echo, "seed"):
-                results.seed = seed_database(target, cfg, echo)
+        with ExitStack() as stack:
+            found: tuple[Snapshot, Snapshot] | None = None  # --twins: A and B as found
+            if cfg.twins:
+                target, other, found = _user_clones(stack, cfg, results, echo)
+                # Also after a failure or Ctrl-C, wherever it comes.
+                stack.callback(_leave_as_found, {"A": target, "B": other}, cfg, found, results,
+                               echo)
+            else:
+                echo("provision ...")
+                target = stack.enter_context(provision(cfg.dsn, keep=cfg.keep))
+                results.server = ServerInfo(source=target.source, database=target.dbname)
+                echo(f"provision: scratch database {target.dbname} on the {target.source} "
+                     "server")
+                with step(echo, "seed"):
+                    results.seed = seed_database(target, cfg, echo)
+            assert results.server is not None
             params.update(_prepare_queries(target, cfg, shapes, results.server))
             if cfg.app.stats_dsn and results.seed:
                 add_shapes(results.seed, cfg.app.stats_dsn, target, cfg, shapes, params, echo)
@@ -97,101 +115,151 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                 tables = catalog.app_tables(conn)
                 sizes_before = catalog.table_sizes(conn, tables)  # as seeded
             save_results(results, cfg)
-            with ExitStack() as stack:
+            if found is None:
                 with step(echo, "twin"):
                     other = stack.enter_context(twin_database(target))
-                twins: dict[Side, Target] = {"A": target, "B": other}
-                echo(f"twin: {other.dbname} is a copy of {target.dbname}; the migration will "
-                     "go to the copy")
-                order = round_order.ALTERNATING
-                if cfg.cache == "warm":  # do both twins fit in shared_buffers?
-                    results.cache_fit = cache_fit.size_up(_conninfo(twins))
+                echo(f"twin: {other.dbname} is a copy of {target.dbname}; the migration "
+                     "will go to the copy")
+            twins: dict[Side, Target] = {"A": target, "B": other}
+            order = round_order.ALTERNATING
+            if cfg.cache == "warm":  # do both twins fit in shared_buffers?
+                results.cache_fit = cache_fit.size_up(_conninfo(twins))
+                echo(cache_fit.summary(results.cache_fit))
+                order = round_order.decide(results.cache_fit)  # blocks if they do not
+                if order.blocked:
+                    echo(round_order.describe(order))
+            writes = _write_bench(target, cfg, echo)
+            if writes and mix is not None:
+                per_index.check_mix_writes(cfg, mix, writes.names())
+            meter = LoadMeter(data_directory(target.conninfo)
+                              if target.source == "embedded" else None)
+            results.machine_load = meter.record  # filled phase by phase
+            if cfg.aa_rounds:
+                settle(target)
+                with step(echo, "noise floor (A/A): reads"):
+                    results.cache = measure_reads(twins, cfg, shapes, params,
+                                                  min(cfg.aa_rounds, cfg.read_rounds), into=aa,
+                                                  meter=meter.phase("A/A reads"), order=order)
+                if writes:
+                    with step(echo, "noise floor (A/A): writes"), meter.phase("A/A writes"):
+                        writes.measure_pair(_conninfo(twins), "aa", cfg.aa_rounds,
+                                            progress=on_terminal(cfg.progress))
+                record_queries()
+                save_results(results, cfg)
+
+            engine = sa.create_engine(other.sqlalchemy_url(), poolclass=sa.pool.NullPool)
+            try:
+                with step(echo, "migrate up"):
+                    up = migrate.apply(engine, other, cfg.app, "upgrade")
+                results.migration = up
+                echo(f"migrate up: {up.index_count} indexes created on {other.dbname} "
+                     f"(revision {up.revision})")
+                with other.connect() as conn:
+                    results.disk = disk.index_costs(
+                        sizes_before, catalog.table_sizes(conn, tables),
+                        catalog.list_indexes(conn, tables), up.indexes, up.statements,
+                        claims.disk_growth_pct if claims else None, up.dropped_indexes)
+                save_results(results, cfg)
+
+                settle(target)
+                with step(echo, "measure before and after"):
+                    results.cache = measure_reads(twins, cfg, shapes, params,
+                                                  cfg.read_rounds,
+                                                  crosscheck=cfg.crosscheck_rounds, into=ab,
+                                                  meter=meter.phase("reads"), order=order)
+                record_queries()
+                save_results(results, cfg)
+                if results.cache_fit and not results.cache_fit.fits:
+                    with step(echo, "cache fit: each twin alone"):
+                        cache_fit.measure_cost(
+                            results.cache_fit, _conninfo(twins), shapes, params, ab,
+                            reads.SessionSettings(cfg.parallel_workers,
+                                                  cfg.statement_timeout_s),
+                            max_time_s=cfg.max_time_s, warmup=cfg.warmup)
                     echo(cache_fit.summary(results.cache_fit))
-                    order = round_order.decide(results.cache_fit)  # blocks if they do not
-                    if order.blocked:
-                        echo(round_order.describe(order))
-                writes = _write_bench(target, cfg, echo)
-                if writes and mix is not None:
-                    per_index.check_mix_writes(cfg, mix, writes.names())
-                meter = LoadMeter(data_directory(target.conninfo)
-                                  if target.source == "embedded" else None)
-                results.machine_load = meter.record  # filled phase by phase
-                if cfg.aa_rounds:
-                    settle(target)
-                    with step(echo, "noise floor (A/A): reads"):
-                        results.cache = measure_reads(twins, cfg, shapes, params,
-                                                      min(cfg.aa_rounds, cfg.read_rounds), into=aa,
-                                                      meter=meter.phase("A/A reads"), order=order)
-                    if writes:
-                        with step(echo, "noise floor (A/A): writes"), meter.phase("A/A writes"):
-                            writes.measure_pair(_conninfo(twins), "aa", cfg.aa_rounds,
-                                                progress=on_terminal(cfg.progress))
-                    record_queries()
+                    save_results(results, cfg)
+                if writes:
+                    with step(echo, "writes before and after"), meter.phase("writes"):
+                        writes.measure_pair(_conninfo(twins), "ab",
+                                            progress=on_terminal(cfg.progress))
+                    claim_for = claims.write_claim if claims else _no_claim
+                    results.writes = writes.section(claim_for)
+                    save_results(results, cfg)
+                if mix is not None:
+                    with step(echo, "per index: attribution"):
+                        results.per_index = per_index.attribute(
+                            other, cfg, shapes, params, writes, results, mix, echo)
+                    save_results(results, cfg)
+                    with step(echo, "per index: the recommended set, end to end"):
+                        per_index.measure_set(target, results.per_index, cfg, shapes, params,
+                                              writes, aa, sizes_before,
+                                              partial(measure_reads, order=order), echo)
                     save_results(results, cfg)
 
-                engine = sa.create_engine(other.sqlalchemy_url(), poolclass=sa.pool.NullPool)
-                try:
-                    with step(echo, "migrate up"):
-                        up = migrate.apply(engine, other, cfg.app, "upgrade")
-                    results.migration = up
-                    echo(f"migrate up: {up.index_count} indexes created on {other.dbname} "
-                         f"(revision {up.revision})")
-                    with other.connect() as conn:
-                        results.disk = disk.index_costs(
-                            sizes_before, catalog.table_sizes(conn, tables),
-                            catalog.list_indexes(conn, tables), up.indexes, up.statements,
-                            claims.disk_growth_pct if claims else None, up.dropped_indexes)
-                    save_results(results, cfg)
-
-                    settle(target)
-                    with step(echo, "measure before and after"):
-                        results.cache = measure_reads(twins, cfg, shapes, params,
-                                                      cfg.read_rounds,
-                                                      crosscheck=cfg.crosscheck_rounds, into=ab,
-                                                      meter=meter.phase("reads"), order=order)
-                    record_queries()
-                    save_results(results, cfg)
-                    if results.cache_fit and not results.cache_fit.fits:
-                        with step(echo, "cache fit: each twin alone"):
-                            cache_fit.measure_cost(
-                                results.cache_fit, _conninfo(twins), shapes, params, ab,
-                                reads.SessionSettings(cfg.parallel_workers,
-                                                      cfg.statement_timeout_s),
-                                max_time_s=cfg.max_time_s, warmup=cfg.warmup)
-                        echo(cache_fit.summary(results.cache_fit))
-                        save_results(results, cfg)
-                    if writes:
-                        with step(echo, "writes before and after"), meter.phase("writes"):
-                            writes.measure_pair(_conninfo(twins), "ab",
-                                                progress=on_terminal(cfg.progress))
-                        claim_for = claims.write_claim if claims else _no_claim
-                        results.writes = writes.section(claim_for)
-                        save_results(results, cfg)
-                    if mix is not None:
-                        with step(echo, "per index: attribution"):
-                            results.per_index = per_index.attribute(
-                                other, cfg, shapes, params, writes, results, mix, echo)
-                        save_results(results, cfg)
-                        with step(echo, "per index: the recommended set, end to end"):
-                            per_index.measure_set(target, results.per_index, cfg, shapes, params,
-                                                  writes, aa, sizes_before,
-                                                  partial(measure_reads, order=order), echo)
-                        save_results(results, cfg)
-
-                    with step(echo, "migrate down"):
-                        results.migration_down = migrate.apply(engine, other, cfg.app,
-                                                               "downgrade")
-                finally:
-                    engine.dispose()
+                with step(echo, "migrate down"):
+                    results.migration_down = migrate.apply(engine, other, cfg.app,
+                                                           "downgrade")
+            finally:
+                engine.dispose()
         results.complete = True
     finally:
         results.wall_seconds = time.perf_counter() - wall
         if aa or ab:  # also what an interrupted phase measured so far
             record_queries()
+        if results.clones is not None and measured_aa(results):
+            results.clones.differing = differing(results)
+            results.clones.measured_alike = not results.clones.differing
         save_results(results, cfg)
         if results.queries:
             write_report(results, cfg.out)
     return results
+
+
+def _user_clones(stack: ExitStack, cfg: RunConfig, results: RunResults,
+                 echo: Echo) -> tuple[Target, Target, tuple[Snapshot, Snapshot]]:
+    """--twins: the two clones the user gave are the twins, checked alike; B as found."""
+    assert cfg.twins is not None
+    with step(echo, "twins: the clones given"):
+        pair = stack.enter_context(user_clones(*cfg.twins))
+        a, b = clones.snapshot(pair.a), clones.snapshot(pair.b)
+        clones.check_alike(a, b)
+    results.server = ServerInfo(source=pair.a.source, database=pair.a.dbname)
+    results.clones = ClonePair(a=clones.record(pair.a, a), b=clones.record(pair.b, b),
+                               same_server=pair.same_server)
+    rows = sum(a.rows.values())
+    echo(f"twins: {pair.a.dbname} (A) and {pair.b.dbname} (B), clones alike: {len(a.tables)} "
+         f"tables, {rows:,} rows, {sum(a.bytes.values()) / 1e6:,.1f} MB each"
+         f"{'' if pair.same_server else ' (on two servers)'}; nothing seeded or copied; the "
+         "migration goes to B and is undone at the end")
+    return pair.a, pair.b, (a, b)
+
+
+def _leave_as_found(twins: dict[Side, Target], cfg: RunConfig, found: tuple[Snapshot, Snapshot],
+                    results: RunResults, echo: Echo) -> None:
+    """--twins: the clones are the user's. If the run stopped after migrating B, run the
+    downgrade now; then make B's indexes what they were (a downgrade() may be `pass`), and
+    name what could not be undone and the rows the write workloads left in either."""
+    assert results.clones is not None
+    other = twins["B"]
+    with signals_deferred():
+        if results.migration is not None and results.migration_down is None:
+            echo(f"migrate down: the run stopped early; undoing the migration on {other.dbname}")
+            engine = sa.create_engine(other.sqlalchemy_url(), poolclass=sa.pool.NullPool)
+            try:
+                results.migration_down = migrate.apply(engine, other, cfg.app, "downgrade")
+            except Exception as exc:  # the index check below still undoes what it can
+                echo(f"warning: migrate down failed on {other.dbname}: {first_line(exc)}")
+            finally:
+                engine.dispose()
+        undo = clones.restore(other, found[1])
+        undo.left += clones.added_rows(twins["A"], found[0])
+    results.clones.undone, results.clones.left_behind = undo.done, undo.left
+    results.clones.restored = not undo.left
+    for line in undo.done:
+        echo(f"twins: {line} on {other.dbname}, as it was before the run")
+    for line in undo.left:
+        echo(f"warning: twins: not as the run found it: {line}")
+    save_results(results, cfg)
 
 
 def save_results(results: RunResults, cfg: RunConfig) -> None:
