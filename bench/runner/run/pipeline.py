@@ -28,7 +28,16 @@ from bench.results.model import (
     ServerInfo,
 )
 from bench.results.stats import AA_SD, RUN_TO_RUN_SD
-from bench.runner import cache, cache_fit, catalog, disk, environment, migrate, reads
+from bench.runner import (
+    cache,
+    cache_fit,
+    catalog,
+    disk,
+    environment,
+    migrate,
+    reads,
+    stopping,
+)
 from bench.runner.app_writes import load_app_writes
 from bench.runner.derived_writes import derived_updates
 from bench.runner.machine_load import LoadMeter
@@ -131,10 +140,10 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
 
                     settle(target)
                     with step(echo, "measure before and after"):
-                        results.cache = measure_reads(twins, cfg, shapes, params,
-                                                      cfg.read_rounds,
-                                                      crosscheck=cfg.crosscheck_rounds, into=ab,
-                                                      meter=meter.phase("reads"))
+                        results.cache = measure_reads(
+                            twins, cfg, shapes, params, cfg.read_rounds,
+                            crosscheck=cfg.crosscheck_rounds, into=ab, meter=meter.phase("reads"),
+                            stopping=stopping.read_stopping(shapes, aa, claims))
                     record_queries()
                     save_results(results, cfg)
                     if results.cache_fit and not results.cache_fit.fits:
@@ -147,10 +156,11 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                         echo(cache_fit.summary(results.cache_fit))
                         save_results(results, cfg)
                     if writes:
+                        claim_for = claims.write_claim if claims else _no_claim
                         with step(echo, "writes before and after"), meter.phase("writes"):
                             writes.measure_pair(_conninfo(twins), "ab",
-                                                progress=on_terminal(cfg.progress))
-                        claim_for = claims.write_claim if claims else _no_claim
+                                                progress=on_terminal(cfg.progress),
+                                                cuts=stopping.write_stopping(writes, claim_for))
                         results.writes = writes.section(claim_for)
                         save_results(results, cfg)
                     if mix is not None:
@@ -216,17 +226,19 @@ def _write_bench(target: Target, cfg: RunConfig, echo: Echo) -> WriteBench | Non
 def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape],
                   params: Params, rounds: int, *, crosscheck: int = 0,
                   into: dict[str, PairedResult],
-                  meter: AbstractContextManager[None] | None = None) -> CacheState:
+                  meter: AbstractContextManager[None] | None = None,
+                  stopping: reads.Stopping | None = None) -> CacheState:
     """Warm (or empty) the cache of both twins, run the shapes on both side by side into
     `into` (round by round, so an interrupted run keeps what it measured); return the cache
-    state they ran in. `meter` wraps the measuring itself (not the restart and prewarm)."""
+    state they ran in. `meter` wraps the measuring itself (not the restart and prewarm);
+    `stopping`, sequential stopping of the shapes (reads.Stopping)."""
     settings = reads.SessionSettings(cfg.parallel_workers, cfg.statement_timeout_s)
     conninfo = _conninfo(twins)
     if cfg.cache == "cold":
         restart, note = cache.cold_restarter(conninfo["A"])
         reads.measure_pair(conninfo, shapes, params, rounds=rounds, warmup=0, settings=settings,
                            max_time_s=cfg.max_time_s, cold=restart, into=into,
-                           progress=on_terminal(cfg.progress))
+                           progress=on_terminal(cfg.progress), stopping=stopping)
         return CacheState(mode="cold", note=note)
     if twins["A"].source == "embedded":
         # Empty shared buffers, so that the prewarm places both twins' pages alike.
@@ -237,7 +249,7 @@ def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape]
     with meter or nullcontext():
         reads.measure_pair(conninfo, shapes, params, rounds=rounds, warmup=cfg.warmup,
                            settings=settings, max_time_s=cfg.max_time_s, crosscheck=crosscheck,
-                           into=into, progress=on_terminal(cfg.progress))
+                           into=into, progress=on_terminal(cfg.progress), stopping=stopping)
     state = states[0]
     if state.pg_prewarm and states[1].pg_prewarm:
         state.relations = (state.relations or 0) + (states[1].relations or 0)
