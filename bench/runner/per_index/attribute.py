@@ -16,7 +16,7 @@ On the migrated twin, one session, in index states made inside transactions
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,16 +34,19 @@ from bench.results.per_index import (
     ShapeBenefit,
     WriteEffect,
 )
-from bench.results.stats import RUN_TO_RUN_SD, paired_ratio
+from bench.results.stats import EARLY_ALPHA, RUN_TO_RUN_SD, Stop, paired_ratio
 from bench.runner import catalog, plans, reads
 from bench.runner.per_index import index_writes
 from bench.runner.per_index.index_reads import Planner, StateTimes, param_key, time_states
 from bench.runner.per_index.index_states import State
 from bench.runner.progress import Bar, Echo, bar, on_terminal
+from bench.runner.records import confidence_of, rounds_record
 from bench.runner.shapes import Shape
 from bench.runner.writes import WriteBench, WriteRound
 
 ALL_LABEL = "after"
+# An early stop of a shape's block needs each of its effects to within +-50% at 99.5%.
+READ_EFFECT_PRECISION = 0.5
 METHOD = (
     "On the migrated twin, one session; each state of the indexes is made inside a transaction "
     "(DROP INDEX under a savepoint, rolled back). Plans: EXPLAIN of every distinct parameter "
@@ -89,6 +92,7 @@ class Attribution:
         self.write_rounds: dict[tuple[str, int], list[WriteRound]] = {}
         self.write_states: dict[str, list[State]] = {}
         self.workloads: list[tuple[str, str]] = []  # (workload, table)
+        self.write_stops: dict[str, Stop] = {}  # workload -> how its rounds ended
 
     # --- plans -----------------------------------------------------------------------------
 
@@ -130,10 +134,35 @@ class Attribution:
             b.timed = [time_states(self.conn, self.planner, b.shape, b.params, states,
                                    rounds=self.cfg.read_rounds, warmup=self.cfg.warmup,
                                    max_time_s=self.cfg.max_time_s, aa_state=self.all,
-                                   shown=shown)]
+                                   shown=shown, decided=self._decided(b))]
+            t = b.timed[0]
             echo(f"per index: {b.shape.name}: {len(states)} states of the indexes, "
-                 f"{b.timed[0].rounds} rounds, {b.timed[0].executed} executions in "
-                 f"{time.perf_counter() - start:.1f} s")
+                 f"{t.rounds} rounds ({t.stop.text() if t.stop else ''}), {t.executed} "
+                 f"executions in {time.perf_counter() - start:.1f} s")
+
+    def _pairs(self, b: ShapeBlock) -> list[tuple[State, State]]:
+        """(with, without) of every read effect a shape's block measures: the whole
+        migration's saving, leave-one-out and add-one where a plan changes."""
+        pairs = [(self.all, self.none)]
+        pairs += [(self.all, self.all - {ix}) for ix, n in b.loo.items() if n]
+        pairs += [(frozenset({ix}), self.none) for ix, n in b.ao.items() if n]
+        return pairs
+
+    def _decided(self, b: ShapeBlock) -> Callable[[StateTimes], bool]:
+        """At an early look: every effect of the block has an interval (at the early looks'
+        level) on one side of zero and within READ_EFFECT_PRECISION of its estimate, so more
+        rounds would tell no other sign and little more size."""
+
+        def decided(t: StateTimes) -> bool:
+            for with_, without in self._pairs(b):
+                saved, (lo, hi) = attr.mean_difference(
+                    t.times[without], t.times[with_], extra_rel_sd=RUN_TO_RUN_SD["reads"],
+                    confidence=1 - EARLY_ALPHA)
+                if not (lo > 0 or hi < 0) or (hi - lo) / 2 > READ_EFFECT_PRECISION * abs(saved):
+                    return False
+            return True
+
+        return decided
 
     def time_writes(self, conn: psycopg.Connection[Any], bench: WriteBench) -> None:
         """Every write workload of a table the migration indexes, in the states none, only x
@@ -150,10 +179,37 @@ class Attribution:
                  on_terminal(self.cfg.progress)) as shown:
             self.write_rounds = index_writes.measure(
                 conn, chosen, self.write_states, self.universe, self.cfg.write_rounds,
-                self.cfg.warmup, shown=shown)
+                self.cfg.warmup, shown=shown, decided=self._table_decided,
+                stops=self.write_stops)
         # The rolled-back rows and index entries are dead: clear them away (no ANALYZE).
         for t in tables:
             conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(t)))
+
+    def _table_decided(self, table: str, got: Mapping[tuple[str, int], list[WriteRound]]
+                       ) -> bool:
+        """At an early look of the write rounds: every index on `table` has its verdict
+        settled with the write effects measured so far at the early looks' level (unused by
+        every plan, or keep or drop against the read effects, measured by then)."""
+        states = self.write_states[table]
+        mine = [(w, t) for w, t in self.workloads if t == table]
+        for ix, t in self.universe.items():
+            if t != table:
+                continue
+            rec = IndexAttribution(name=ix, table=t, definition="", verdict="unused")
+            for b in self.blocks.values():
+                if ix in b.loo:
+                    rec.used_in += _used_in(b, ix, self.all, self.none)
+                    rec.leave_one_out.append(self.read_effect(b, ix, "loo"))
+                    rec.add_one.append(self.read_effect(b, ix, "ao"))
+            if not rec.used_in:
+                continue
+            j = states.index(frozenset({ix}))
+            rec.writes = [write_effect(w, got[(w, j)], got[(w, 0)], RUN_TO_RUN_SD["writes"],
+                                       confidence=1 - EARLY_ALPHA) for w, _t in mine]
+            self._weigh(rec, texts=False)
+            if rec.verdict == "inconclusive":
+                return False
+        return True
 
     # --- records ---------------------------------------------------------------------------
 
@@ -162,12 +218,16 @@ class Attribution:
         for b in self.blocks.values():
             t = b.timed[0]
             none, all_ = t.times[self.none], t.times[self.all]
-            saved, ci = attr.mean_difference(none, all_, extra_rel_sd=RUN_TO_RUN_SD["reads"])
-            aa, aa_ci = (attr.mean_difference(t.aa, all_) if len(t.aa) > 1 else (None, None))
+            level = confidence_of(t.stop)
+            saved, ci = attr.mean_difference(none, all_, extra_rel_sd=RUN_TO_RUN_SD["reads"],
+                                             confidence=level)
+            aa, aa_ci = (attr.mean_difference(t.aa, all_, confidence=level) if len(t.aa) > 1
+                         else (None, None))
             out.append(ShapeBenefit(
                 shape=b.shape.name, calls_per_s=self.mix.reads.get(b.shape.name, 0.0),
                 rounds=t.rounds, param_sets=len(b.distinct), none_ms=_mean(none),
-                all_ms=_mean(all_), saved_ms=saved, saved_ci95=ci, aa_ms=aa, aa_ci95=aa_ci))
+                all_ms=_mean(all_), saved_ms=saved, saved_ci95=ci, aa_ms=aa, aa_ci95=aa_ci,
+                stopped=rounds_record(t.stop)))
         return out
 
     def read_effect(self, b: ShapeBlock, ix: str, kind: str) -> ReadEffect:
@@ -184,10 +244,12 @@ class Attribution:
             return effect
         t = b.timed[0]
         w, wo = t.times[with_], t.times[without]
+        level = confidence_of(t.stop)
         effect.rounds = min(len(w), len(wo))
         effect.saved_ms, effect.saved_ci95 = attr.mean_difference(
-            wo, w, extra_rel_sd=RUN_TO_RUN_SD["reads"])
-        effect.factor, effect.factor_ci95 = paired_ratio(wo, w, extra_sd=RUN_TO_RUN_SD["reads"])
+            wo, w, extra_rel_sd=RUN_TO_RUN_SD["reads"], confidence=level)
+        effect.factor, effect.factor_ci95 = paired_ratio(wo, w, extra_sd=RUN_TO_RUN_SD["reads"],
+                                                         confidence=level)
         return effect
 
     def costs(self, b: ShapeBlock, state: State) -> list[float]:
@@ -199,7 +261,10 @@ class Attribution:
                      extra_sd: float = RUN_TO_RUN_SD["writes"]) -> WriteEffect:
         with_ = self.write_rounds[(workload, j)]
         without = self.write_rounds[(workload, reference)]
-        return write_effect(workload, with_, without, extra_sd)
+        stop = self.write_stops.get(workload)
+        effect = write_effect(workload, with_, without, extra_sd, confidence=confidence_of(stop))
+        effect.stopped = rounds_record(stop)
+        return effect
 
     def indexes(self, disk: Mapping[str, tuple[int | None, float | None, str]]
                 ) -> list[IndexAttribution]:
@@ -223,8 +288,9 @@ class Attribution:
             out.append(rec)
         return out
 
-    def _weigh(self, rec: IndexAttribution) -> None:
-        """Weigh the effects with the mix; the verdict."""
+    def _weigh(self, rec: IndexAttribution, texts: bool = True) -> None:
+        """Weigh the effects with the mix; the verdict (and, with `texts`, its sentence and
+        the advisor's view)."""
         calls, rows = self.mix.reads, self.mix.writes
 
         def read_terms(effects: list[ReadEffect]) -> list[attr.Term]:
@@ -241,8 +307,9 @@ class Attribution:
         rec.net_ms_per_s, rec.net_ci95 = attr.difference(read, write)
         rec.loo_net_ms_per_s, rec.loo_net_ci95 = attr.difference(loo, write)
         rec.verdict = attr.verdict(bool(rec.used_in), rec.net_ci95, rec.loo_net_ci95)
-        rec.verdict_text = attr.verdict_text(rec)
-        rec.advisor = advisor.decide(rec)
+        if texts:
+            rec.verdict_text = attr.verdict_text(rec)
+            rec.advisor = advisor.decide(rec)
 
     def section(self, disk: Mapping[str, tuple[int | None, float | None, str]]
                 ) -> PerIndexSection:
@@ -258,11 +325,12 @@ class Attribution:
 
 
 def write_effect(workload: str, with_: list[WriteRound], without: list[WriteRound],
-                 extra_sd: float) -> WriteEffect:
+                 extra_sd: float, confidence: float = 0.95) -> WriteEffect:
     """What `with_` adds per row over `without` (the same rounds, side by side)."""
     per_row_w = [1000 * r.server_ms / r.rows for r in with_]
     per_row_b = [1000 * r.server_ms / r.rows for r in without]
-    ratio, (lo, hi) = paired_ratio(per_row_w, per_row_b, extra_sd=extra_sd)
+    ratio, (lo, hi) = paired_ratio(per_row_w, per_row_b, extra_sd=extra_sd,
+                                   confidence=confidence)
     base = _mean(per_row_b)
     rows_w, rows_b = sum(r.rows for r in with_), sum(r.rows for r in without)
     records = (sum(r.wal_records for r in with_) / rows_w - sum(r.wal_records for r in without)

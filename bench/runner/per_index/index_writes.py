@@ -23,6 +23,7 @@ from typing import Any, cast
 import psycopg
 from psycopg import sql
 
+from bench.results.stats import Looks, Stop, stop_record
 from bench.runner.per_index.index_states import State, entered, missing, schedule
 from bench.runner.progress import Bar
 from bench.runner.writes import ROWS_PER_TXN, Workload, WriteRound, _explain, _wal_lsn
@@ -56,15 +57,30 @@ def churn(conn: Connection, workloads: Sequence[Workload]) -> None:
 def measure(conn: Connection, workloads: Sequence[Workload], states: dict[str, list[State]],
             universe: dict[str, str], rounds: int, warmup: int,
             on_round: Callable[[], None] | None = None,
-            shown: Bar | None = None) -> dict[Key, list[WriteRound]]:
+            shown: Bar | None = None,
+            decided: Callable[[str, dict[Key, list[WriteRound]]], bool] | None = None,
+            stops: dict[str, Stop] | None = None) -> dict[Key, list[WriteRound]]:
     """`rounds` measured rounds (after `warmup`) of every workload in every state of its
     table (`states[table]`); returns (workload, state number) -> rounds. `shown`, a progress
-    bar of (warmup + rounds) x workloads units, moves on after each workload's round."""
+    bar of (warmup + rounds) x workloads units, moves on after each workload's round. With
+    `decided`, sequential stopping: at an early look (bench.results.stats.Looks) a table's
+    workloads stop once decided(table, rounds so far) says its indexes' verdicts are settled;
+    `stops` gets each workload's Stop."""
     out: dict[Key, list[WriteRound]] = {
         (w.name, j): [] for w in workloads for j in range(len(states[w.table]))}
+    looks = Looks.up_to(rounds) if decided else Looks((rounds,))
+    ended: set[str] = set()  # tables
     conn.execute("SET jit = off")
     for i in range(-warmup, rounds):
+        if decided and looks.is_early_look(i):
+            for table in {w.table for w in workloads} - ended:
+                if decided(table, out):
+                    ended.add(table)
+                    if shown:
+                        shown.shrink((rounds - i) * sum(w.table == table for w in workloads))
         for w in workloads:
+            if w.table in ended:
+                continue
             table_states = states[w.table]
             drops = [missing(s, universe, {w.table}) for s in table_states]
             if w.copy is not None:
@@ -79,6 +95,10 @@ def measure(conn: Connection, workloads: Sequence[Workload], states: dict[str, l
                              + ("warm-up" if i < 0 else f"round {i + 1} of {rounds}"))
         if on_round:
             on_round()
+    if stops is not None:
+        for w in workloads:
+            stops[w.name] = stop_record(looks, len(out[(w.name, 0)]),
+                                        "decisive" if w.table in ended else "round cap")
     return out
 
 
