@@ -235,7 +235,7 @@ EARLY_ALPHA = 0.005  # spent at each early look
 # An early stop also needs the interval to be narrow enough to be worth reporting: at most this
 # factor either side of the estimate (reads: a plan change of 300x at 100x-900x says little
 # more than "faster"; writes: the run-to-run figures must agree within 1.10x).
-MAX_EARLY_FACTOR = {"reads": 3.0, "writes": 1.25}
+MAX_EARLY_FACTOR = {"reads": 5.0, "writes": 1.25}
 
 
 @dataclass(frozen=True)

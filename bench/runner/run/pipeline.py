@@ -143,7 +143,9 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                         results.cache = measure_reads(
                             twins, cfg, shapes, params, cfg.read_rounds,
                             crosscheck=cfg.crosscheck_rounds, into=ab, meter=meter.phase("reads"),
-                            stopping=stopping.read_stopping(shapes, aa, claims))
+                            stopping=stopping.read_stopping(shapes, aa, claims),
+                            fresh_buffers=not (cfg.aa_rounds and results.cache_fit
+                                               and results.cache_fit.fits))
                     record_queries()
                     save_results(results, cfg)
                     if results.cache_fit and not results.cache_fit.fits:
@@ -227,11 +229,15 @@ def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape]
                   params: Params, rounds: int, *, crosscheck: int = 0,
                   into: dict[str, PairedResult],
                   meter: AbstractContextManager[None] | None = None,
-                  stopping: reads.Stopping | None = None) -> CacheState:
+                  stopping: reads.Stopping | None = None,
+                  fresh_buffers: bool = True) -> CacheState:
     """Warm (or empty) the cache of both twins, run the shapes on both side by side into
     `into` (round by round, so an interrupted run keeps what it measured); return the cache
     state they ran in. `meter` wraps the measuring itself (not the restart and prewarm);
-    `stopping`, sequential stopping of the shapes (reads.Stopping)."""
+    `stopping`, sequential stopping of the shapes (reads.Stopping). `fresh_buffers=False`
+    keeps the buffers as they are (no restart): the twins' pages stay where an earlier
+    prewarm of the same two placed them side by side, and the prewarm loads only what is new
+    (the migration's indexes)."""
     settings = reads.SessionSettings(cfg.parallel_workers, cfg.statement_timeout_s)
     conninfo = _conninfo(twins)
     if cfg.cache == "cold":
@@ -240,7 +246,7 @@ def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape]
                            max_time_s=cfg.max_time_s, cold=restart, into=into,
                            progress=on_terminal(cfg.progress), stopping=stopping)
         return CacheState(mode="cold", note=note)
-    if twins["A"].source == "embedded":
+    if twins["A"].source == "embedded" and fresh_buffers:
         # Empty shared buffers, so that the prewarm places both twins' pages alike.
         restart_embedded(data_directory(conninfo["A"]))
     with twins["A"].connect() as conn:
