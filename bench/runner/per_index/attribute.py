@@ -6,9 +6,10 @@ On the migrated twin, one session, in index states made inside transactions
 1. plans: every shape's distinct parameter sets are EXPLAINed with all of the migration's
    indexes, with none, with all but one (leave-one-out) and with only one (add-one), for every
    index on a table the shape reads (per_index.index_reads);
-2. reads: the states whose plans differ are timed side by side, round by round;
-3. writes: the write workloads of every table the migration indexes, in the states none, only
+2. writes: the write workloads of every table the migration indexes, in the states none, only
    x (for each of its indexes), none again (the A/A control) and all (per_index.index_writes);
+3. reads: the states whose plans differ are timed side by side, round by round (after the
+   writes, so that a shape's rounds can stop once the verdicts they feed are settled);
 4. the records: effects with intervals, weighed with the workload mix into read time saved and
    write time added per second, and a verdict per index (bench.results.attribution).
 """
@@ -34,7 +35,14 @@ from bench.results.per_index import (
     ShapeBenefit,
     WriteEffect,
 )
-from bench.results.stats import EARLY_ALPHA, RUN_TO_RUN_SD, Stop, paired_ratio
+from bench.results.stats import (
+    EARLY_ALPHA,
+    MAX_EARLY_FACTOR,
+    RUN_TO_RUN_SD,
+    Stop,
+    narrow_enough,
+    paired_ratio,
+)
 from bench.runner import catalog, plans, reads
 from bench.runner.per_index import index_writes
 from bench.runner.per_index.index_reads import Planner, StateTimes, param_key, time_states
@@ -149,20 +157,56 @@ class Attribution:
         return pairs
 
     def _decided(self, b: ShapeBlock) -> Callable[[StateTimes], bool]:
-        """At an early look: every effect of the block has an interval (at the early looks'
-        level) on one side of zero and within READ_EFFECT_PRECISION of its estimate, so more
-        rounds would tell no other sign and little more size."""
+        """At an early look, the block is done when the whole migration's saving on the shape
+        (none vs all: the 95% rule of the recommended set weighs it) has an interval, at the
+        early looks' level, on one side of zero and within READ_EFFECT_PRECISION of its
+        estimate, and every index whose effects this block measures has its verdict settled
+        (keep or drop) with these intervals, the blocks timed before and its write effects
+        (timed first), or else its effects here are as precise as the whole saving."""
+        early = 1 - EARLY_ALPHA
+
+        def precise(t: StateTimes, with_: State, without: State) -> bool:
+            saved, (lo, hi) = attr.mean_difference(
+                t.times[without], t.times[with_], extra_rel_sd=RUN_TO_RUN_SD["reads"],
+                confidence=early)
+            return (lo > 0 or hi < 0) and (hi - lo) / 2 <= READ_EFFECT_PRECISION * abs(saved)
 
         def decided(t: StateTimes) -> bool:
-            for with_, without in self._pairs(b):
-                saved, (lo, hi) = attr.mean_difference(
-                    t.times[without], t.times[with_], extra_rel_sd=RUN_TO_RUN_SD["reads"],
-                    confidence=1 - EARLY_ALPHA)
-                if not (lo > 0 or hi < 0) or (hi - lo) / 2 > READ_EFFECT_PRECISION * abs(saved):
+            if not precise(t, self.all, self.none):
+                return False
+            fed = {ix for ix, n in b.loo.items() if n} | {ix for ix, n in b.ao.items() if n}
+            for ix in fed:
+                if self._settled(ix, b, t, early):
+                    continue
+                if b.loo.get(ix) and not precise(t, self.all, self.all - {ix}):
+                    return False
+                if b.ao.get(ix) and not precise(t, frozenset({ix}), self.none):
                     return False
             return True
 
         return decided
+
+    def _settled(self, ix: str, b: ShapeBlock, t: StateTimes, level: float) -> bool:
+        """Index `ix` has a verdict of keep or drop with block `b`'s rounds so far (`t`, at
+        `level`), the other blocks' timings (each must be timed already) and its writes."""
+        rec = IndexAttribution(name=ix, table=self.universe[ix], definition="",
+                               verdict="unused")
+        for other in self.blocks.values():
+            if ix not in other.loo:
+                continue
+            if other is not b and not other.timed and (other.loo[ix] or other.ao[ix]):
+                return False  # still to be timed
+            times, lv = (t, level) if other is b else (None, None)
+            rec.used_in += _used_in(other, ix, self.all, self.none)
+            rec.leave_one_out.append(self.read_effect(other, ix, "loo", times, lv))
+            rec.add_one.append(self.read_effect(other, ix, "ao", times, lv))
+        table = self.universe[ix]
+        if table in self.write_states:
+            j = self.write_states[table].index(frozenset({ix}))
+            rec.writes = [self.write_effect(w, table, j) for w, tb in self.workloads
+                          if tb == table]
+        self._weigh(rec, texts=False)
+        return rec.verdict in ("keep", "drop")
 
     def time_writes(self, conn: psycopg.Connection[Any], bench: WriteBench) -> None:
         """Every write workload of a table the migration indexes, in the states none, only x
@@ -187,28 +231,25 @@ class Attribution:
 
     def _table_decided(self, table: str, got: Mapping[tuple[str, int], list[WriteRound]]
                        ) -> bool:
-        """At an early look of the write rounds: every index on `table` has its verdict
-        settled with the write effects measured so far at the early looks' level (unused by
-        every plan, or keep or drop against the read effects, measured by then)."""
+        """At an early look of the write rounds (timed before the reads): the table is done
+        when every index on it is used by no plan in any state (its verdict is "unused" by
+        plan identity, whatever its writes cost) or its cost ratio on every workload of the
+        table has an interval, at the early looks' level, within MAX_EARLY_FACTOR["writes"] of
+        its estimate."""
         states = self.write_states[table]
-        mine = [(w, t) for w, t in self.workloads if t == table]
+        mine = [w for w, t in self.workloads if t == table]
         for ix, t in self.universe.items():
-            if t != table:
-                continue
-            rec = IndexAttribution(name=ix, table=t, definition="", verdict="unused")
-            for b in self.blocks.values():
-                if ix in b.loo:
-                    rec.used_in += _used_in(b, ix, self.all, self.none)
-                    rec.leave_one_out.append(self.read_effect(b, ix, "loo"))
-                    rec.add_one.append(self.read_effect(b, ix, "ao"))
-            if not rec.used_in:
+            if t != table or not any(_used_in(b, ix, self.all, self.none)
+                                     for b in self.blocks.values() if ix in b.loo):
                 continue
             j = states.index(frozenset({ix}))
-            rec.writes = [write_effect(w, got[(w, j)], got[(w, 0)], RUN_TO_RUN_SD["writes"],
-                                       confidence=1 - EARLY_ALPHA) for w, _t in mine]
-            self._weigh(rec, texts=False)
-            if rec.verdict == "inconclusive":
-                return False
+            for w in mine:
+                per_w = [1000 * r.server_ms / r.rows for r in got[(w, j)]]
+                per_b = [1000 * r.server_ms / r.rows for r in got[(w, 0)]]
+                ratio, ci = paired_ratio(per_w, per_b, extra_sd=RUN_TO_RUN_SD["writes"],
+                                         confidence=1 - EARLY_ALPHA)
+                if not narrow_enough(ratio, ci, MAX_EARLY_FACTOR["writes"]):
+                    return False
         return True
 
     # --- records ---------------------------------------------------------------------------
@@ -230,9 +271,11 @@ class Attribution:
                 stopped=rounds_record(t.stop)))
         return out
 
-    def read_effect(self, b: ShapeBlock, ix: str, kind: str) -> ReadEffect:
+    def read_effect(self, b: ShapeBlock, ix: str, kind: str,
+                    times: StateTimes | None = None, level: float | None = None) -> ReadEffect:
         """What index `ix` saves on shape `b`: leave-one-out (all - ix vs all) or add-one
-        (none vs only ix)."""
+        (none vs only ix); from the block's timings, or from `times` (rounds so far) with
+        intervals at `level`."""
         with_, without = ((self.all, self.all - {ix}) if kind == "loo"
                           else (frozenset({ix}), self.none))
         changed = (b.loo if kind == "loo" else b.ao)[ix]
@@ -242,9 +285,9 @@ class Attribution:
                                                               self.costs(b, with_)))
         if not changed:
             return effect
-        t = b.timed[0]
+        t = times or b.timed[0]
         w, wo = t.times[with_], t.times[without]
-        level = confidence_of(t.stop)
+        level = level or confidence_of(t.stop)
         effect.rounds = min(len(w), len(wo))
         effect.saved_ms, effect.saved_ci95 = attr.mean_difference(
             wo, w, extra_rel_sd=RUN_TO_RUN_SD["reads"], confidence=level)

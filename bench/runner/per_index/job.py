@@ -80,12 +80,12 @@ def attribute(migrated: Target, cfg: RunConfig, shapes: list[Shape], params: Par
         a.explore()
         echo(f"per index: {a.planner.explained} plans (EXPLAIN) of {len(universe)} indexes "
              f"in {time.perf_counter() - start:.1f} s")
-        a.time_reads(echo)
-        if writes is not None:
+        if writes is not None:  # first: the reads' stopping rule weighs them
             t0 = time.perf_counter()
             a.time_writes(conn, writes)
             echo(f"per index: writes of {len(a.workloads)} workloads in "
                  f"{time.perf_counter() - t0:.1f} s")
+        a.time_reads(echo)
         disk_info = {c.name: (c.size_bytes, c.build_seconds, c.definition)
                      for c in (results.disk.created if results.disk else [])}
         section = a.section(disk_info)
