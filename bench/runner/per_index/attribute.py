@@ -7,9 +7,11 @@ On the migrated twin, one session, in index states made inside transactions
    indexes, with none, with all but one (leave-one-out) and with only one (add-one), for every
    index on a table the shape reads (per_index.index_reads);
 2. writes: the write workloads of every table the migration indexes, in the states none, only
-   x (for each of its indexes), none again (the A/A control) and all (per_index.index_writes);
+   x (for each of its indexes), none again (the A/A control) and all (per_index.index_writes),
+   up to the first look;
 3. reads: the states whose plans differ are timed side by side, round by round (after the
-   writes, so that a shape's rounds can stop once the verdicts they feed are settled);
+   writes, so that a shape's rounds can stop once the verdicts they feed are settled); then
+   the writes' remaining rounds, only for the tables where a verdict is still open;
 4. the records: effects with intervals, weighed with the workload mix into read time saved and
    write time added per second, and a verdict per index (bench.results.attribution).
 """
@@ -37,11 +39,11 @@ from bench.results.per_index import (
 )
 from bench.results.stats import (
     EARLY_ALPHA,
-    MAX_EARLY_FACTOR,
     RUN_TO_RUN_SD,
+    Looks,
     Stop,
-    narrow_enough,
     paired_ratio,
+    stop_record,
 )
 from bench.runner import catalog, plans, reads
 from bench.runner.per_index import index_writes
@@ -50,7 +52,7 @@ from bench.runner.per_index.index_states import State
 from bench.runner.progress import Bar, Echo, bar, on_terminal
 from bench.runner.records import confidence_of, rounds_record
 from bench.runner.shapes import Shape
-from bench.runner.writes import WriteBench, WriteRound
+from bench.runner.writes import Workload, WriteBench, WriteRound
 
 ALL_LABEL = "after"
 # An early stop of a shape's block needs each of its effects to within +-50% at 99.5%.
@@ -101,6 +103,8 @@ class Attribution:
         self.write_states: dict[str, list[State]] = {}
         self.workloads: list[tuple[str, str]] = []  # (workload, table)
         self.write_stops: dict[str, Stop] = {}  # workload -> how its rounds ended
+        self.write_looks = Looks.up_to(cfg.write_rounds)
+        self._chosen: list[Workload] = []
 
     # --- plans -----------------------------------------------------------------------------
 
@@ -203,53 +207,79 @@ class Attribution:
         table = self.universe[ix]
         if table in self.write_states:
             j = self.write_states[table].index(frozenset({ix}))
-            rec.writes = [self.write_effect(w, table, j) for w, tb in self.workloads
-                          if tb == table]
+            rec.writes = [self.write_effect(w, table, j, level=1 - EARLY_ALPHA)
+                          for w, tb in self.workloads if tb == table]
         self._weigh(rec, texts=False)
         return rec.verdict in ("keep", "drop")
 
     def time_writes(self, conn: psycopg.Connection[Any], bench: WriteBench) -> None:
         """Every write workload of a table the migration indexes, in the states none, only x
-        for each of the table's new indexes, none again (A/A) and all."""
+        for each of the table's new indexes, none again (A/A) and all: the rounds up to the
+        first look (the rest, where a verdict is still open, in finish_writes after the
+        reads)."""
         tables = [t for t in catalog.app_tables(conn) if t in set(self.universe.values())]
         for t in tables:
             mine = sorted(ix for ix, table in self.universe.items() if table == t)
             self.write_states[t] = [self.none, *(frozenset({ix}) for ix in mine), self.none,
                                     self.all]
-        chosen = [w for w in bench.workloads if w.table in tables]
-        self.workloads = [(w.name, w.table) for w in chosen]
-        index_writes.churn(conn, chosen)
-        with bar((self.cfg.warmup + self.cfg.write_rounds) * len(chosen), "per index: writes",
+        self._chosen = [w for w in bench.workloads if w.table in tables]
+        self.workloads = [(w.name, w.table) for w in self._chosen]
+        index_writes.churn(conn, self._chosen)
+        first = self.write_looks.at[0]
+        with bar((self.cfg.warmup + first) * len(self._chosen), "per index: writes",
                  on_terminal(self.cfg.progress)) as shown:
             self.write_rounds = index_writes.measure(
-                conn, chosen, self.write_states, self.universe, self.cfg.write_rounds,
-                self.cfg.warmup, shown=shown, decided=self._table_decided,
-                stops=self.write_stops)
+                conn, self._chosen, self.write_states, self.universe, first,
+                self.cfg.warmup, shown=shown)
+        self._vacuum(conn)
+
+    def finish_writes(self, conn: psycopg.Connection[Any]) -> None:
+        """After the reads: the write rounds from the first look to the cap, for the tables
+        where an index's verdict is still open with the writes so far (at the early looks'
+        level); the others stop at the look (sequential stopping, bench.results.stats)."""
+        looks, first = self.write_looks, self.write_looks.at[0]
+        open_ = [t for t in self.write_states
+                 if looks.early and not self._table_settled(t)]
+        rest = [w for w in self._chosen if w.table in open_]
+        if rest:
+            with bar((self.cfg.warmup + looks.cap - first) * len(rest), "per index: writes",
+                     on_terminal(self.cfg.progress)) as shown:
+                index_writes.measure(conn, rest, self.write_states, self.universe, looks.cap,
+                                     self.cfg.warmup, shown=shown, start=first,
+                                     into=self.write_rounds)
+            self._vacuum(conn)
+        for w in self._chosen:
+            done = len(self.write_rounds[(w.name, 0)])
+            reason = "round cap" if w.table in open_ or not looks.early else "decisive"
+            self.write_stops[w.name] = stop_record(looks, done, reason)
+
+    def _vacuum(self, conn: psycopg.Connection[Any]) -> None:
         # The rolled-back rows and index entries are dead: clear them away (no ANALYZE).
-        for t in tables:
+        for t in self.write_states:
             conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(t)))
 
-    def _table_decided(self, table: str, got: Mapping[tuple[str, int], list[WriteRound]]
-                       ) -> bool:
-        """At an early look of the write rounds (timed before the reads): the table is done
-        when every index on it is used by no plan in any state (its verdict is "unused" by
-        plan identity, whatever its writes cost) or its cost ratio on every workload of the
-        table has an interval, at the early looks' level, within MAX_EARLY_FACTOR["writes"] of
-        its estimate."""
+    def _table_settled(self, table: str) -> bool:
+        """Every index on `table` has its verdict settled with the read effects (timed by
+        now) and the write effects so far at the early looks' level: unused by plan identity,
+        keep or drop."""
         states = self.write_states[table]
         mine = [w for w, t in self.workloads if t == table]
         for ix, t in self.universe.items():
-            if t != table or not any(_used_in(b, ix, self.all, self.none)
-                                     for b in self.blocks.values() if ix in b.loo):
+            if t != table:
+                continue
+            rec = IndexAttribution(name=ix, table=t, definition="", verdict="unused")
+            for b in self.blocks.values():
+                if ix in b.loo:
+                    rec.used_in += _used_in(b, ix, self.all, self.none)
+                    rec.leave_one_out.append(self.read_effect(b, ix, "loo"))
+                    rec.add_one.append(self.read_effect(b, ix, "ao"))
+            if not rec.used_in:
                 continue
             j = states.index(frozenset({ix}))
-            for w in mine:
-                per_w = [1000 * r.server_ms / r.rows for r in got[(w, j)]]
-                per_b = [1000 * r.server_ms / r.rows for r in got[(w, 0)]]
-                ratio, ci = paired_ratio(per_w, per_b, extra_sd=RUN_TO_RUN_SD["writes"],
-                                         confidence=1 - EARLY_ALPHA)
-                if not narrow_enough(ratio, ci, MAX_EARLY_FACTOR["writes"]):
-                    return False
+            rec.writes = [self.write_effect(w, t, j, level=1 - EARLY_ALPHA) for w in mine]
+            self._weigh(rec, texts=False)
+            if rec.verdict == "inconclusive":
+                return False
         return True
 
     # --- records ---------------------------------------------------------------------------
@@ -301,11 +331,14 @@ class Attribution:
         return [float(self.planner.plan(b.shape, p, state)["Total Cost"]) for p in b.params]
 
     def write_effect(self, workload: str, table: str, j: int, reference: int = 0,
-                     extra_sd: float = RUN_TO_RUN_SD["writes"]) -> WriteEffect:
+                     extra_sd: float = RUN_TO_RUN_SD["writes"],
+                     level: float | None = None) -> WriteEffect:
+        """`level`: the interval's (default: the one its stop spent)."""
         with_ = self.write_rounds[(workload, j)]
         without = self.write_rounds[(workload, reference)]
         stop = self.write_stops.get(workload)
-        effect = write_effect(workload, with_, without, extra_sd, confidence=confidence_of(stop))
+        effect = write_effect(workload, with_, without, extra_sd,
+                              confidence=level or confidence_of(stop))
         effect.stopped = rounds_record(stop)
         return effect
 

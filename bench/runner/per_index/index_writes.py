@@ -23,7 +23,6 @@ from typing import Any, cast
 import psycopg
 from psycopg import sql
 
-from bench.results.stats import Looks, Stop, stop_record
 from bench.runner.per_index.index_states import State, entered, missing, schedule
 from bench.runner.progress import Bar
 from bench.runner.writes import ROWS_PER_TXN, Workload, WriteRound, _explain, _wal_lsn
@@ -57,48 +56,34 @@ def churn(conn: Connection, workloads: Sequence[Workload]) -> None:
 def measure(conn: Connection, workloads: Sequence[Workload], states: dict[str, list[State]],
             universe: dict[str, str], rounds: int, warmup: int,
             on_round: Callable[[], None] | None = None,
-            shown: Bar | None = None,
-            decided: Callable[[str, dict[Key, list[WriteRound]]], bool] | None = None,
-            stops: dict[str, Stop] | None = None) -> dict[Key, list[WriteRound]]:
-    """`rounds` measured rounds (after `warmup`) of every workload in every state of its
-    table (`states[table]`); returns (workload, state number) -> rounds. `shown`, a progress
-    bar of (warmup + rounds) x workloads units, moves on after each workload's round. With
-    `decided`, sequential stopping: at an early look (bench.results.stats.Looks) a table's
-    workloads stop once decided(table, rounds so far) says its indexes' verdicts are settled;
-    `stops` gets each workload's Stop."""
-    out: dict[Key, list[WriteRound]] = {
-        (w.name, j): [] for w in workloads for j in range(len(states[w.table]))}
-    looks = Looks.up_to(rounds) if decided else Looks((rounds,))
-    ended: set[str] = set()  # tables
+            shown: Bar | None = None, start: int = 0,
+            into: dict[Key, list[WriteRound]] | None = None) -> dict[Key, list[WriteRound]]:
+    """Measured rounds `start` .. `rounds` - 1 (after `warmup` untimed ones) of every workload
+    in every state of its table (`states[table]`); returns (workload, state number) -> rounds,
+    appended to `into` when given (the rounds of an earlier call, to go on from). `shown`, a
+    progress bar of (warmup + rounds - start) x workloads units, moves on after each
+    workload's round."""
+    out: dict[Key, list[WriteRound]] = into if into is not None else {}
+    for w in workloads:
+        for j in range(len(states[w.table])):
+            out.setdefault((w.name, j), [])
     conn.execute("SET jit = off")
-    for i in range(-warmup, rounds):
-        if decided and looks.is_early_look(i):
-            for table in {w.table for w in workloads} - ended:
-                if decided(table, out):
-                    ended.add(table)
-                    if shown:
-                        shown.shrink((rounds - i) * sum(w.table == table for w in workloads))
+    for i in range(start - warmup, rounds):
         for w in workloads:
-            if w.table in ended:
-                continue
             table_states = states[w.table]
             drops = [missing(s, universe, {w.table}) for s in table_states]
             if w.copy is not None:
                 got = _copy_round(conn, w, i + warmup, drops)
             else:
                 got = _statement_round(conn, w, i + warmup, drops)
-            if i >= 0:
+            if i >= start:
                 for j, r in enumerate(got):
                     out[(w.name, j)].append(r)
             if shown:
                 shown.update(f"{w.name}, {len(table_states)} states, "
-                             + ("warm-up" if i < 0 else f"round {i + 1} of {rounds}"))
+                             + ("warm-up" if i < start else f"round {i + 1} of {rounds}"))
         if on_round:
             on_round()
-    if stops is not None:
-        for w in workloads:
-            stops[w.name] = stop_record(looks, len(out[(w.name, 0)]),
-                                        "decisive" if w.table in ended else "round cap")
     return out
 
 

@@ -80,12 +80,19 @@ def attribute(migrated: Target, cfg: RunConfig, shapes: list[Shape], params: Par
         a.explore()
         echo(f"per index: {a.planner.explained} plans (EXPLAIN) of {len(universe)} indexes "
              f"in {time.perf_counter() - start:.1f} s")
-        if writes is not None:  # first: the reads' stopping rule weighs them
+        before_reads = 0.0
+        if writes is not None:  # first, up to the first look: the reads' stopping weighs them
             t0 = time.perf_counter()
             a.time_writes(conn, writes)
-            echo(f"per index: writes of {len(a.workloads)} workloads in "
-                 f"{time.perf_counter() - t0:.1f} s")
+            before_reads = time.perf_counter() - t0
         a.time_reads(echo)
+        if writes is not None:
+            t1 = time.perf_counter()
+            a.finish_writes(conn)
+            went_on = [w for w, s in a.write_stops.items() if s.reason != "decisive"]
+            echo(f"per index: writes of {len(a.workloads)} workloads in {before_reads:.1f} s "
+                 f"before the reads and {time.perf_counter() - t1:.1f} s after them "
+                 f"({len(went_on)} went on to the round cap)")
         disk_info = {c.name: (c.size_bytes, c.build_seconds, c.definition)
                      for c in (results.disk.created if results.disk else [])}
         section = a.section(disk_info)
