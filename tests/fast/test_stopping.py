@@ -6,6 +6,7 @@ and not stop early where the ratio sits at a threshold of the verdict."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,8 +63,8 @@ def test_the_levels_spend_the_error_rate_over_the_looks() -> None:
 
 
 def test_decisive_means_no_cut_point_inside_the_interval() -> None:
-    assert decisive((150.0, 400.0), BAND + [100.0])
-    assert not decisive((80.0, 400.0), BAND + [100.0])  # the claim could still be missed
+    assert decisive((150.0, 400.0), [*BAND, 100.0])
+    assert not decisive((80.0, 400.0), [*BAND, 100.0])  # the claim could still be missed
     assert decisive((0.95, 1.05), BAND)  # wholly inside the unchanged band
     assert not decisive((1.05, 1.2), BAND)
     assert not decisive((float("nan"), 2.0), BAND)
@@ -78,7 +79,7 @@ def test_the_interval_at_the_stop_covers_the_truth_at_the_stated_rate(
     looks = Looks.up_to(24)
     covered = early = 0
     for seed in range(SIMULATIONS):
-        n, reason, (lo, hi) = _simulate(true_ratio, sd, looks, BAND + [100.0], seed)
+        _n, reason, (lo, hi) = _simulate(true_ratio, sd, looks, [*BAND, 100.0], seed)
         covered += lo <= true_ratio <= hi
         early += reason == "decisive"
     # 95% promised; with 1,000 simulations a true 95% falls below 93.5% with p < 0.02.
@@ -87,7 +88,7 @@ def test_the_interval_at_the_stop_covers_the_truth_at_the_stated_rate(
 
 def test_a_clear_answer_stops_at_the_first_look() -> None:
     looks = Looks.up_to(24)
-    stops = [_simulate(300.0, 0.3, looks, BAND + [20.0], seed)[0] for seed in range(200)]
+    stops = [_simulate(300.0, 0.3, looks, [*BAND, 20.0], seed)[0] for seed in range(200)]
     assert sum(n == 8 for n in stops) >= 190, stops
 
 
@@ -96,7 +97,7 @@ def test_a_ratio_at_a_threshold_does_not_stop_early(true_ratio: float) -> None:
     """At the band's edge, or at the claimed factor (20x), the interval holds the cut point
     and the figure runs to its cap (at most the early looks' error rate stops it)."""
     looks = Looks.up_to(24)
-    reasons = [_simulate(true_ratio, 0.15, looks, BAND + [20.0], seed)[1]
+    reasons = [_simulate(true_ratio, 0.15, looks, [*BAND, 20.0], seed)[1]
                for seed in range(SIMULATIONS)]
     early = sum(r == "decisive" for r in reasons)
     assert early / SIMULATIONS <= 2 * EARLY_ALPHA + 0.01, early
@@ -125,3 +126,19 @@ def test_write_cut_points_follow_the_verdict() -> None:
     assert write_cuts(None, (0.95, 1.08)) == [0.95, 1.08]
     assert write_cuts(None, None) == [1.0]
     assert math.isclose(write_cuts((3.0, 5.0), None)[1], 1.05)
+
+
+def test_the_report_names_the_figures_that_stopped_early() -> None:
+    from bench.report.markdown import render
+    from bench.results import store
+    from bench.results.model import Rounds
+
+    fixture = Path(__file__).parent / "fixtures" / "small1.results.json"
+    results = store.load(fixture)
+    assert "Rounds end early" not in render(results, [])  # a run before sequential stopping
+    first = results.queries[0]
+    first.stopped = Rounds(rounds=8, reason="decisive", confidence=0.995,
+                           text="interval decisive after 8 rounds")
+    text = render(results, [])
+    assert "Rounds end early where the verdict is settled" in text
+    assert f"`{first.name}` 8" in text
