@@ -595,7 +595,7 @@ class WriteBench:
                 for j, w in enumerate(self.workloads):
                     if w.name in ended:
                         continue
-                    if cuts and i >= 0 and stop_now(
+                    if cuts and looks.is_early_look(i) and stop_now(
                             _per_row(w.rounds[(block, "B")]), _per_row(w.rounds[(block, "A")]),
                             looks, cuts(w), extra_sd=RUN_TO_RUN_SD["writes"],
                             factor=MAX_EARLY_FACTOR["writes"]):
