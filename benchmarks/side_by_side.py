@@ -20,6 +20,7 @@ import argparse
 import itertools
 import json
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -146,8 +147,7 @@ def _table(runs: dict[tuple[str, str], list[dict[str, Any]]], order: list[str], 
     print("|---|---|---|---|---|")
     medians: dict[tuple[str, str], float] = {}
     for (mode, sha), got in runs.items():
-        walls = sorted(g["wall"] for g in got)
-        medians[(mode, sha)] = walls[len(walls) // 2]
+        medians[(mode, sha)] = statistics.median(g["wall"] for g in got)
     for (mode, sha), got in runs.items():
         base = medians.get((mode, order[0]))
         ratio = f"{medians[(mode, sha)] / base:.2f}x" if base else ""
