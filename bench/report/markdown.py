@@ -180,8 +180,23 @@ def _setup_line(results: RunResults) -> str:
         f"parallel workers "
         f"per gather {settings.get('max_parallel_workers_per_gather', '?')}, work_mem "
         f"{settings.get('work_mem', '?')}, shared_buffers {settings.get('shared_buffers', '?')}; "
-        f"{_cache_text(results)}.{_load_text(results)}"
+        f"{_cache_text(results)}.{_load_text(results)}{_stopping_text(results)}"
     )
+
+
+def _stopping_text(results: RunResults) -> str:
+    """Sequential stopping: per figure, how many rounds it got and why they ended."""
+    figures = [(q.name, q.stopped) for q in results.queries if q.stopped]
+    figures += [(w.name, w.stopped) for w in (results.writes.workloads if results.writes else [])
+                if w.stopped]
+    if not any(r.reason == "decisive" for _n, r in figures):
+        return ""
+    early = [f"`{n}` {r.rounds}" for n, r in figures if r.reason == "decisive"]
+    return (" Rounds end early where the verdict is settled (looks at rounds 8 and 16: an "
+            "interval at 99.5% that holds no threshold of the verdict and is narrow enough; at "
+            "the round cap the interval is at the level the looks leave, 96% for reads): "
+            f"decisive early: {', '.join(early)}; the others ran to their round or time cap "
+            "(`stopped` in results.json).")
 
 
 def _rounds_text(results: RunResults) -> str:

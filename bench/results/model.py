@@ -300,6 +300,18 @@ class Claims(Record):
 # --- how the two states were measured ---------------------------------------------------------
 
 
+class Rounds(Record):
+    """How a figure's rounds ended (sequential stopping, bench.results.stats.Looks): how many
+    it got, why it stopped (interval decisive at an early look, the round cap, the time cap),
+    and the confidence level of its interval (its `..._ci95` key keeps its name; an early stop
+    reports a wider interval, at 99.5%, and one at the cap pays for the early looks: 96%)."""
+
+    rounds: int
+    reason: Literal["decisive", "round cap", "time cap", "error"]
+    confidence: float
+    text: str = ""
+
+
 class NoiseFloor(Record):
     """The A/A control: the twins, both still unmigrated, measured against each other exactly
     as the real comparison is measured afterwards. The true ratio is 1; the measured ratio and
@@ -487,6 +499,7 @@ class QueryResult(Record):
     verdict: ReadVerdict | None = None
     verdict_text: str = ""
     aa: NoiseFloor | None = None  # the A/A control: the noise floor of `speedup`
+    stopped: Rounds | None = None  # how the before/after rounds ended
     estimate: ShapeEstimate | None = None  # the planner's speedup next to the measured one
 
     def phase(self, name: str) -> QueryPhase | None:
@@ -550,6 +563,7 @@ class WriteWorkload(Record):
     claimed_pct: Interval | None = None
     wal_overhead_pct: float | None = None
     aa: NoiseFloor | None = None  # the A/A control: the noise floor of `overhead_pct`
+    stopped: Rounds | None = None  # how the rounds of the reported block ended
 
     @property
     def noise_pct(self) -> Interval | None:

@@ -22,6 +22,7 @@ from bench.results.model import (
     Interval,
     MigrationRecord,
     QueryResult,
+    Rounds,
     WriteWorkload,
 )
 from bench.results.record import Record
@@ -110,6 +111,7 @@ class WriteEffect(Record):
     added_wal_records_per_row: float | None = None  # COPY has no per-statement count
     hot_pct_without: float | None = None  # updates: share of HOT updates without / with it
     hot_pct_with: float | None = None
+    stopped: Rounds | None = None  # how the workload's rounds ended (sequential stopping)
 
 
 class IndexAttribution(Record):
@@ -170,6 +172,7 @@ class ShapeBenefit(Record):
     saved_ci95: Interval
     aa_ms: float | None = None  # the A/A control: the "all" state timed twice, mean difference
     aa_ci95: Interval | None = None
+    stopped: Rounds | None = None  # how the shape's rounds ended (sequential stopping)
 
 
 class RecommendedSet(Record):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,7 +21,7 @@ import psycopg
 
 from bench.errors import ShapeError, first_line
 from bench.results.model import PlanVariant
-from bench.results.stats import Summary, summarize
+from bench.results.stats import Looks, Stop, Summary, stop_now, stop_record, summarize
 from bench.runner import plans
 from bench.runner.progress import bar
 from bench.runner.shapes import Shape
@@ -173,6 +173,7 @@ class PairedResult:
 
     a: PhaseResult = field(default_factory=PhaseResult)
     b: PhaseResult = field(default_factory=PhaseResult)
+    stop: Stop | None = None  # how its rounds ended (set when the phase ends)
 
     def side(self, name: Side) -> PhaseResult:
         return self.a if name == "A" else self.b
@@ -184,6 +185,20 @@ class PairedResult:
     @property
     def rounds(self) -> int:
         return min(len(self.a.rounds), len(self.b.rounds))
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """Sequential stopping (bench.results.stats, "sequential stopping"): a shape stops at an
+    early look once the interval of its ratio A/B is decisive for its verdict, i.e. contains
+    none of its `cuts` (the noise band's edges, a claimed factor), and is narrow enough."""
+
+    cuts: Mapping[str, Sequence[float]]
+    extra_sd: float
+    factor: float
+
+    def looks(self, cap: int) -> Looks:
+        return Looks.up_to(cap)
 
 
 def order(round_index: int, shape_index: int = 0) -> tuple[Side, Side]:
@@ -203,6 +218,7 @@ def measure_pair(
     crosscheck: int = 0, cold: Callable[[], None] | None = None,
     into: dict[str, PairedResult] | None = None, progress: bool = False,
     round_order: RoundOrder | None = None,
+    stopping: Stopping | None = None,
 ) -> dict[str, PairedResult]:
     """Warm-up rounds, then `rounds` measured rounds of every shape on both sides.
 
@@ -214,6 +230,8 @@ def measure_pair(
     With `progress`, a bar on a terminal (bench.runner.progress), updated between rounds.
     With a blocked `round_order` (twins that do not fit in shared_buffers), bench.runner.round_order
     runs the rounds in blocks per twin instead.
+    With `stopping`, a shape also stops at an early look once its interval is decisive
+    (Stopping); each PairedResult's `stop` says how many rounds it got and why.
     """
     if round_order is not None and round_order.blocked and cold is None:
         from bench.runner.round_order import measure_blocked
@@ -224,13 +242,33 @@ def measure_pair(
     results = into if into is not None else {}
     results.update({s.name: PairedResult() for s in shapes})
     spent = dict.fromkeys(results, 0.0)
+    ended: dict[str, str] = {}  # shape -> why its rounds ended
     if cold is not None:
         warmup = 0
+    of = {s.name: min(rounds, len(params[s.name])) for s in shapes}
+    looks = {name: stopping.looks(n) if stopping else Looks((n,)) for name, n in of.items()}
+
+    def why_stop(shape: Shape, i: int) -> str | None:
+        """Before round i (i rounds done): why the shape's rounds end here, if they do."""
+        pair, name = results[shape.name], shape.name
+        if pair.error:
+            return "error"
+        if i >= of[name]:
+            return "round cap"
+        if i >= MIN_ROUNDS and i % 2 == 0 and spent[name] >= max_time_s:
+            return "time cap"
+        if stopping and name in stopping.cuts and stop_now(
+                pair.a.times, pair.b.times, looks[name], stopping.cuts[name],
+                extra_sd=stopping.extra_sd, factor=stopping.factor):
+            return "decisive"
+        return None
 
     def active(i: int) -> list[tuple[int, Shape]]:
-        return [(k, s) for k, s in enumerate(shapes) if not results[s.name].error and (
-            i < 0 or (i < len(params[s.name]) and not (
-                spent[s.name] >= max_time_s and i >= MIN_ROUNDS and i % 2 == 0)))]
+        for s in shapes:
+            if s.name not in ended and i >= 0 and (reason := why_stop(s, i)):
+                ended[s.name] = reason
+        return [(k, s) for k, s in enumerate(shapes)
+                if s.name not in ended and not results[s.name].error]
 
     def run(conn: psycopg.Connection[Any], shape: Shape, i: int) -> dict[str, Any] | None:
         try:
@@ -240,7 +278,6 @@ def measure_pair(
         except psycopg.Error as exc:
             raise ShapeError(f"{shape.path}: {first_line(exc)}") from None
 
-    of = {s.name: min(rounds, len(params[s.name])) for s in shapes}
     left = {name: warmup + n for name, n in of.items()}  # the bar's units: shape rounds
     conns = {} if cold else {side: open_session(conninfo[side], settings) for side in SIDES}
     shown = bar(sum(left.values()), "reads", progress)
@@ -273,6 +310,8 @@ def measure_pair(
                              else f"{shape.name}, round {i + 1} of {of[shape.name]}")
         for shape in shapes:
             pair = results[shape.name]
+            reason = "error" if pair.error else ended.get(shape.name, "round cap")
+            pair.stop = stop_record(looks[shape.name], pair.rounds, reason)
             if crosscheck and not pair.error and not cold:
                 for side in SIDES:
                     pair.side(side).plain = _plain_rounds(

@@ -15,8 +15,16 @@ from bench.results.model import (
     ParameterGroup,
     QueryPhase,
     QueryResult,
+    Rounds,
 )
-from bench.results.stats import AA_SD, RUN_TO_RUN_SD, median_ci, paired_ratio, relative_halfwidth
+from bench.results.stats import (
+    AA_SD,
+    RUN_TO_RUN_SD,
+    Stop,
+    median_ci,
+    paired_ratio,
+    relative_halfwidth,
+)
 from bench.results.verdict import read_verdict
 from bench.runner import plans
 from bench.runner.reads import PairedResult, PhaseResult
@@ -84,13 +92,27 @@ def _crosscheck(result: PhaseResult) -> Crosscheck | None:
                       explain_over_plain=explain / plain if plain else None)
 
 
+def rounds_record(stop: Stop | None) -> Rounds | None:
+    """How a figure's rounds ended, as results.json has it."""
+    if stop is None:
+        return None
+    return Rounds(rounds=stop.rounds, reason=stop.reason, confidence=stop.confidence,
+                  text=stop.text())
+
+
+def confidence_of(stop: Stop | None) -> float:
+    """The level of a figure's interval: the one its stop spent (0.95 without one)."""
+    return stop.confidence if stop is not None else 0.95
+
+
 def noise_floor(numer: list[float], denom: list[float], a_times: list[float],
-                b_times: list[float], kind: Literal["reads", "writes"]) -> NoiseFloor | None:
+                b_times: list[float], kind: Literal["reads", "writes"],
+                confidence: float = 0.95) -> NoiseFloor | None:
     """The A/A control's ratio median(numer) / median(denom), with its interval."""
     n = min(len(numer), len(denom))
     if n < 2:
         return None
-    ratio, ci = paired_ratio(numer[:n], denom[:n], extra_sd=AA_SD[kind])
+    ratio, ci = paired_ratio(numer[:n], denom[:n], extra_sd=AA_SD[kind], confidence=confidence)
     return NoiseFloor(ratio=ratio, ci95=ci, rounds=n,
                       a_times=[round(t, 4) for t in a_times[:n]],
                       b_times=[round(t, 4) for t in b_times[:n]])
@@ -139,13 +161,16 @@ def query_record(shape: Shape, params: list[dict[str, Any]], claim: ClaimedRead 
     )
     if aa is not None and not aa.error:
         a, b = _paired(aa)
-        rec.aa = noise_floor(a.times, b.times, a.times, b.times, "reads")
+        rec.aa = noise_floor(a.times, b.times, a.times, b.times, "reads",
+                             confidence_of(aa.stop))
     if before and after and before.rounds and after.rounds:
         # Round i ran parameter set i on both twins, one right after the other.
         assert rec.before and rec.after
         assert rec.before.median_ms is not None and rec.after.median_ms is not None
-        rec.speedup, rec.speedup_ci95 = paired_ratio(before.times, after.times,
-                                                     extra_sd=RUN_TO_RUN_SD["reads"])
+        rec.speedup, rec.speedup_ci95 = paired_ratio(
+            before.times, after.times, extra_sd=RUN_TO_RUN_SD["reads"],
+            confidence=confidence_of(ab.stop if ab else None))
+        rec.stopped = rounds_record(ab.stop if ab else None)
         rec.by_parameter = by_parameter(params, before, after)
         rec.estimate = estimates.shape_estimate(rec.before, rec.after, rec.speedup)
     rec.verdict, rec.verdict_text = read_verdict(

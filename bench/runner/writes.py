@@ -48,14 +48,30 @@ from bench.data.copy_text import copy_chunks
 from bench.data.generator import Generator
 from bench.data.load import reflect
 from bench.errors import ConfigError
-from bench.results.model import Interval, Operation, WritePhase, WriteSection, WriteWorkload
-from bench.results.stats import RUN_TO_RUN_SD, paired_ratio, summarize
+from bench.results.model import (
+    Interval,
+    NoiseFloor,
+    Operation,
+    WritePhase,
+    WriteSection,
+    WriteWorkload,
+)
+from bench.results.stats import (
+    MAX_EARLY_FACTOR,
+    RUN_TO_RUN_SD,
+    Looks,
+    Stop,
+    paired_ratio,
+    stop_now,
+    stop_record,
+    summarize,
+)
 from bench.runner import catalog
 from bench.runner.app_writes import AppWrite
 from bench.runner.plans import explain_document
 from bench.runner.progress import bar
 from bench.runner.reads import SIDES, Side, order
-from bench.runner.records import noise_floor
+from bench.runner.records import confidence_of, noise_floor, rounds_record
 
 Connection = psycopg.Connection[Any]
 ROWS_PER_TXN = 10  # statements per committed unit of work
@@ -135,6 +151,11 @@ class Workload:
     # statements of a single-row workload, or a COPY's statement and text.
     statements: Callable[[int], Statements] | None = None
     copy: Callable[[int], tuple[sql.Composable, str]] | None = None
+    stops: dict[str, Stop] = field(default_factory=dict)  # block -> how its rounds ended
+
+
+# A write workload's cut points (bench.runner.stopping.write_cuts), asked for at a look.
+WriteCuts = Callable[["Workload"], Sequence[float]]
 
 
 def _explain(conn: Connection, query: str | sql.Composable, params: Any) -> dict[str, Any]:
@@ -544,13 +565,19 @@ class WriteBench:
         return self.keys[table].column if self._assigned(table) else ""
 
     def measure_pair(self, conninfo: dict[Side, str], block: str,
-                     rounds: int | None = None, progress: bool = False) -> None:
+                     rounds: int | None = None, progress: bool = False,
+                     cuts: WriteCuts | None = None) -> None:
         """A block of rounds on both sides, interleaved: round i of workload j runs on one side
         and then on the other, the first side alternating (ABBA). Then both sides get their
-        rows back as they were. With `progress`, a bar on a terminal, updated between rounds."""
+        rows back as they were. With `progress`, a bar on a terminal, updated between rounds.
+        With `cuts`, sequential stopping (bench.results.stats): a workload stops at an early
+        look once its cost ratio B/A has an interval holding none of its cut points, narrow
+        enough; each workload's `stops[block]` says how many rounds it got and why."""
         rounds = self.rounds if rounds is None else rounds
+        looks = Looks.up_to(rounds) if cuts else Looks((rounds,))
         conns = {side: psycopg.connect(conninfo[side], autocommit=True) for side in SIDES}
         shown = bar((self.warmup + rounds) * len(self.workloads), "writes", progress)
+        ended: dict[str, str] = {}
         try:
             baseline = {}
             for side, conn in conns.items():
@@ -566,18 +593,36 @@ class WriteBench:
                     w.rounds[(block, side)] = []
             for i in range(-self.warmup, rounds):
                 for j, w in enumerate(self.workloads):
+                    if w.name in ended:
+                        continue
+                    if cuts and looks.is_early_look(i) and stop_now(
+                            _per_row(w.rounds[(block, "B")]), _per_row(w.rounds[(block, "A")]),
+                            looks, cuts(w), extra_sd=RUN_TO_RUN_SD["writes"],
+                            factor=MAX_EARLY_FACTOR["writes"]):
+                        ended[w.name] = "decisive"
+                        shown.shrink(rounds - i)
+                        continue
                     got = w.run_round(conns, i + self.warmup, order(i, j))
                     if i >= 0:
                         for side in SIDES:
                             w.rounds[(block, side)].append(got[side])
                     shown.update(f"{w.name}, warm-up" if i < 0
                                  else f"{w.name}, round {i + 1} of {rounds}")
+            for w in self.workloads:
+                done = min(len(w.rounds[(block, side)]) for side in SIDES)
+                w.stops[block] = stop_record(looks, done, ended.get(w.name, "round cap"))
             for side, conn in conns.items():
                 self._restore(conn, baseline[side])
         finally:
             shown.close()
             for conn in conns.values():
                 conn.close()
+
+    def noise(self, w: Workload) -> NoiseFloor | None:
+        """The A/A control of a workload, once its block has run."""
+        aa_a = _per_row(w.rounds.get(("aa", "A"), []))
+        aa_b = _per_row(w.rounds.get(("aa", "B"), []))
+        return noise_floor(aa_b, aa_a, aa_a, aa_b, "writes", confidence_of(w.stops.get("aa")))
 
     def _snapshot(self, conn: Connection) -> dict[str, Any]:
         for u in self.updates:
@@ -702,10 +747,13 @@ def _record(w: Workload, claim: Interval | None, block: str = "ab") -> WriteWork
         claimed_pct=claim,
     )
     aa_a, aa_b = _per_row(w.rounds.get(("aa", "A"), [])), _per_row(w.rounds.get(("aa", "B"), []))
-    rec.aa = noise_floor(aa_b, aa_a, aa_a, aa_b, "writes")
+    rec.aa = noise_floor(aa_b, aa_a, aa_a, aa_b, "writes", confidence_of(w.stops.get("aa")))
+    stop = w.stops.get(block)
+    rec.stopped = rounds_record(stop)
     if before and after:
         ratio, (lo, hi) = paired_ratio(after.times_us_per_row, before.times_us_per_row,
-                                       extra_sd=RUN_TO_RUN_SD["writes"])
+                                       extra_sd=RUN_TO_RUN_SD["writes"],
+                                       confidence=confidence_of(stop))
         rec.overhead_pct = 100.0 * (ratio - 1)
         rec.overhead_ci95 = (100.0 * (lo - 1), 100.0 * (hi - 1))
         rec.wal_overhead_pct = (

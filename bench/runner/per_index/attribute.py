@@ -6,9 +6,12 @@ On the migrated twin, one session, in index states made inside transactions
 1. plans: every shape's distinct parameter sets are EXPLAINed with all of the migration's
    indexes, with none, with all but one (leave-one-out) and with only one (add-one), for every
    index on a table the shape reads (per_index.index_reads);
-2. reads: the states whose plans differ are timed side by side, round by round;
-3. writes: the write workloads of every table the migration indexes, in the states none, only
-   x (for each of its indexes), none again (the A/A control) and all (per_index.index_writes);
+2. writes: the write workloads of every table the migration indexes, in the states none, only
+   x (for each of its indexes), none again (the A/A control) and all (per_index.index_writes),
+   up to the first look;
+3. reads: the states whose plans differ are timed side by side, round by round (after the
+   writes, so that a shape's rounds can stop once the verdicts they feed are settled); then
+   the writes' remaining rounds, only for the tables where a verdict is still open;
 4. the records: effects with intervals, weighed with the workload mix into read time saved and
    write time added per second, and a verdict per index (bench.results.attribution).
 """
@@ -16,7 +19,7 @@ On the migrated twin, one session, in index states made inside transactions
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,16 +37,26 @@ from bench.results.per_index import (
     ShapeBenefit,
     WriteEffect,
 )
-from bench.results.stats import RUN_TO_RUN_SD, paired_ratio
+from bench.results.stats import (
+    EARLY_ALPHA,
+    RUN_TO_RUN_SD,
+    Looks,
+    Stop,
+    paired_ratio,
+    stop_record,
+)
 from bench.runner import catalog, plans, reads
 from bench.runner.per_index import index_writes
 from bench.runner.per_index.index_reads import Planner, StateTimes, param_key, time_states
 from bench.runner.per_index.index_states import State
 from bench.runner.progress import Bar, Echo, bar, on_terminal
+from bench.runner.records import confidence_of, rounds_record
 from bench.runner.shapes import Shape
-from bench.runner.writes import WriteBench, WriteRound
+from bench.runner.writes import Workload, WriteBench, WriteRound
 
 ALL_LABEL = "after"
+# An early stop of a shape's block needs each of its effects to within +-50% at 99.5%.
+READ_EFFECT_PRECISION = 0.5
 METHOD = (
     "On the migrated twin, one session; each state of the indexes is made inside a transaction "
     "(DROP INDEX under a savepoint, rolled back). Plans: EXPLAIN of every distinct parameter "
@@ -89,6 +102,9 @@ class Attribution:
         self.write_rounds: dict[tuple[str, int], list[WriteRound]] = {}
         self.write_states: dict[str, list[State]] = {}
         self.workloads: list[tuple[str, str]] = []  # (workload, table)
+        self.write_stops: dict[str, Stop] = {}  # workload -> how its rounds ended
+        self.write_looks = Looks.up_to(cfg.write_rounds)
+        self._chosen: list[Workload] = []
 
     # --- plans -----------------------------------------------------------------------------
 
@@ -130,30 +146,141 @@ class Attribution:
             b.timed = [time_states(self.conn, self.planner, b.shape, b.params, states,
                                    rounds=self.cfg.read_rounds, warmup=self.cfg.warmup,
                                    max_time_s=self.cfg.max_time_s, aa_state=self.all,
-                                   shown=shown)]
+                                   shown=shown, decided=self._decided(b))]
+            t = b.timed[0]
             echo(f"per index: {b.shape.name}: {len(states)} states of the indexes, "
-                 f"{b.timed[0].rounds} rounds, {b.timed[0].executed} executions in "
-                 f"{time.perf_counter() - start:.1f} s")
+                 f"{t.rounds} rounds ({t.stop.text() if t.stop else ''}), {t.executed} "
+                 f"executions in {time.perf_counter() - start:.1f} s")
+
+    def _pairs(self, b: ShapeBlock) -> list[tuple[State, State]]:
+        """(with, without) of every read effect a shape's block measures: the whole
+        migration's saving, leave-one-out and add-one where a plan changes."""
+        pairs = [(self.all, self.none)]
+        pairs += [(self.all, self.all - {ix}) for ix, n in b.loo.items() if n]
+        pairs += [(frozenset({ix}), self.none) for ix, n in b.ao.items() if n]
+        return pairs
+
+    def _decided(self, b: ShapeBlock) -> Callable[[StateTimes], bool]:
+        """At an early look, the block is done when the whole migration's saving on the shape
+        (none vs all: the 95% rule of the recommended set weighs it) has an interval, at the
+        early looks' level, on one side of zero and within READ_EFFECT_PRECISION of its
+        estimate, and every index whose effects this block measures has its verdict settled
+        (keep or drop) with these intervals, the blocks timed before and its write effects
+        (timed first), or else its effects here are as precise as the whole saving."""
+        early = 1 - EARLY_ALPHA
+
+        def precise(t: StateTimes, with_: State, without: State) -> bool:
+            saved, (lo, hi) = attr.mean_difference(
+                t.times[without], t.times[with_], extra_rel_sd=RUN_TO_RUN_SD["reads"],
+                confidence=early)
+            return (lo > 0 or hi < 0) and (hi - lo) / 2 <= READ_EFFECT_PRECISION * abs(saved)
+
+        def decided(t: StateTimes) -> bool:
+            if not precise(t, self.all, self.none):
+                return False
+            fed = {ix for ix, n in b.loo.items() if n} | {ix for ix, n in b.ao.items() if n}
+            for ix in fed:
+                if self._settled(ix, b, t, early):
+                    continue
+                if b.loo.get(ix) and not precise(t, self.all, self.all - {ix}):
+                    return False
+                if b.ao.get(ix) and not precise(t, frozenset({ix}), self.none):
+                    return False
+            return True
+
+        return decided
+
+    def _settled(self, ix: str, b: ShapeBlock, t: StateTimes, level: float) -> bool:
+        """Index `ix` has a verdict of keep or drop with block `b`'s rounds so far (`t`, at
+        `level`), the other blocks' timings (each must be timed already) and its writes."""
+        rec = IndexAttribution(name=ix, table=self.universe[ix], definition="",
+                               verdict="unused")
+        for other in self.blocks.values():
+            if ix not in other.loo:
+                continue
+            if other is not b and not other.timed and (other.loo[ix] or other.ao[ix]):
+                return False  # still to be timed
+            times, lv = (t, level) if other is b else (None, None)
+            rec.used_in += _used_in(other, ix, self.all, self.none)
+            rec.leave_one_out.append(self.read_effect(other, ix, "loo", times, lv))
+            rec.add_one.append(self.read_effect(other, ix, "ao", times, lv))
+        table = self.universe[ix]
+        if table in self.write_states:
+            j = self.write_states[table].index(frozenset({ix}))
+            rec.writes = [self.write_effect(w, table, j, level=1 - EARLY_ALPHA)
+                          for w, tb in self.workloads if tb == table]
+        self._weigh(rec, texts=False)
+        return rec.verdict in ("keep", "drop")
 
     def time_writes(self, conn: psycopg.Connection[Any], bench: WriteBench) -> None:
         """Every write workload of a table the migration indexes, in the states none, only x
-        for each of the table's new indexes, none again (A/A) and all."""
+        for each of the table's new indexes, none again (A/A) and all: the rounds up to the
+        first look (the rest, where a verdict is still open, in finish_writes after the
+        reads)."""
         tables = [t for t in catalog.app_tables(conn) if t in set(self.universe.values())]
         for t in tables:
             mine = sorted(ix for ix, table in self.universe.items() if table == t)
             self.write_states[t] = [self.none, *(frozenset({ix}) for ix in mine), self.none,
                                     self.all]
-        chosen = [w for w in bench.workloads if w.table in tables]
-        self.workloads = [(w.name, w.table) for w in chosen]
-        index_writes.churn(conn, chosen)
-        with bar((self.cfg.warmup + self.cfg.write_rounds) * len(chosen), "per index: writes",
+        self._chosen = [w for w in bench.workloads if w.table in tables]
+        self.workloads = [(w.name, w.table) for w in self._chosen]
+        index_writes.churn(conn, self._chosen)
+        first = self.write_looks.at[0]
+        with bar((self.cfg.warmup + first) * len(self._chosen), "per index: writes",
                  on_terminal(self.cfg.progress)) as shown:
             self.write_rounds = index_writes.measure(
-                conn, chosen, self.write_states, self.universe, self.cfg.write_rounds,
+                conn, self._chosen, self.write_states, self.universe, first,
                 self.cfg.warmup, shown=shown)
+        self._vacuum(conn)
+
+    def finish_writes(self, conn: psycopg.Connection[Any]) -> None:
+        """After the reads: the write rounds from the first look to the cap, for the tables
+        where an index's verdict is still open with the writes so far (at the early looks'
+        level); the others stop at the look (sequential stopping, bench.results.stats)."""
+        looks, first = self.write_looks, self.write_looks.at[0]
+        open_ = [t for t in self.write_states
+                 if looks.early and not self._table_settled(t)]
+        rest = [w for w in self._chosen if w.table in open_]
+        if rest:
+            with bar((self.cfg.warmup + looks.cap - first) * len(rest), "per index: writes",
+                     on_terminal(self.cfg.progress)) as shown:
+                index_writes.measure(conn, rest, self.write_states, self.universe, looks.cap,
+                                     self.cfg.warmup, shown=shown, start=first,
+                                     into=self.write_rounds)
+            self._vacuum(conn)
+        for w in self._chosen:
+            done = len(self.write_rounds[(w.name, 0)])
+            reason = "round cap" if w.table in open_ or not looks.early else "decisive"
+            self.write_stops[w.name] = stop_record(looks, done, reason)
+
+    def _vacuum(self, conn: psycopg.Connection[Any]) -> None:
         # The rolled-back rows and index entries are dead: clear them away (no ANALYZE).
-        for t in tables:
+        for t in self.write_states:
             conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(t)))
+
+    def _table_settled(self, table: str) -> bool:
+        """Every index on `table` has its verdict settled with the read effects (timed by
+        now) and the write effects so far at the early looks' level: unused by plan identity,
+        keep or drop."""
+        states = self.write_states[table]
+        mine = [w for w, t in self.workloads if t == table]
+        for ix, t in self.universe.items():
+            if t != table:
+                continue
+            rec = IndexAttribution(name=ix, table=t, definition="", verdict="unused")
+            for b in self.blocks.values():
+                if ix in b.loo:
+                    rec.used_in += _used_in(b, ix, self.all, self.none)
+                    rec.leave_one_out.append(self.read_effect(b, ix, "loo"))
+                    rec.add_one.append(self.read_effect(b, ix, "ao"))
+            if not rec.used_in:
+                continue
+            j = states.index(frozenset({ix}))
+            rec.writes = [self.write_effect(w, t, j, level=1 - EARLY_ALPHA) for w in mine]
+            self._weigh(rec, texts=False)
+            if rec.verdict == "inconclusive":
+                return False
+        return True
 
     # --- records ---------------------------------------------------------------------------
 
@@ -162,17 +289,23 @@ class Attribution:
         for b in self.blocks.values():
             t = b.timed[0]
             none, all_ = t.times[self.none], t.times[self.all]
-            saved, ci = attr.mean_difference(none, all_, extra_rel_sd=RUN_TO_RUN_SD["reads"])
-            aa, aa_ci = (attr.mean_difference(t.aa, all_) if len(t.aa) > 1 else (None, None))
+            level = confidence_of(t.stop)
+            saved, ci = attr.mean_difference(none, all_, extra_rel_sd=RUN_TO_RUN_SD["reads"],
+                                             confidence=level)
+            aa, aa_ci = (attr.mean_difference(t.aa, all_, confidence=level) if len(t.aa) > 1
+                         else (None, None))
             out.append(ShapeBenefit(
                 shape=b.shape.name, calls_per_s=self.mix.reads.get(b.shape.name, 0.0),
                 rounds=t.rounds, param_sets=len(b.distinct), none_ms=_mean(none),
-                all_ms=_mean(all_), saved_ms=saved, saved_ci95=ci, aa_ms=aa, aa_ci95=aa_ci))
+                all_ms=_mean(all_), saved_ms=saved, saved_ci95=ci, aa_ms=aa, aa_ci95=aa_ci,
+                stopped=rounds_record(t.stop)))
         return out
 
-    def read_effect(self, b: ShapeBlock, ix: str, kind: str) -> ReadEffect:
+    def read_effect(self, b: ShapeBlock, ix: str, kind: str,
+                    times: StateTimes | None = None, level: float | None = None) -> ReadEffect:
         """What index `ix` saves on shape `b`: leave-one-out (all - ix vs all) or add-one
-        (none vs only ix)."""
+        (none vs only ix); from the block's timings, or from `times` (rounds so far) with
+        intervals at `level`."""
         with_, without = ((self.all, self.all - {ix}) if kind == "loo"
                           else (frozenset({ix}), self.none))
         changed = (b.loo if kind == "loo" else b.ao)[ix]
@@ -182,12 +315,14 @@ class Attribution:
                                                               self.costs(b, with_)))
         if not changed:
             return effect
-        t = b.timed[0]
+        t = times or b.timed[0]
         w, wo = t.times[with_], t.times[without]
+        level = level or confidence_of(t.stop)
         effect.rounds = min(len(w), len(wo))
         effect.saved_ms, effect.saved_ci95 = attr.mean_difference(
-            wo, w, extra_rel_sd=RUN_TO_RUN_SD["reads"])
-        effect.factor, effect.factor_ci95 = paired_ratio(wo, w, extra_sd=RUN_TO_RUN_SD["reads"])
+            wo, w, extra_rel_sd=RUN_TO_RUN_SD["reads"], confidence=level)
+        effect.factor, effect.factor_ci95 = paired_ratio(wo, w, extra_sd=RUN_TO_RUN_SD["reads"],
+                                                         confidence=level)
         return effect
 
     def costs(self, b: ShapeBlock, state: State) -> list[float]:
@@ -196,10 +331,16 @@ class Attribution:
         return [float(self.planner.plan(b.shape, p, state)["Total Cost"]) for p in b.params]
 
     def write_effect(self, workload: str, table: str, j: int, reference: int = 0,
-                     extra_sd: float = RUN_TO_RUN_SD["writes"]) -> WriteEffect:
+                     extra_sd: float = RUN_TO_RUN_SD["writes"],
+                     level: float | None = None) -> WriteEffect:
+        """`level`: the interval's (default: the one its stop spent)."""
         with_ = self.write_rounds[(workload, j)]
         without = self.write_rounds[(workload, reference)]
-        return write_effect(workload, with_, without, extra_sd)
+        stop = self.write_stops.get(workload)
+        effect = write_effect(workload, with_, without, extra_sd,
+                              confidence=level or confidence_of(stop))
+        effect.stopped = rounds_record(stop)
+        return effect
 
     def indexes(self, disk: Mapping[str, tuple[int | None, float | None, str]]
                 ) -> list[IndexAttribution]:
@@ -223,8 +364,9 @@ class Attribution:
             out.append(rec)
         return out
 
-    def _weigh(self, rec: IndexAttribution) -> None:
-        """Weigh the effects with the mix; the verdict."""
+    def _weigh(self, rec: IndexAttribution, texts: bool = True) -> None:
+        """Weigh the effects with the mix; the verdict (and, with `texts`, its sentence and
+        the advisor's view)."""
         calls, rows = self.mix.reads, self.mix.writes
 
         def read_terms(effects: list[ReadEffect]) -> list[attr.Term]:
@@ -241,8 +383,9 @@ class Attribution:
         rec.net_ms_per_s, rec.net_ci95 = attr.difference(read, write)
         rec.loo_net_ms_per_s, rec.loo_net_ci95 = attr.difference(loo, write)
         rec.verdict = attr.verdict(bool(rec.used_in), rec.net_ci95, rec.loo_net_ci95)
-        rec.verdict_text = attr.verdict_text(rec)
-        rec.advisor = advisor.decide(rec)
+        if texts:
+            rec.verdict_text = attr.verdict_text(rec)
+            rec.advisor = advisor.decide(rec)
 
     def section(self, disk: Mapping[str, tuple[int | None, float | None, str]]
                 ) -> PerIndexSection:
@@ -258,11 +401,12 @@ class Attribution:
 
 
 def write_effect(workload: str, with_: list[WriteRound], without: list[WriteRound],
-                 extra_sd: float) -> WriteEffect:
+                 extra_sd: float, confidence: float = 0.95) -> WriteEffect:
     """What `with_` adds per row over `without` (the same rounds, side by side)."""
     per_row_w = [1000 * r.server_ms / r.rows for r in with_]
     per_row_b = [1000 * r.server_ms / r.rows for r in without]
-    ratio, (lo, hi) = paired_ratio(per_row_w, per_row_b, extra_sd=extra_sd)
+    ratio, (lo, hi) = paired_ratio(per_row_w, per_row_b, extra_sd=extra_sd,
+                                   confidence=confidence)
     base = _mean(per_row_b)
     rows_w, rows_b = sum(r.rows for r in with_), sum(r.rows for r in without)
     records = (sum(r.wal_records for r in with_) / rows_w - sum(r.wal_records for r in without)

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
+from bench.results.stats import Looks, Stop, stop_record
 from bench.runner import plans
 from bench.runner.per_index.index_states import State, entered, missing, schedule
 from bench.runner.progress import Bar
@@ -106,6 +107,7 @@ class StateTimes:
     aa: list[float] = field(default_factory=list)
     indexes: dict[State, set[str]] = field(default_factory=dict)  # the indexes its plans used
     executed: int = 0
+    stop: Stop | None = None  # how its rounds ended
 
     @property
     def rounds(self) -> int:
@@ -115,16 +117,26 @@ class StateTimes:
 def time_states(conn: psycopg.Connection[Any], planner: Planner, shape: Shape,
                 param_sets: list[dict[str, Any]], states: list[State], *, rounds: int,
                 warmup: int, max_time_s: float, aa_state: State | None = None,
-                shown: Bar | None = None) -> StateTimes:
+                shown: Bar | None = None,
+                decided: Callable[[StateTimes], bool] | None = None) -> StateTimes:
     """`rounds` rounds (after `warmup`) of the shape in every state of `states`; a slow shape
     stops early like the run's other read phases (after MIN_ROUNDS, at an even round, once it
-    has spent max_time_s). `shown`, a progress bar, moves on by one unit after each round."""
+    has spent max_time_s). With `decided`, sequential stopping: at an early look
+    (bench.results.stats.Looks) the block stops when decided(times so far) says every effect
+    it measures is settled at the early looks' level. `shown`, a progress bar, moves on by one
+    unit after each round."""
     out = StateTimes(times={s: [] for s in states}, indexes={s: set() for s in states})
     last_ms: dict[str, float] = {}
     spent = 0.0
     n = min(rounds, len(param_sets))
+    looks = Looks.up_to(n) if decided else Looks((n,))
+    reason = "round cap"
     for i in range(-warmup, n):
         if i >= MIN_ROUNDS and i % 2 == 0 and spent >= max_time_s:
+            reason = "time cap"
+        elif decided and looks.is_early_look(i) and decided(out):
+            reason = "decisive"
+        if reason != "round cap":
             if shown:
                 shown.shrink(n - i)
             break
@@ -158,6 +170,7 @@ def time_states(conn: psycopg.Connection[Any], planner: Planner, shape: Shape,
         if shown:
             shown.update(f"{shape.name}, {len(states)} states, "
                          + ("warm-up" if i < 0 else f"round {i + 1} of {n}"))
+    out.stop = stop_record(looks, out.rounds, reason)
     return out
 
 

@@ -56,14 +56,19 @@ def churn(conn: Connection, workloads: Sequence[Workload]) -> None:
 def measure(conn: Connection, workloads: Sequence[Workload], states: dict[str, list[State]],
             universe: dict[str, str], rounds: int, warmup: int,
             on_round: Callable[[], None] | None = None,
-            shown: Bar | None = None) -> dict[Key, list[WriteRound]]:
-    """`rounds` measured rounds (after `warmup`) of every workload in every state of its
-    table (`states[table]`); returns (workload, state number) -> rounds. `shown`, a progress
-    bar of (warmup + rounds) x workloads units, moves on after each workload's round."""
-    out: dict[Key, list[WriteRound]] = {
-        (w.name, j): [] for w in workloads for j in range(len(states[w.table]))}
+            shown: Bar | None = None, start: int = 0,
+            into: dict[Key, list[WriteRound]] | None = None) -> dict[Key, list[WriteRound]]:
+    """Measured rounds `start` .. `rounds` - 1 (after `warmup` untimed ones) of every workload
+    in every state of its table (`states[table]`); returns (workload, state number) -> rounds,
+    appended to `into` when given (the rounds of an earlier call, to go on from). `shown`, a
+    progress bar of (warmup + rounds - start) x workloads units, moves on after each
+    workload's round."""
+    out: dict[Key, list[WriteRound]] = into if into is not None else {}
+    for w in workloads:
+        for j in range(len(states[w.table])):
+            out.setdefault((w.name, j), [])
     conn.execute("SET jit = off")
-    for i in range(-warmup, rounds):
+    for i in range(start - warmup, rounds):
         for w in workloads:
             table_states = states[w.table]
             drops = [missing(s, universe, {w.table}) for s in table_states]
@@ -71,12 +76,12 @@ def measure(conn: Connection, workloads: Sequence[Workload], states: dict[str, l
                 got = _copy_round(conn, w, i + warmup, drops)
             else:
                 got = _statement_round(conn, w, i + warmup, drops)
-            if i >= 0:
+            if i >= start:
                 for j, r in enumerate(got):
                     out[(w.name, j)].append(r)
             if shown:
                 shown.update(f"{w.name}, {len(table_states)} states, "
-                             + ("warm-up" if i < 0 else f"round {i + 1} of {rounds}"))
+                             + ("warm-up" if i < start else f"round {i + 1} of {rounds}"))
         if on_round:
             on_round()
     return out

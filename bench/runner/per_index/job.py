@@ -21,7 +21,7 @@ from bench.errors import ConfigError
 from bench.results.mix import WorkloadMix
 from bench.results.model import CacheState, RunResults, TableBytes
 from bench.results.per_index import PerIndexSection, RecommendedSet
-from bench.runner import catalog, disk, migrate
+from bench.runner import catalog, disk, migrate, stopping
 from bench.runner.per_index import hypothetical, recommend, relations
 from bench.runner.per_index.attribute import Attribution, open_session, universe_of
 from bench.runner.progress import Echo, on_terminal
@@ -80,12 +80,19 @@ def attribute(migrated: Target, cfg: RunConfig, shapes: list[Shape], params: Par
         a.explore()
         echo(f"per index: {a.planner.explained} plans (EXPLAIN) of {len(universe)} indexes "
              f"in {time.perf_counter() - start:.1f} s")
-        a.time_reads(echo)
-        if writes is not None:
+        before_reads = 0.0
+        if writes is not None:  # first, up to the first look: the reads' stopping weighs them
             t0 = time.perf_counter()
             a.time_writes(conn, writes)
-            echo(f"per index: writes of {len(a.workloads)} workloads in "
-                 f"{time.perf_counter() - t0:.1f} s")
+            before_reads = time.perf_counter() - t0
+        a.time_reads(echo)
+        if writes is not None:
+            t1 = time.perf_counter()
+            a.finish_writes(conn)
+            went_on = [w for w, s in a.write_stops.items() if s.reason != "decisive"]
+            echo(f"per index: writes of {len(a.workloads)} workloads in {before_reads:.1f} s "
+                 f"before the reads and {time.perf_counter() - t1:.1f} s after them "
+                 f"({len(went_on)} went on to the round cap)")
         disk_info = {c.name: (c.size_bytes, c.build_seconds, c.definition)
                      for c in (results.disk.created if results.disk else [])}
         section = a.section(disk_info)
@@ -138,13 +145,15 @@ def measure_set(unmigrated: Target, section: PerIndexSection, cfg: RunConfig,
         twins: dict[Side, Target] = {"A": unmigrated, "B": third}
         settle(unmigrated)
         ab: dict[str, PairedResult] = {}
-        measure_reads(twins, cfg, shapes, params, cfg.read_rounds, into=ab)
+        measure_reads(twins, cfg, shapes, params, cfg.read_rounds, into=ab,
+                      stopping=stopping.read_stopping(shapes, aa, None))
         rec.queries = [query_record(s, params[s.name], None, ab.get(s.name), aa.get(s.name))
                        for s in shapes if s.name in ab]
         echo(f"per index: the set's reads in {time.perf_counter() - start:.1f} s")
         if writes is not None:
             writes.measure_pair({side: t.conninfo for side, t in twins.items()}, "set",
-                                progress=on_terminal(cfg.progress))
+                                progress=on_terminal(cfg.progress),
+                                cuts=stopping.write_stopping(writes, lambda _op: None))
             rec.writes = writes.section(lambda _op: None, block="set").workloads
     rec.seconds = time.perf_counter() - start
     section.seconds += rec.seconds

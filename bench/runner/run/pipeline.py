@@ -43,6 +43,7 @@ from bench.runner import (
     migrate,
     reads,
     round_order,
+    stopping,
 )
 from bench.runner.app_writes import load_app_writes
 from bench.runner.clones import Snapshot
@@ -163,10 +164,12 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
 
                 settle(target)
                 with step(echo, "measure before and after"):
-                    results.cache = measure_reads(twins, cfg, shapes, params,
-                                                  cfg.read_rounds,
-                                                  crosscheck=cfg.crosscheck_rounds, into=ab,
-                                                  meter=meter.phase("reads"), order=order)
+                    results.cache = measure_reads(
+                        twins, cfg, shapes, params, cfg.read_rounds,
+                        crosscheck=cfg.crosscheck_rounds, into=ab, meter=meter.phase("reads"),
+                        order=order, stopping=stopping.read_stopping(shapes, aa, claims),
+                        fresh_buffers=not (cfg.aa_rounds and results.cache_fit
+                                           and results.cache_fit.fits))
                 record_queries()
                 save_results(results, cfg)
                 if results.cache_fit and not results.cache_fit.fits:
@@ -179,10 +182,11 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                     echo(cache_fit.summary(results.cache_fit))
                     save_results(results, cfg)
                 if writes:
+                    claim_for = claims.write_claim if claims else _no_claim
                     with step(echo, "writes before and after"), meter.phase("writes"):
                         writes.measure_pair(_conninfo(twins), "ab",
-                                            progress=on_terminal(cfg.progress))
-                    claim_for = claims.write_claim if claims else _no_claim
+                                            progress=on_terminal(cfg.progress),
+                                            cuts=stopping.write_stopping(writes, claim_for))
                     results.writes = writes.section(claim_for)
                     save_results(results, cfg)
                 if mix is not None:
@@ -300,20 +304,26 @@ def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape]
                   params: Params, rounds: int, *, crosscheck: int = 0,
                   into: dict[str, PairedResult],
                   meter: AbstractContextManager[None] | None = None,
-                  order: round_order.RoundOrder | None = None) -> CacheState:
+                  order: round_order.RoundOrder | None = None,
+                  stopping: reads.Stopping | None = None,
+                  fresh_buffers: bool = True) -> CacheState:
     """Warm (or empty) the cache of both twins, run the shapes on both side by side into
     `into` (round by round, so an interrupted run keeps what it measured); return the cache
     state they ran in. `meter` wraps the measuring itself (not the restart and prewarm);
-    `order` is how the rounds go over the twins (bench.runner.round_order)."""
+    `order` is how the rounds go over the twins (bench.runner.round_order); `stopping`,
+    sequential stopping of the shapes (reads.Stopping). `fresh_buffers=False` keeps the
+    buffers as they are (no restart): the twins' pages stay where an earlier prewarm of the
+    same two placed them side by side, and the prewarm loads only what is new (the
+    migration's indexes)."""
     settings = reads.SessionSettings(cfg.parallel_workers, cfg.statement_timeout_s)
     conninfo = _conninfo(twins)
     if cfg.cache == "cold":
         restart, note = cache.cold_restarter(conninfo["A"])
         reads.measure_pair(conninfo, shapes, params, rounds=rounds, warmup=0, settings=settings,
                            max_time_s=cfg.max_time_s, cold=restart, into=into,
-                           progress=on_terminal(cfg.progress))
+                           progress=on_terminal(cfg.progress), stopping=stopping)
         return CacheState(mode="cold", note=note)
-    if twins["A"].source == "embedded":
+    if twins["A"].source == "embedded" and fresh_buffers:
         # Empty shared buffers, so that the prewarm places both twins' pages alike.
         restart_embedded(data_directory(conninfo["A"]))
     with twins["A"].connect() as conn:
@@ -322,7 +332,8 @@ def measure_reads(twins: dict[Side, Target], cfg: RunConfig, shapes: list[Shape]
     with meter or nullcontext():
         reads.measure_pair(conninfo, shapes, params, rounds=rounds, warmup=cfg.warmup,
                            settings=settings, max_time_s=cfg.max_time_s, crosscheck=crosscheck,
-                           into=into, progress=on_terminal(cfg.progress), round_order=order)
+                           into=into, progress=on_terminal(cfg.progress), round_order=order,
+                           stopping=stopping)
     state = states[0]
     if state.pg_prewarm and states[1].pg_prewarm:
         state.relations = (state.relations or 0) + (states[1].relations or 0)
