@@ -360,7 +360,10 @@ def noise_floor_section(results: RunResults) -> list[str]:
         for w in ws:
             noise, ci = w.noise_pct, w.overhead_ci95
             assert w.aa is not None and noise is not None and ci is not None
-            beyond = "yes" if ci[0] > noise[1] or ci[1] < noise[0] else "no"
+            # The band is the A/A interval widened to hold 0, as for reads (verdict.py): an
+            # A/A control that itself came out off zero does not make a null overhead a change.
+            band = (min(noise[0], 0.0), max(noise[1], 0.0))
+            beyond = "yes" if ci[0] > band[1] or ci[1] < band[0] else "no"
             lines.append(f"| `{w.name}` | {pct(100 * (w.aa.ratio - 1))} ({pct(noise[0])} to "
                          f"{pct(noise[1])}) | {pct(w.overhead_pct)} ({pct(ci[0])} to "
                          f"{pct(ci[1])}) | {beyond} |")
