@@ -466,3 +466,16 @@ def _text_key(spec: Spec, index: np.ndarray, rows: int, pools: Pools, seed: int)
         raise ValueError(f"{spec.table}.{spec.name}: {rows:,} distinct values do not fit "
                          f"in {length} characters")
     return Text((prefix, dec_fixed(number, width)) if prefix else (dec_fixed(number, width),))
+
+
+def as_number(spec: Spec, x: np.ndarray) -> np.ndarray:
+    """Floats as the column's number type: integers rounded into its range, numerics to its
+    scale."""
+    if spec.kind in ("int2", "int4", "int8"):
+        lo, hi = spec.int_range
+        ints: np.ndarray = np.clip(np.round(x), lo, hi).astype(np.int64)
+        return ints
+    if spec.kind == "numeric":
+        rounded: np.ndarray = np.round(x, spec.scale)
+        return rounded
+    return x

@@ -41,6 +41,7 @@ from bench.data.columns import (
     Pools,
     Spec,
     Values,
+    as_number,
     key_values,
     kind_of,
     spec_of,
@@ -404,14 +405,7 @@ def _modelled(spec: Spec, model: ColumnModel, labels: TextLabels | None,
     if model.kind == "time":
         t = x.astype(np.int64).astype("datetime64[ms]")
         return t.astype("datetime64[D]") if spec.kind == "date" else t
-    if spec.kind in ("int2", "int4", "int8"):
-        lo, hi = spec.int_range
-        ints: np.ndarray = np.clip(np.round(x), lo, hi).astype(np.int64)
-        return ints
-    if spec.kind == "numeric":
-        rounded: np.ndarray = np.round(x, spec.scale)
-        return rounded
-    return x
+    return as_number(spec, x)
 
 
 def with_null(column: Values, null: np.ndarray | None) -> Values:

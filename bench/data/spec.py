@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench.data.columns import NULL_FRACTION, Pools, Spec, Values
+from bench.data.columns import NULL_FRACTION, Pools, Spec, Values, as_number
 from bench.data.distributions import Law
 from bench.data.fanout import Weighted, split_rows, stream
 from bench.data.from_stats import Modelled, column_model, text_labels
@@ -110,7 +110,7 @@ class TableFinish:
                 times = np.where(np.isnat(source), np.datetime64("NaT"),
                                  t.astype(np.int64).astype("datetime64[ms]"))
                 return times.astype("datetime64[D]") if target.kind == "date" else times
-            return _as_number(target, np.clip(source.astype(np.float64) + lag, *step.clip))
+            return as_number(target, np.clip(source.astype(np.float64) + lag, *step.clip))
         codes = np.full(n, -1 if step.otherwise is None else step.otherwise, dtype=np.int64)
         if step.ranges:
             x = np.asarray(source, dtype=np.float64) if not isinstance(source, Text) else None
@@ -136,19 +136,8 @@ class TableFinish:
         if _AXES[target.kind] == "time":
             times = values.astype(np.int64).astype("datetime64[ms]")
             return np.where(null, np.datetime64("NaT"), times)
-        shaped = _as_number(target, values)
+        shaped = as_number(target, values)
         return np.where(null, np.nan, shaped) if null.any() else shaped
-
-
-def _as_number(spec: Spec, x: np.ndarray) -> np.ndarray:
-    if spec.kind in ("int2", "int4", "int8"):
-        lo, hi = spec.int_range
-        ints: np.ndarray = np.clip(np.round(x), lo, hi).astype(np.int64)
-        return ints
-    if spec.kind == "numeric":
-        rounded: np.ndarray = np.round(x, spec.scale)
-        return rounded
-    return x
 
 
 def _isin(column: Values, allowed: tuple[float | str, ...]) -> np.ndarray:
