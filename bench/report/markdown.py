@@ -542,8 +542,12 @@ def write_verdict(w: WriteWorkload) -> str:
     if verdict == "no claim" or w.claimed_pct is None:
         return ""
     claimed = f"the claimed {_range(w.claimed_pct)}"
+    noise = w.noise_pct
     return {"exceeds": f"❌ exceeds {claimed}", "below": f"✅ below {claimed}",
-            "within": f"✅ within {claimed}"}[verdict]
+            "within": f"✅ within {claimed}",
+            "consistent": f"➖ consistent with {claimed}, too wide to confirm it",
+            "within noise": f"⚠️ above {claimed}, but within this run's noise floor (A/A up "
+                            f"to {pct(noise[1] if noise else None)})"}[verdict]
 
 
 def writes_section(results: RunResults) -> list[str]:

@@ -547,7 +547,12 @@ class WritePhase(Record):
     hot_pct: float | None = None  # updates only: share of HOT updates
 
 
-WriteVerdict = Literal["exceeds", "within", "below", "no claim", "not measured"]
+# exceeds / below: the whole interval above / below the claimed range (exceeds also beyond the
+# A/A control's upper edge); within: the whole interval inside it; consistent: the interval
+# reaches into the range and beyond it (the data cannot tell); within noise: above the claimed
+# range, but not beyond what noise alone moved the A/A control.
+WriteVerdict = Literal["exceeds", "within", "consistent", "within noise", "below", "no claim",
+                       "not measured"]
 
 
 class WriteWorkload(Record):
@@ -581,16 +586,19 @@ class WriteWorkload(Record):
 
     @property
     def verdict(self) -> WriteVerdict:
-        """How the measured overhead's interval lies against the claimed range."""
+        """How the measured overhead's interval lies against the claimed range (WriteVerdict)."""
         if self.overhead_ci95 is None:
             return "not measured"
         if not self.claimed_pct:
             return "no claim"
         lo, hi = self.overhead_ci95
+        claim_lo, claim_hi = self.claimed_pct
         noise = self.noise_pct
-        if lo > self.claimed_pct[1] and (noise is None or lo > noise[1]):
-            return "exceeds"
-        return "below" if hi < self.claimed_pct[0] else "within"
+        if lo > claim_hi:
+            return "exceeds" if noise is None or lo > noise[1] else "within noise"
+        if hi < claim_lo:
+            return "below"
+        return "within" if claim_lo <= lo and hi <= claim_hi else "consistent"
 
 
 class WriteSection(Record):
