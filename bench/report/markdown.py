@@ -140,7 +140,8 @@ def cost_headline(results: RunResults) -> list[str]:
             lines.append(f"**Writes: {len(over)} of {len(done)} workloads cost more than claimed** "
                          f"(per row, server-side: {ranges}; claimed {claimed}).")
         elif any(w.claimed_pct for w in done):
-            lines.append(f"**Writes: all {len(done)} workloads within the claims** ({ranges}).")
+            lines.append(f"**Writes: none of {len(done)} workloads measurably costs more than "
+                         f"claimed** ({_verdict_counts(done)}; {ranges}).")
         elif not _dropped(results.migration):
             lines.append(f"**Writes: {ranges}** per row, server-side, with the new indexes.")
         else:
@@ -535,6 +536,16 @@ def migration_section(results: RunResults) -> list[str]:
     return lines
 
 
+def _verdict_counts(done: list[WriteWorkload]) -> str:
+    """How many workloads got each verdict short of 'exceeds', e.g. '2 within the claims, 3
+    consistent with them'."""
+    words = {"within": "within the claims", "consistent": "consistent with them",
+             "within noise": "above them, but within this run's noise floor",
+             "below": "below them", "no claim": "without a claim"}
+    counts = {v: sum(w.verdict == v for w in done) for v in words}
+    return ", ".join(f"{n} {words[v]}" for v, n in counts.items() if n)
+
+
 def write_verdict(w: WriteWorkload) -> str:
     verdict = w.verdict
     if verdict == "not measured":
@@ -564,7 +575,8 @@ def writes_section(results: RunResults) -> list[str]:
         verdict = (f"**{len(exceeded)} of {len(done)} write workloads cost more than the report "
                    f"claims** ({_claims_text(results)}{copy_note}).")
     elif any(w.claimed_pct for w in done):
-        verdict = f"All {len(done)} write workloads are within the report's claims."
+        verdict = (f"None of {len(done)} write workloads measurably costs more than the report "
+                   f"claims: {_verdict_counts(done)}.")
     else:
         verdict = f"{len(done)} write workloads, each measured before and after the migration."
     lines = [

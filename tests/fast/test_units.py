@@ -259,3 +259,17 @@ def test_scales_option() -> None:
     for bad in ("", "0,1", "a,b", "-1"):
         with pytest.raises(ConfigError):
             parse_scales(bad)
+
+
+def test_no_write_exceeding_its_claim_is_not_called_within_the_claims() -> None:
+    from bench.report.markdown import render
+    from bench.results import store
+
+    results = store.load(Path(__file__).parent / "fixtures" / "small1.results.json")
+    for w in results.measured_workloads:  # every interval straddles the claimed +3-5%
+        w.overhead_ci95 = (-10.0, 20.0)
+    text = render(results, [])
+    n = len(results.measured_workloads)
+    assert f"**Writes: none of {n} workloads measurably costs more than claimed** ({n} " \
+           "consistent with them;" in text
+    assert "within the claims" not in text
