@@ -32,6 +32,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -179,6 +180,14 @@ Conns = dict[Side, Connection]
 Statements = Sequence[tuple[sql.Composable, Mapping[str, Any]]]
 
 
+# The backend's counts of updated and HOT-updated rows of a table. They include earlier
+# transactions whose counts the backend has not yet flushed to the shared statistics (it does so
+# at most once a second, when idle), so a transaction's own counts are the change from its
+# BEGIN (inside a transaction block nothing is flushed).
+COUNTS = ("SELECT pg_stat_get_xact_tuples_updated(%s::regclass), "
+          "pg_stat_get_xact_tuples_hot_updated(%s::regclass)")
+
+
 @dataclass
 class _Tally:
     server_ms: float = 0.0
@@ -194,6 +203,23 @@ class _Tally:
         cur = conn.execute(query, params, prepare=False)
         self.wall_ms += (time.perf_counter() - start) * 1000
         return cur
+
+    def bracket(self, conn: Connection, statement: str, table: str | None, *,
+                before: bool) -> tuple[int, int]:
+        """BEGIN or COMMIT, timed into the wall time, with the table's update counts (COUNTS)
+        read right after it (`before=False`) or right before it, in one round trip (a
+        pipeline): these are not timed statements, and a round trip of their own would only
+        add the client's latency to the phase. (0, 0) without a table."""
+        start = time.perf_counter()
+        with conn.pipeline():
+            if not before:
+                conn.execute(statement, prepare=False)
+            counts = conn.execute(COUNTS, (table, table), prepare=False) if table else None
+            if before:
+                conn.execute(statement, prepare=False)
+        self.wall_ms += (time.perf_counter() - start) * 1000
+        row = counts.fetchone() if counts else None
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
     def explain(self, conn: Connection, query: sql.Composable, params: Any) -> None:
         start = time.perf_counter()
@@ -220,33 +246,16 @@ def _statement_round(conns: Conns, first: tuple[Side, Side], statements: Stateme
     at_begin: dict[Side, tuple[int, int]] = {}
     for start in range(0, len(statements), ROWS_PER_TXN):
         for side in first:
-            tally[side].timed(conns[side], "BEGIN")
-            if table:
-                at_begin[side] = _update_counts(conns[side], table)
+            at_begin[side] = tally[side].bracket(conns[side], "BEGIN", table, before=False)
         for k, (query, params) in enumerate(statements[start:start + ROWS_PER_TXN]):
             for side in (first if (start + k) % 2 == 0 else first[::-1]):
                 tally[side].explain(conns[side], query, params)
         for side in first:
             t = tally[side]
-            if table:
-                updated, hot = _update_counts(conns[side], table)
-                t.updated += updated - at_begin[side][0]
-                t.hot += hot - at_begin[side][1]
-            t.timed(conns[side], "COMMIT")
+            updated, hot = t.bracket(conns[side], "COMMIT", table, before=True)
+            t.updated += updated - at_begin[side][0]
+            t.hot += hot - at_begin[side][1]
     return {side: t.round(len(statements)) for side, t in tally.items()}
-
-
-def _update_counts(conn: Connection, table: str) -> tuple[int, int]:
-    """The backend's counts of updated and HOT-updated rows of `table`. They include earlier
-    transactions whose counts the backend has not yet flushed to the shared statistics (it
-    does so at most once a second, when idle), so a transaction's own counts are the change
-    from its BEGIN (inside a transaction block nothing is flushed)."""
-    row = conn.execute(
-        "SELECT pg_stat_get_xact_tuples_updated(%s::regclass), "
-        "pg_stat_get_xact_tuples_hot_updated(%s::regclass)", (table, table),
-    ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1])
 
 
 def _insert_workload(table: str, key: str, rows: dict[str, np.ndarray], n: int,
@@ -611,8 +620,11 @@ class WriteBench:
             for w in self.workloads:
                 done = min(len(w.rounds[(block, side)]) for side in SIDES)
                 w.stops[block] = stop_record(looks, done, ended.get(w.name, "round cap"))
-            for side, conn in conns.items():
-                self._restore(conn, baseline[side])
+            # Both twins at once (nothing is measured now, and each is its own database).
+            with ThreadPoolExecutor(len(conns)) as pool:
+                for done_restoring in [pool.submit(self._restore, conn, baseline[side])
+                                       for side, conn in conns.items()]:
+                    done_restoring.result()
         finally:
             shown.close()
             for conn in conns.values():
