@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
 
 from bench.formatting import ms_per_s
 from bench.results.model import Interval
@@ -38,6 +37,8 @@ def mean_difference(minuend: Sequence[float], subtrahend: Sequence[float], *,
     d = np.asarray(minuend[:n], float) - np.asarray(subtrahend[:n], float)
     mean = float(d.mean())
     se = float(d.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+    from scipy import stats as sps  # half a second to import: only where it is used
+
     t = float(sps.t.ppf(1 - (1 - confidence) / 2, max(n - 1, 1)))
     half = t * math.sqrt(se ** 2 + (extra_rel_sd * mean) ** 2)
     return mean, (mean - half, mean + half)

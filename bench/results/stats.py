@@ -9,7 +9,9 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats as sps
+
+# scipy.stats takes about half a second to import: each function imports it where a figure
+# needs it, so a job pays it while its server starts (pipeline.prefetch), not before.
 
 FloatArray = NDArray[np.float64]
 
@@ -63,6 +65,7 @@ def ratio_of_medians_ci(
     if len(b) < 2 or len(a) < 2 or (np.all(b == b[0]) and np.all(a == a[0])):
         r = float(np.median(b) / np.median(a))
         return (r, r)
+    from scipy import stats as sps
     res = sps.bootstrap(
         (b, a), _median_ratio, paired=paired, vectorized=True, confidence_level=confidence,
         n_resamples=n_resamples, method="percentile", rng=np.random.default_rng(seed),
@@ -85,6 +88,7 @@ def median_ci(samples: Sequence[float] | FloatArray,
     n = len(x)
     if n == 0:
         raise ValueError("no samples")
+    from scipy import stats as sps
     k = int(sps.binom.ppf((1 - confidence) / 2, n, 0.5))  # P(B <= k) >= alpha/2
     if k < 1 or sps.binom.cdf(k - 1, n, 0.5) * 2 > 1 - confidence:
         k -= 1
@@ -128,6 +132,7 @@ class TrimmedMean:
     df: int
 
     def interval(self, confidence: float = 0.95, extra_sd: float = 0.0) -> tuple[float, float]:
+        from scipy import stats as sps
         t = float(sps.t.ppf(1 - (1 - confidence) / 2, max(self.df, 1)))
         half = t * math.sqrt(self.se ** 2 + extra_sd ** 2)
         return self.mean - half, self.mean + half
@@ -212,6 +217,7 @@ def yuen_difference(base: Sequence[float] | FloatArray, new: Sequence[float] | F
     df = (b.se ** 2 + n.se ** 2) ** 2 / sum(v ** 2 / max(d, 1) for v, d in parts) \
         if b.se or n.se else 1.0
     t = diff / math.sqrt(var)
+    from scipy import stats as sps
     p = float(2 * sps.t.sf(abs(t), df))
     q = float(sps.t.ppf(1 - (1 - confidence) / 2, df))
     half = q * math.sqrt(var)

@@ -9,8 +9,10 @@ other exactly the same way: the A/A control, whose ratios show this run's noise 
 
 from __future__ import annotations
 
+import importlib
+import threading
 import time
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext, suppress
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -19,7 +21,6 @@ import sqlalchemy as sa
 
 from bench.config import RunConfig
 from bench.errors import first_line
-from bench.report.output import write_report
 from bench.results import claims as claims_file
 from bench.results.clones import differing
 from bench.results.clones import measured as measured_aa
@@ -71,6 +72,20 @@ from bench.runner.shapes import Shape, load_shapes
 from bench.runner.writes import WriteBench, table_keys
 
 Params = dict[str, list[dict[str, Any]]]
+# Libraries the job needs only later (the statistics, the report's charts): about a second to
+# import, which a thread spends while the main one waits for the server to start and load.
+PREFETCH = ("scipy.stats", "bench.report.output")
+
+
+def prefetch(modules: tuple[str, ...]) -> None:
+    """Import `modules` in a thread. Not a daemon: an interpreter that exits mid-import can
+    crash, so an early exit waits for it (a second at most)."""
+    def load() -> None:
+        for name in modules:
+            with suppress(ImportError):  # the main thread's own import will say what failed
+                importlib.import_module(name)
+
+    threading.Thread(target=load, name="prefetch").start()
 
 
 def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
@@ -79,6 +94,7 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
     migrate.check(cfg.app)
     claims = claims_file.load_for(cfg.migration)
     mix = per_index.load_mix(cfg) if cfg.per_index else None
+    prefetch(PREFETCH)  # while the server starts
     wall = time.perf_counter()
     results = _new_results(cfg, shapes, claims)
     aa: dict[str, PairedResult] = {}  # filled round by round
@@ -215,6 +231,8 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
             results.clones.measured_alike = not results.clones.differing
         save_results(results, cfg)
         if results.queries:
+            from bench.report.output import write_report
+
             write_report(results, cfg.out)
     return results
 
