@@ -1,16 +1,17 @@
 """The query shapes in index states: their plans (EXPLAIN, no ANALYZE) and their times.
 
 Plans first: for every distinct parameter set of a shape, EXPLAIN in each index state that
-matters, memoized. Two states whose plans have the same fingerprint (bench.runner.plans) run
-the query the same way, so a round times each distinct plan once, and every state with that
-plan gets its time: an index whose removal or addition changes no plan costs no timing at all,
-and its effect is exactly zero.
+matters, memoized; a state's plans of all the shape's parameter sets are asked for in one
+transaction and one round trip. Two states whose plans have the same fingerprint
+(bench.runner.plans) run the query the same way, so a round times each distinct plan once, and
+every state with that plan gets its time: an index whose removal or addition changes no plan
+costs no timing at all, and its effect is exactly zero.
 
 Times: round i runs parameter set i (the same as the run's other phases) in every distinct
 plan of the states asked for, one right after the other on one session, in an order that
 rotates and reverses from round to round (index_states.schedule), under EXPLAIN (ANALYZE,
-TIMING OFF, BUFFERS). Entering a state drops indexes
-under a savepoint, which invalidates the session's cached catalog entries of the table; the
+TIMING OFF, BUFFERS). Entering a state drops indexes in a transaction (index_states), which
+invalidates the session's cached catalog entries of the table; the
 first execution after that pays tens of microseconds to rebuild them, so a plan that runs in
 under WARM_BELOW_MS is run once untimed first. The "all" state's plan runs twice per round: the
 second time is the A/A control of this design.
@@ -28,7 +29,7 @@ import psycopg
 
 from bench.results.stats import Looks, Stop, stop_record
 from bench.runner import plans
-from bench.runner.per_index.index_states import State, entered, missing, schedule
+from bench.runner.per_index.index_states import State, enter, missing, rolled_back, schedule
 from bench.runner.progress import Bar
 from bench.runner.reads import MIN_ROUNDS
 from bench.runner.records import jsonable
@@ -54,11 +55,15 @@ class Planner:
         self.conn, self.universe = conn, universe
         self._plans: dict[tuple[str, str, State], Plan] = {}
         self._tables: dict[str, frozenset[str]] = {}
+        self._params: dict[str, list[dict[str, Any]]] = {}  # shape -> distinct parameter sets
         self.explained = 0
 
     def tables(self, shape: Shape, param_sets: list[dict[str, Any]]) -> frozenset[str]:
-        """The tables the shape reads (from its plans with all and with none of the indexes)."""
+        """The tables the shape reads (from its plans with all and with none of the indexes).
+        `param_sets` are the shape's parameter sets: a state's plans are made for all of them
+        at once."""
         if shape.name not in self._tables:
+            self._params[shape.name] = list({param_key(p): p for p in param_sets}.values())
             found: set[str] = set()
             everything = set(self.universe.values())
             for params in param_sets:
@@ -86,15 +91,23 @@ class Planner:
                  tables: set[str] | frozenset[str]) -> Plan:
         key = (shape.name, param_key(params), frozenset(state))
         if key not in self._plans:
-            self.conn.execute("BEGIN")
-            try:
-                with entered(self.conn, missing(state, self.universe, tables)):
-                    row = self.conn.execute("EXPLAIN (FORMAT JSON) " + shape.driver_sql, params,
-                                            prepare=False).fetchone()
-            finally:
-                self.conn.execute("ROLLBACK")
-            self._plans[key] = plans.explain_document(row)["Plan"]
-            self.explained += 1
+            # Every parameter set of the shape not planned in this state yet, in one
+            # transaction: BEGIN, DROP INDEX, the EXPLAINs and ROLLBACK in one round trip.
+            batch = {param_key(params): params}
+            for p in self._params.get(shape.name, []):
+                k = param_key(p)
+                if (shape.name, k, key[2]) not in self._plans:
+                    batch.setdefault(k, p)
+            conn = self.conn
+            with rolled_back(conn), conn.pipeline():
+                enter(conn, missing(state, self.universe, tables))
+                cursors = {k: conn.execute("EXPLAIN (FORMAT JSON) " + shape.driver_sql, p,
+                                           prepare=False) for k, p in batch.items()}
+                conn.execute("ROLLBACK")
+            for k, cur in cursors.items():
+                self._plans[(shape.name, k, key[2])] = plans.explain_document(
+                    cur.fetchone())["Plan"]
+            self.explained += len(cursors)
         return self._plans[key]
 
 
@@ -176,13 +189,13 @@ def time_states(conn: psycopg.Connection[Any], planner: Planner, shape: Shape,
 
 def _run(conn: psycopg.Connection[Any], planner: Planner, shape: Shape, params: dict[str, Any],
          state: State, *, warm: bool) -> Plan:
-    conn.execute("BEGIN")
-    try:
-        with entered(conn, planner.drops(shape, state)):
+    """The shape in `state`: BEGIN, DROP INDEX and the untimed execution in one round trip,
+    then the timed one alone, then ROLLBACK."""
+    stmt = EXPLAIN_ANALYZE + shape.driver_sql
+    with rolled_back(conn):
+        with conn.pipeline():
+            enter(conn, planner.drops(shape, state))
             if warm:
-                conn.execute(EXPLAIN_ANALYZE + shape.driver_sql, params, prepare=False)
-            row = conn.execute(EXPLAIN_ANALYZE + shape.driver_sql, params,
-                               prepare=False).fetchone()
-    finally:
-        conn.execute("ROLLBACK")
+                conn.execute(stmt, params, prepare=False)
+        row = conn.execute(stmt, params, prepare=False).fetchone()
     return plans.explain_document(row)

@@ -6,6 +6,13 @@ savepoint, the statement runs, and the savepoint is rolled back. DROP INDEX only
 catalog (the file is removed at commit, which never comes), so a state costs a fraction of a
 millisecond; but it holds an ACCESS EXCLUSIVE lock on the table until the rollback, so
 everything that touches the table runs on the one session that dropped it.
+
+A state's transaction is entered in one round trip: BEGIN, the DROP INDEX and whatever untimed
+statements come before the first timed one go to the server in one pipeline (`enter` inside
+`conn.pipeline()`), and the rollback goes with the untimed statements after the last timed one.
+A timed statement itself is never pipelined: statements that arrive back to back run faster on
+the server than statements with a client round trip between them, so each timed statement is
+sent alone, one ordinary round trip after what came before it.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 State = frozenset[str]  # the migration's indexes that are present
 T = TypeVar("T")
@@ -39,14 +47,36 @@ def missing(state: State, universe: Mapping[str, str], tables: Collection[str]) 
     return sorted(ix for ix, table in universe.items() if table in tables and ix not in state)
 
 
+def drop_statement(drop: list[str]) -> sql.Composed:
+    return sql.SQL("DROP INDEX {}").format(sql.SQL(", ").join(map(sql.Identifier, drop)))
+
+
+def enter(conn: psycopg.Connection[Any], drop: list[str]) -> None:
+    """BEGIN, and drop the indexes the state lacks (queued when called inside a pipeline)."""
+    conn.execute("BEGIN")
+    if drop:
+        conn.execute(drop_statement(drop))
+
+
+@contextmanager
+def rolled_back(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """The block's transaction (see `enter`) is rolled back when the block ends, unless the
+    block has rolled it back itself (in its last pipeline); also on an error."""
+    try:
+        yield
+    finally:
+        if conn.info.transaction_status in (TransactionStatus.INTRANS,
+                                            TransactionStatus.INERROR):
+            conn.execute("ROLLBACK")
+
+
 @contextmanager
 def entered(conn: psycopg.Connection[Any], drop: list[str]) -> Iterator[None]:
     """Inside an open transaction: the indexes in `drop` are gone until the block ends."""
     conn.execute("SAVEPOINT index_state")
     try:
         if drop:
-            conn.execute(sql.SQL("DROP INDEX {}").format(
-                sql.SQL(", ").join(map(sql.Identifier, drop))))
+            conn.execute(drop_statement(drop))
         yield
     finally:
         conn.execute("ROLLBACK TO SAVEPOINT index_state")

@@ -6,8 +6,12 @@ indexes ("none", the table as before the migration), with only index x (for ever
 table), "none" once more (an A/A control) and with all of them. Each unit of ROWS_PER_TXN
 statements runs in every state, one state right after the other, in an order that rotates and
 reverses from unit to unit (index_states.schedule), each in its own transaction that is rolled
-back: DROP INDEX under a savepoint makes the state (per_index.index_states) and the rollback
-undoes both it and the writes, so the table stays as it was and the workload can be repeated.
+back: DROP INDEX makes the state (per_index.index_states) and the rollback undoes both it and
+the writes, so the table stays as it was and the workload can be repeated. The untimed
+statements between two units (the counters and ROLLBACK of one; BEGIN, DROP INDEX, the untimed
+statement and the counters of the next) go to the server in one round trip; each timed
+statement goes alone, one ordinary round trip after the one before it (back to back, in a
+pipeline, a statement runs faster on the server, and the overheads would change with it).
 What a statement costs per state: the server's execution time and WAL from EXPLAIN (ANALYZE,
 TIMING OFF, WAL), and for updates whether they were HOT (the transaction's own counters). COPY
 runs COPY_ROWS rows per state and round, timed by the client until the server completes it, WAL
@@ -23,9 +27,9 @@ from typing import Any, cast
 import psycopg
 from psycopg import sql
 
-from bench.runner.per_index.index_states import State, entered, missing, schedule
+from bench.runner.per_index.index_states import State, enter, missing, rolled_back, schedule
 from bench.runner.progress import Bar
-from bench.runner.writes import ROWS_PER_TXN, Workload, WriteRound, _explain, _wal_lsn
+from bench.runner.writes import ROWS_PER_TXN, Workload, WriteRound, _explain
 
 Connection = psycopg.Connection[Any]
 Key = tuple[str, int]  # (workload name, state number in that workload's list)
@@ -44,10 +48,12 @@ def churn(conn: Connection, workloads: Sequence[Workload]) -> None:
     for w in workloads:
         if w.operation != "update" or w.statements is None:
             continue
-        for r in range(CHURN_ROUNDS):
-            with conn.transaction():
+        for r in range(CHURN_ROUNDS):  # a committed transaction in one round trip
+            with conn.pipeline():
+                conn.execute("BEGIN")
                 for query, params in w.statements(2 * WARM_OFFSET + r):
                     conn.execute(cast(sql.Composed, query), params, prepare=False)
+                conn.execute("COMMIT")
         tables.append(w.table)
     for table in dict.fromkeys(tables):
         conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
@@ -94,7 +100,8 @@ def _statement_round(conn: Connection, w: Workload, round_index: int,
     transaction: make the state, run one untimed statement on another row (switching the state
     invalidates the session's cached catalog entries of the table and its indexes, and the
     first statement after it rebuilds them: a cost of the measurement, not of the index), then
-    the unit's statements under EXPLAIN ANALYZE; roll back."""
+    the unit's statements under EXPLAIN ANALYZE; roll back. The rollback of one unit and the
+    untimed start of the next go in one round trip."""
     assert w.statements is not None
     statements = w.statements(round_index)
     # The untimed statement comes from another unit of the same round: a row no statement of
@@ -104,37 +111,58 @@ def _statement_round(conn: Connection, w: Workload, round_index: int,
         round_index + WARM_OFFSET)
     tallies = [WriteRound(len(statements), 0.0, 0.0, 0) for _ in drops]
     order = list(range(len(drops)))
-    for u, first in enumerate(range(0, len(statements), ROWS_PER_TXN)):
-        unit = statements[first:first + ROWS_PER_TXN]
-        for j in schedule(order, u + round_index * len(statements) // ROWS_PER_TXN):
-            t = tallies[j]
-            conn.execute("BEGIN")
-            with entered(conn, drops[j]):
-                query, params = warm[(first + ROWS_PER_TXN) % len(warm)]
-                conn.execute(cast(sql.Composed, query), params, prepare=False)
-                before = _updated(conn, w)
-                start = time.perf_counter()
-                for query, params in unit:
-                    doc = _explain(conn, query, params)
-                    t.server_ms += float(doc["Execution Time"])
-                    t.wal_bytes += int(doc["Plan"].get("WAL Bytes", 0))
-                    t.wal_records += int(doc["Plan"].get("WAL Records", 0))
-                    t.wal_fpi += int(doc["Plan"].get("WAL FPI", 0))
-                t.wall_ms += (time.perf_counter() - start) * 1000
-                after = _updated(conn, w)
+    units: list[tuple[int, int] | None] = [
+        (j, first) for u, first in enumerate(range(0, len(statements), ROWS_PER_TXN))
+        for j in schedule(order, u + round_index * len(statements) // ROWS_PER_TXN)]
+    ongoing: tuple[WriteRound, tuple[int, int]] | None = None  # open: its tally, counters
+    with rolled_back(conn):
+        for job in [*units, None]:
+            with conn.pipeline():
+                if ongoing is not None:  # the unit before: its counters, and roll it back
+                    ended = _updated(conn, w)
+                    conn.execute("ROLLBACK")
+                if job is not None:  # this unit's state and untimed statement
+                    j, first = job
+                    enter(conn, drops[j])
+                    query, params = warm[(first + ROWS_PER_TXN) % len(warm)]
+                    conn.execute(cast(sql.Composed, query), params, prepare=False)
+                    started = _updated(conn, w)
+            if ongoing is not None:
+                t, before = ongoing
+                after = _count(ended)
                 t.updated += after[0] - before[0]
                 t.hot_updated += after[1] - before[1]
-            conn.execute("ROLLBACK")
+            if job is None:
+                break
+            j, first = job
+            t = tallies[j]
+            ongoing = (t, _count(started))
+            start = time.perf_counter()
+            for query, params in statements[first:first + ROWS_PER_TXN]:
+                doc = _explain(conn, query, params)
+                t.server_ms += float(doc["Execution Time"])
+                t.wal_bytes += int(doc["Plan"].get("WAL Bytes", 0))
+                t.wal_records += int(doc["Plan"].get("WAL Records", 0))
+                t.wal_fpi += int(doc["Plan"].get("WAL FPI", 0))
+            t.wall_ms += (time.perf_counter() - start) * 1000
     return tallies
 
 
-def _updated(conn: Connection, w: Workload) -> tuple[int, int]:
-    """Rows this transaction updated in the workload's table, and how many of them HOT."""
+def _updated(conn: Connection, w: Workload) -> psycopg.Cursor[Any] | None:
+    """Rows this transaction updated in the workload's table, and how many of them HOT: the
+    query (read it with _count, after its pipeline); None for a workload that updates
+    nothing."""
     if w.operation != "update":
+        return None
+    return conn.execute("SELECT pg_stat_get_xact_tuples_updated(%s::regclass), "
+                        "pg_stat_get_xact_tuples_hot_updated(%s::regclass)",
+                        (w.table, w.table))
+
+
+def _count(cur: psycopg.Cursor[Any] | None) -> tuple[int, int]:
+    if cur is None:
         return 0, 0
-    row = conn.execute("SELECT pg_stat_get_xact_tuples_updated(%s::regclass), "
-                       "pg_stat_get_xact_tuples_hot_updated(%s::regclass)",
-                       (w.table, w.table)).fetchone()
+    row = cur.fetchone()
     assert row is not None
     return int(row[0]), int(row[1])
 
@@ -147,14 +175,27 @@ def _copy_round(conn: Connection, w: Workload, round_index: int,
     n = text.count("\n")
     got: dict[int, WriteRound] = {}
     for j in schedule(range(len(drops)), round_index):
-        conn.execute("BEGIN")
-        with entered(conn, drops[j]):
-            lsn = _wal_lsn(conn)
+        with rolled_back(conn):
+            with conn.pipeline():
+                enter(conn, drops[j])
+                lsn = conn.execute(WAL_LSN)
+            before = _lsn(lsn)
             start = time.perf_counter()
             with conn.cursor().copy(cast(sql.Composed, stmt)) as copy:
                 copy.write(text)
             copied_ms = (time.perf_counter() - start) * 1000
-            wal = _wal_lsn(conn) - lsn
-        conn.execute("ROLLBACK")
+            with conn.pipeline():
+                lsn = conn.execute(WAL_LSN)
+                conn.execute("ROLLBACK")
+            wal = _lsn(lsn) - before
         got[j] = WriteRound(n, copied_ms, copied_ms, wal)
     return [got[j] for j in range(len(drops))]
+
+
+WAL_LSN = "SELECT pg_current_wal_insert_lsn() - '0/0'"  # as bench.runner.writes reads it
+
+
+def _lsn(cur: psycopg.Cursor[Any]) -> int:
+    row = cur.fetchone()
+    assert row is not None
+    return int(row[0])

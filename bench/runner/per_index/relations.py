@@ -24,7 +24,7 @@ from bench.results.attribution import IndexShape, covered_pairs
 from bench.results.per_index import PerIndexSection, Relation
 from bench.runner import catalog, plans
 from bench.runner.per_index.attribute import Attribution
-from bench.runner.per_index.index_states import entered, missing
+from bench.runner.per_index.index_states import enter, missing, rolled_back
 
 LOW_DISTINCT = 10  # a column with at most this many distinct values (pg_stats n_distinct)
 PROBE_ROUNDS = 10  # timed rounds of a probe lookup per state
@@ -80,15 +80,19 @@ def _lookup(conn: Connection, table: str, column: str) -> sql.Composed:
 
 def _explain(conn: Connection, query: sql.Composed, params: dict[str, Any], drop: list[str],
              analyze: bool = False) -> dict[str, Any]:
+    """The lookup's plan with the indexes in `drop` gone (in a rolled-back transaction); with
+    `analyze`, timed, after one untimed execution (the first execution after a state switch
+    rebuilds cached catalog entries). What comes before the timed statement goes in one round
+    trip."""
     head = "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " if analyze else "EXPLAIN (FORMAT JSON) "
-    conn.execute("BEGIN")
-    try:
-        with entered(conn, drop):
-            if analyze:  # the first execution after a state switch rebuilds cached entries
-                conn.execute(sql.SQL(head) + query, params)
-            row = conn.execute(sql.SQL(head) + query, params).fetchone()
-    finally:
-        conn.execute("ROLLBACK")
+    stmt = sql.SQL(head) + query
+    with rolled_back(conn):
+        with conn.pipeline():
+            enter(conn, drop)
+            if analyze:
+                conn.execute(stmt, params)
+            plan_only = None if analyze else conn.execute(stmt, params)
+        row = (conn.execute(stmt, params) if plan_only is None else plan_only).fetchone()
     return plans.explain_document(row)
 
 
