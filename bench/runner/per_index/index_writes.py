@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 import psycopg
@@ -68,7 +69,11 @@ def measure(conn: Connection, workloads: Sequence[Workload], states: dict[str, l
     in every state of its table (`states[table]`); returns (workload, state number) -> rounds,
     appended to `into` when given (the rounds of an earlier call, to go on from). `shown`, a
     progress bar of (warmup + rounds - start) x workloads units, moves on after each
-    workload's round."""
+    workload's round.
+
+    A state with the same indexes on the table as an earlier one (with one index on the table,
+    "only x" is "all") is the same state: it is measured once and both get its rounds. Only
+    the first state is measured again where it comes back (the A/A control)."""
     out: dict[Key, list[WriteRound]] = into if into is not None else {}
     for w in workloads:
         for j in range(len(states[w.table])):
@@ -78,18 +83,31 @@ def measure(conn: Connection, workloads: Sequence[Workload], states: dict[str, l
         for w in workloads:
             table_states = states[w.table]
             drops = [missing(s, universe, {w.table}) for s in table_states]
+            same = _same_as(drops)
+            ran = [drops[j] for j in sorted(set(same.values()))]
             if w.copy is not None:
-                got = _copy_round(conn, w, i + warmup, drops)
+                got = _copy_round(conn, w, i + warmup, ran)
             else:
-                got = _statement_round(conn, w, i + warmup, drops)
+                got = _statement_round(conn, w, i + warmup, ran)
             if i >= start:
-                for j, r in enumerate(got):
-                    out[(w.name, j)].append(r)
+                at = {j: k for k, j in enumerate(sorted(set(same.values())))}
+                for j in range(len(drops)):
+                    out[(w.name, j)].append(replace(got[at[same[j]]]))
             if shown:
                 shown.update(f"{w.name}, {len(table_states)} states, "
                              + ("warm-up" if i < start else f"round {i + 1} of {rounds}"))
         if on_round:
             on_round()
+    return out
+
+
+def _same_as(drops: list[list[str]]) -> dict[int, int]:
+    """State number -> the state number measured for it: the first with the same indexes
+    dropped, but the first state's repeat (the A/A control) is its own."""
+    out: dict[int, int] = {}
+    for j, d in enumerate(drops):
+        earlier = next((k for k in range(1, j) if drops[k] == d), None)
+        out[j] = earlier if earlier is not None and d != drops[0] else j
     return out
 
 
