@@ -63,16 +63,31 @@ def summary(results: RunResults) -> list[str]:
     text = (f"**Recommended set: {len(rec.indexes)} of the {len(section.indexes)} indexes**"
             + (f", dropping {len(rec.drop_existing)} existing" if rec.drop_existing else "")
             + f": every shape keeps >= {rec.keep_pct:.0f}% of its read benefit")
-    if rec.queries:
-        slower = [q.name for q in rec.queries if q.verdict != "faster"]
-        text += (", and measured end to end " + ("every shape is faster" if not slower else
-                                                f"these are not faster: {', '.join(slower)}"))
+    figures = _set_queries(results, rec)
+    measured = [q for q, same in figures if not same]
+    slower = [q.name for q, _same in figures if q.verdict != "faster"]
+    if figures and not measured:
+        text += (f", and end to end every shape runs the plans it runs with {name}, so its "
+                 f"read figures are {name}'s"
+                 + (f" (not faster with either: {', '.join(slower)})" if slower else ""))
+    elif measured:
+        same = len(figures) - len(measured)
+        text += (", and measured end to end " + (
+            "every shape is faster" if not slower else
+            f"these are not faster: {', '.join(slower)}")
+            + (f" ({same} of the {len(figures)} with the plans they run with {name}, so "
+               "its figures)" if same else ""))
     main = results.writes.workloads if results.writes else []
-    costs = [f"{op.upper()} {_range(_overheads(rec.writes, op))} "
+    mine = [w for w, _how in _set_writes(results, rec) if w is not None]
+    costs = [f"{op.upper()} {_range(_overheads(mine, op))} "
              f"({name}: {_range(_overheads(main, op))})"
-             for op in ("insert", "copy", "update") if _overheads(rec.writes, op)]
+             for op in ("insert", "copy", "update") if _overheads(mine, op)]
     if costs:
         text += "; write cost per row " + ", ".join(costs)
+    unchanged = _unchanged_tables(results, rec)
+    if unchanged:
+        text += (f"; none of its indexes on {', '.join(f'`{t}`' for t in unchanged)}, whose "
+                 "writes cost what they did before")
     if rec.disk and rec.disk.growth_pct is not None and results.disk:
         text += (f"; disk {pct(rec.disk.growth_pct)} ({name}: {pct(results.disk.growth_pct)})"
                  f", build {rec.disk.build_seconds_total:.1f} s "
@@ -80,6 +95,39 @@ def summary(results: RunResults) -> list[str]:
     files = f" (`{rec.revision_file}`, `{rec.sql_file}`)" if rec.revision_file else (
         f" (`{rec.sql_file}`)" if rec.sql_file else "")
     return [*lines, "", f"{text}{files}.", ""]
+
+
+def _set_queries(results: RunResults, rec: RecommendedSet) -> list[tuple[QueryResult, bool]]:
+    """The set's figure per shape, in the run's order, and whether it is the migration's (the
+    same plans on the third twin)."""
+    out = []
+    for q in results.queries:
+        mine = rec.query(q.name, results.queries)
+        if mine is not None:
+            out.append((mine, q.name in rec.shapes_as_migration))
+    return out
+
+
+def _set_writes(results: RunResults, rec: RecommendedSet
+                ) -> list[tuple[WriteWorkload | None, str]]:
+    """The set's figure per write workload, in the run's order, and where it comes from:
+    "measured", "migration" (the same indexes on its table) or "unchanged" (none of the set's
+    indexes there: no figure)."""
+    main = results.writes.workloads if results.writes else []
+    names = [w.name for w in main] + [w.name for w in rec.writes
+                                      if w.name not in {m.name for m in main}]
+    out: list[tuple[WriteWorkload | None, str]] = []
+    for n in names:
+        if n in rec.writes_unchanged:
+            out.append((None, "unchanged"))
+        elif (w := rec.write(n, main)) is not None:
+            out.append((w, "migration" if n in rec.writes_as_migration else "measured"))
+    return out
+
+
+def _unchanged_tables(results: RunResults, rec: RecommendedSet) -> list[str]:
+    main = results.writes.workloads if results.writes else []
+    return list(dict.fromkeys(w.table for w in main if w.name in rec.writes_unchanged))
 
 
 def _set_files(rec: RecommendedSet) -> str:
@@ -168,33 +216,47 @@ def _set_section(results: RunResults, rec: RecommendedSet | None) -> list[str]:
         f"{', '.join(f'`{i}`' for i in rec.indexes)}.{drops} Benefit kept (per-index block): "
         + ", ".join(f"`{k}` {v:.0f}%" for k, v in rec.kept_pct.items()) + ". Ready to apply "
         f"instead of {name}: {_set_files(rec)}, in this folder. Then it was applied to a "
-        "third twin (a copy of the unmigrated one) and "
-        "measured against the unmigrated twin exactly as the migration was:",
+        "third twin (a copy of the unmigrated one). What runs there as on the migrated twin "
+        f"keeps {name}'s figures and is not timed again: a shape whose plan is the migrated "
+        "twin's for every parameter set of its rounds (*the same plans*), a write workload "
+        "whose table has the same indexes (*the same indexes*); a table with none of the "
+        "set's indexes writes as before the migration (*as before*). The rest was measured "
+        "against the unmigrated twin exactly as the migration was:",
         "",
     ]
-    if rec.queries:
+    queries = _set_queries(results, rec)
+    if queries:
         main = {q.name: q for q in results.queries}
         lines += [f"| Shape | {name}: factor (95% CI) | The set: factor (95% CI) "
                   "| The set uses | Expected index |", "|---|---|---|---|---|"]
-        for q in rec.queries:
+        for q, same in queries:
             full = main.get(q.name)
             uses = ", ".join(q.after.indexes_used) if q.after else "–"
             expected = ("–" if not q.expects_index else
                         f"{'✅' if q.after and q.expects_index in q.after.indexes_used else '❌'}"
                         f" `{q.expects_index}`")
-            lines.append(f"| `{q.name}` | {_factor(full)} | {_factor(q)} | {uses} | "
-                         f"{expected} |")
+            mine = "the same plans" if same else _factor(q)
+            lines.append(f"| `{q.name}` | {_factor(full)} | {mine} | {uses} | {expected} |")
         lines.append("")
-    if rec.writes:
+    writes = _set_writes(results, rec)
+    if writes:
         main_w = {w.name: w for w in (results.writes.workloads if results.writes else [])}
         lines += [f"| Workload | {name}: overhead per row (95% CI) | The set (95% CI) "
                   f"| HOT updates: {name} / the set |", "|---|---|---|---|"]
-        for w in rec.writes:
+        for w, how in writes:
+            if w is None:
+                continue
             whole = main_w.get(w.name)
             hot = (f"{whole.after.hot_pct:.0f}% / {w.after.hot_pct:.0f}%"
                    if whole and whole.after and w.after and whole.after.hot_pct is not None
                    and w.after.hot_pct is not None else "–")
-            lines.append(f"| `{w.name}` | {_overhead(whole)} | {_overhead(w)} | {hot} |")
+            mine = f"the same indexes on `{w.table}`" if how == "migration" else _overhead(w)
+            lines.append(f"| `{w.name}` | {_overhead(whole)} | {mine} | {hot} |")
+        for w_name in rec.writes_unchanged:
+            whole = main_w.get(w_name)
+            table = f" on `{whole.table}`" if whole else ""
+            lines.append(f"| `{w_name}` | {_overhead(whole)} | as before (none of its indexes"
+                         f"{table}) | – |")
         lines.append("")
     d, full_d = rec.disk, results.disk
     if d and full_d:

@@ -10,6 +10,7 @@ the migration (reads, writes, disk, build time).
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,8 @@ from bench.errors import ConfigError
 from bench.results.mix import WorkloadMix
 from bench.results.model import CacheState, RunResults, TableBytes
 from bench.results.per_index import PerIndexSection, RecommendedSet
-from bench.runner import catalog, disk, migrate, stopping
+from bench.runner import cache, catalog, disk, migrate, plans, stopping
+from bench.runner.catalog import IndexInfo
 from bench.runner.per_index import hypothetical, recommend, relations
 from bench.runner.per_index.attribute import Attribution, open_session, universe_of
 from bench.runner.progress import Echo, on_terminal
@@ -117,18 +119,25 @@ def attribute(migrated: Target, cfg: RunConfig, shapes: list[Shape], params: Par
     return section
 
 
-def measure_set(unmigrated: Target, section: PerIndexSection, cfg: RunConfig,
-                shapes: list[Shape], params: Params, writes: WriteBench | None,
+def measure_set(unmigrated: Target, migrated: Target, section: PerIndexSection,
+                cfg: RunConfig, shapes: list[Shape], params: Params, writes: WriteBench | None,
                 aa: dict[str, PairedResult], sizes_before: dict[str, TableBytes],
                 measure_reads: MeasureReads, echo: Echo) -> None:
     """Apply the recommended set to a copy of the unmigrated twin and measure the two side by
-    side, exactly as the migration was measured."""
+    side, exactly as the migration was measured, where the copy differs from the migrated
+    twin: a shape whose plans there are the migrated twin's, and a write workload whose table
+    has the same indexes there (or none of the set's, as before the migration), keep the
+    figures already measured."""
     rec = section.recommended
     assert rec is not None
     start = time.perf_counter()
     with unmigrated.connect() as conn:
-        sizes = {i.name: i.size_bytes for i in catalog.list_indexes(conn, catalog.app_tables(conn))}
+        tables = catalog.app_tables(conn)
+        before = catalog.list_indexes(conn, tables)
+    sizes = {i.name: i.size_bytes for i in before}
     rec.dropped_bytes = sum(sizes.get(n, 0) for n in rec.drop_existing)
+    with migrated.connect() as conn:
+        after = catalog.list_indexes(conn, tables)
     with twin_database(unmigrated, suffix="c") as third:
         engine = sa.create_engine(third.sqlalchemy_url(), poolclass=sa.pool.NullPool)
         try:
@@ -138,22 +147,82 @@ def measure_set(unmigrated: Target, section: PerIndexSection, cfg: RunConfig,
             engine.dispose()
         rec.migration = up
         with third.connect() as conn:
-            tables = catalog.app_tables(conn)
-            rec.disk = disk.index_costs(sizes_before, catalog.table_sizes(conn, tables),
-                                        catalog.list_indexes(conn, tables), up.indexes,
-                                        up.statements, None)
+            made = catalog.list_indexes(conn, tables)
+            rec.disk = disk.index_costs(sizes_before, catalog.table_sizes(conn, tables), made,
+                                        up.indexes, up.statements, None)
+        rec.shapes_as_migration = same_plans(migrated, third, cfg, shapes, params)
+        timed = [s for s in shapes if s.name not in rec.shapes_as_migration]
+        echo(f"per index: the set's plans are the migration's for "
+             f"{len(rec.shapes_as_migration)} of {len(shapes)} shapes (their figures stand); "
+             f"{len(timed)} to measure")
         twins: dict[Side, Target] = {"A": unmigrated, "B": third}
-        settle(unmigrated)
-        ab: dict[str, PairedResult] = {}
-        measure_reads(twins, cfg, shapes, params, cfg.read_rounds, into=ab,
-                      stopping=stopping.read_stopping(shapes, aa, None))
-        rec.queries = [query_record(s, params[s.name], None, ab.get(s.name), aa.get(s.name))
-                       for s in shapes if s.name in ab]
-        echo(f"per index: the set's reads in {time.perf_counter() - start:.1f} s")
+        if timed:
+            settle(unmigrated)
+            ab: dict[str, PairedResult] = {}
+            measure_reads(twins, cfg, timed, params, cfg.read_rounds, into=ab,
+                          stopping=stopping.read_stopping(timed, aa, None))
+            rec.queries = [query_record(s, params[s.name], None, ab.get(s.name),
+                                        aa.get(s.name)) for s in timed if s.name in ab]
+            echo(f"per index: the set's reads in {time.perf_counter() - start:.1f} s")
         if writes is not None:
-            writes.measure_pair({side: t.conninfo for side, t in twins.items()}, "set",
-                                progress=on_terminal(cfg.progress),
-                                cuts=stopping.write_stopping(writes, lambda _op: None))
-            rec.writes = writes.section(lambda _op: None, block="set").workloads
+            kept, unchanged, to_measure = split_writes(writes, before, after, made)
+            rec.writes_as_migration, rec.writes_unchanged = kept, unchanged
+            if to_measure and not timed and cfg.cache == "warm":
+                # As after the reads: both twins' tables and indexes in shared buffers (the
+                # third twin is a fresh copy, its pages are not there yet).
+                settle(unmigrated)
+                cache.prewarm_pair([unmigrated.conninfo, third.conninfo], tables)
+            if to_measure:
+                subset = copy.copy(writes)  # the same workloads (and their rounds), fewer
+                subset.workloads = [w for w in writes.workloads if w.name in to_measure]
+                subset.measure_pair({side: t.conninfo for side, t in twins.items()}, "set",
+                                    progress=on_terminal(cfg.progress),
+                                    cuts=stopping.write_stopping(subset, lambda _op: None))
+                rec.writes = subset.section(lambda _op: None, block="set").workloads
+            echo(f"per index: the set's writes: {len(to_measure)} workloads measured, "
+                 f"{len(kept)} with the migration's indexes on their table, {len(unchanged)} "
+                 "with none of the set's")
     rec.seconds = time.perf_counter() - start
     section.seconds += rec.seconds
+
+
+def same_plans(migrated: Target, third: Target, cfg: RunConfig, shapes: list[Shape],
+               params: Params) -> list[str]:
+    """The shapes whose plan on the third twin equals the migrated twin's (bench.runner.plans
+    .fingerprint: nodes, relations, indexes, conditions) for every parameter set of the
+    rounds: each runs there as it ran on the migrated twin."""
+    def fingerprints(target: Target) -> dict[str, list[str]]:
+        with open_session(target.conninfo, cfg) as conn, conn.pipeline():
+            cursors = {s.name: [conn.execute("EXPLAIN (FORMAT JSON) " + s.driver_sql, p,
+                                             prepare=False)
+                                for p in params[s.name][:max(cfg.read_rounds, 1)]]
+                       for s in shapes}
+        return {name: [plans.fingerprint(plans.explain_document(c.fetchone())["Plan"])
+                       for c in cs] for name, cs in cursors.items()}
+
+    mine, theirs = fingerprints(third), fingerprints(migrated)
+    return [s.name for s in shapes if mine[s.name] == theirs[s.name]]
+
+
+def split_writes(writes: WriteBench, before: list[IndexInfo], after: list[IndexInfo],
+                 made: list[IndexInfo]) -> tuple[list[str], list[str], list[str]]:
+    """The write workloads whose table has on the third twin (`made`) the indexes the migrated
+    twin has (`after`), those whose table has the unmigrated twin's (`before`), and the rest
+    (to measure)."""
+    def on(indexes: list[IndexInfo]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for i in indexes:
+            out.setdefault(i.table, set()).add(i.definition)
+        return out
+
+    a, b, c = on(before), on(after), on(made)
+    kept, unchanged, rest = [], [], []
+    for w in writes.workloads:
+        mine = c.get(w.table, set())
+        if mine == b.get(w.table, set()):
+            kept.append(w.name)
+        elif mine == a.get(w.table, set()):
+            unchanged.append(w.name)
+        else:
+            rest.append(w.name)
+    return kept, unchanged, rest
