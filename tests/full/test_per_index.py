@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -256,3 +257,34 @@ def test_hypopgs_estimate_beside_the_real_index(tmp_path: Path) -> None:
     report = (out / "report.md").read_text()
     assert f"HypoPG {section.hypopg_version}: each index made hypothetical" in report
     assert "| HypoPG alone: cost with |" in report
+
+
+def test_a_set_with_other_plans_is_measured_where_they_differ(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A set whose plans differ from the migrated twin's for one shape (platform_timeline on
+    the posted_at index instead of platform_posted): that shape and the writes of its table
+    are timed against the unmigrated twin; fk_join, with the same plans, and the tables whose
+    indexes are the migration's keep the migration's figures."""
+    choose = recommend.choose
+
+    def other_set(a: Any, section: Any) -> recommend.Choice:
+        choice = choose(a, section)
+        choice.indexes = [i for i in choice.indexes
+                          if i != "ix_social_media_activity_platform_posted"]
+        choice.indexes.append("ix_social_media_activity_posted_at")
+        return choice
+
+    monkeypatch.setattr(recommend, "choose", other_set)
+    results, _out = _run(tmp_path, write_rounds=2)
+    section = results.per_index
+    assert section is not None and section.recommended is not None
+    rec = section.recommended
+    assert [q.name for q in rec.queries] == ["platform_timeline"]
+    assert rec.shapes_as_migration == ["fk_join"]
+    (timed,) = rec.queries
+    assert timed.after is not None
+    assert "ix_social_media_activity_posted_at" in timed.after.indexes_used
+    assert timed.after.rounds == 10 and timed.verdict == "faster"
+    assert "insert:social_media_activity" in {w.name for w in rec.writes}
+    assert "insert:contact_social_profiles" in rec.writes_as_migration
+    assert "insert:voice_session_logs" in rec.writes_unchanged

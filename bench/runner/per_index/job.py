@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from bench.config import RunConfig
 from bench.errors import ConfigError
 from bench.results.mix import WorkloadMix
-from bench.results.model import CacheState, RunResults, TableBytes
+from bench.results.model import CacheState, QueryResult, RunResults, TableBytes
 from bench.results.per_index import PerIndexSection, RecommendedSet
 from bench.runner import cache, catalog, disk, migrate, plans, stopping
 from bench.runner.catalog import IndexInfo
@@ -119,8 +119,8 @@ def attribute(migrated: Target, cfg: RunConfig, shapes: list[Shape], params: Par
     return section
 
 
-def measure_set(unmigrated: Target, migrated: Target, section: PerIndexSection,
-                cfg: RunConfig, shapes: list[Shape], params: Params, writes: WriteBench | None,
+def measure_set(unmigrated: Target, migrated: Target, results: RunResults, cfg: RunConfig,
+                shapes: list[Shape], params: Params, writes: WriteBench | None,
                 aa: dict[str, PairedResult], sizes_before: dict[str, TableBytes],
                 measure_reads: MeasureReads, echo: Echo) -> None:
     """Apply the recommended set to a copy of the unmigrated twin and measure the two side by
@@ -128,6 +128,8 @@ def measure_set(unmigrated: Target, migrated: Target, section: PerIndexSection,
     twin: a shape whose plans there are the migrated twin's, and a write workload whose table
     has the same indexes there (or none of the set's, as before the migration), keep the
     figures already measured."""
+    section = results.per_index
+    assert section is not None
     rec = section.recommended
     assert rec is not None
     start = time.perf_counter()
@@ -150,7 +152,8 @@ def measure_set(unmigrated: Target, migrated: Target, section: PerIndexSection,
             made = catalog.list_indexes(conn, tables)
             rec.disk = disk.index_costs(sizes_before, catalog.table_sizes(conn, tables), made,
                                         up.indexes, up.statements, None)
-        rec.shapes_as_migration = same_plans(migrated, third, cfg, shapes, params)
+        rec.shapes_as_migration = same_plans(migrated, third, cfg, shapes, params,
+                                             results.queries)
         timed = [s for s in shapes if s.name not in rec.shapes_as_migration]
         echo(f"per index: the set's plans are the migration's for "
              f"{len(rec.shapes_as_migration)} of {len(shapes)} shapes (their figures stand); "
@@ -187,21 +190,42 @@ def measure_set(unmigrated: Target, migrated: Target, section: PerIndexSection,
 
 
 def same_plans(migrated: Target, third: Target, cfg: RunConfig, shapes: list[Shape],
-               params: Params) -> list[str]:
+               params: Params, measured: list[QueryResult]) -> list[str]:
     """The shapes whose plan on the third twin equals the migrated twin's (bench.runner.plans
     .fingerprint: nodes, relations, indexes, conditions) for every parameter set of the
-    rounds: each runs there as it ran on the migrated twin."""
-    def fingerprints(target: Target) -> dict[str, list[str]]:
+    rounds, and has the structure (nodes and what they read) of the plan each of those rounds
+    ran with in the before/after phase (`measured`): each runs there as it ran on the migrated
+    twin when its figures were measured."""
+    def explained(target: Target) -> dict[str, list[plans.Plan]]:
         with open_session(target.conninfo, cfg) as conn, conn.pipeline():
             cursors = {s.name: [conn.execute("EXPLAIN (FORMAT JSON) " + s.driver_sql, p,
                                              prepare=False)
                                 for p in params[s.name][:max(cfg.read_rounds, 1)]]
                        for s in shapes}
-        return {name: [plans.fingerprint(plans.explain_document(c.fetchone())["Plan"])
-                       for c in cs] for name, cs in cursors.items()}
+        return {name: [plans.explain_document(c.fetchone())["Plan"] for c in cs]
+                for name, cs in cursors.items()}
 
-    mine, theirs = fingerprints(third), fingerprints(migrated)
-    return [s.name for s in shapes if mine[s.name] == theirs[s.name]]
+    mine, theirs = explained(third), explained(migrated)
+    ran = {q.name: _structures(q) for q in measured}
+    out = []
+    for s in shapes:
+        structures = ran.get(s.name)
+        if structures is None or len(structures) > len(mine[s.name]):
+            continue
+        if all(plans.fingerprint(a) == plans.fingerprint(b)
+               for a, b in zip(mine[s.name], theirs[s.name], strict=True)) and all(
+                plans.shape_key(a) == k for a, k in zip(mine[s.name], structures,
+                                                        strict=False)):
+            out.append(s.name)
+    return out
+
+
+def _structures(q: QueryResult) -> list[str] | None:
+    """The plan structure of each round of the shape's after phase; None if unknown."""
+    after = q.after
+    if after is None or not after.rounds or len(after.plan_per_round) != after.rounds:
+        return None
+    return [after.plan_variants[i].structure for i in after.plan_per_round]
 
 
 def split_writes(writes: WriteBench, before: list[IndexInfo], after: list[IndexInfo],

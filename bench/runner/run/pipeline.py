@@ -211,8 +211,8 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
                             other, cfg, shapes, params, writes, results, mix, echo)
                     save_results(results, cfg)
                     with step(echo, "per index: the recommended set, end to end"):
-                        per_index.measure_set(target, other, results.per_index, cfg, shapes,
-                                              params, writes, aa, sizes_before,
+                        per_index.measure_set(target, other, results, cfg, shapes, params,
+                                              writes, aa, sizes_before,
                                               partial(measure_reads, order=order), echo)
                     save_results(results, cfg)
 
