@@ -172,8 +172,8 @@ def measure_set(unmigrated: Target, migrated: Target, results: RunResults, cfg: 
             rec.writes_as_migration, rec.writes_unchanged = kept, unchanged
             if to_measure and not timed and cfg.cache == "warm":
                 # As after the reads: both twins' tables and indexes in shared buffers (the
-                # third twin is a fresh copy, its pages are not there yet).
-                settle(unmigrated)
+                # third twin is a fresh copy, its pages are not there yet). The write block
+                # checkpoints and syncs itself before its first round.
                 cache.prewarm_pair([unmigrated.conninfo, third.conninfo], tables)
             if to_measure:
                 subset = copy.copy(writes)  # the same workloads (and their rounds), fewer
