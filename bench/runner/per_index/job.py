@@ -27,7 +27,13 @@ from bench.runner.catalog import IndexInfo
 from bench.runner.per_index import hypothetical, recommend, relations
 from bench.runner.per_index.attribute import Attribution, open_session, universe_of
 from bench.runner.progress import Echo, on_terminal
-from bench.runner.provision import Target, settle, twin_database
+from bench.runner.provision import (
+    Target,
+    data_directory,
+    restart_embedded,
+    settle,
+    twin_database,
+)
 from bench.runner.reads import PairedResult, Side
 from bench.runner.records import query_record
 from bench.runner.shapes import Shape
@@ -171,9 +177,12 @@ def measure_set(unmigrated: Target, migrated: Target, results: RunResults, cfg: 
             kept, unchanged, to_measure = split_writes(writes, before, after, made)
             rec.writes_as_migration, rec.writes_unchanged = kept, unchanged
             if to_measure and not timed and cfg.cache == "warm":
-                # As after the reads: both twins' tables and indexes in shared buffers (the
-                # third twin is a fresh copy, its pages are not there yet). The write block
-                # checkpoints and syncs itself before its first round.
+                # The buffers as the reads leave them (measure_reads): emptied by a restart,
+                # then both twins' tables and indexes loaded in turns, so the third twin (a
+                # fresh copy, not in shared buffers yet) and the unmigrated twin sit alike.
+                # The write block checkpoints and syncs itself before its first round.
+                if unmigrated.source == "embedded":
+                    restart_embedded(data_directory(unmigrated.conninfo))
                 cache.prewarm_pair([unmigrated.conninfo, third.conninfo], tables)
             if to_measure:
                 subset = copy.copy(writes)  # the same workloads (and their rounds), fewer
