@@ -78,16 +78,11 @@ def summary(results: RunResults) -> list[str]:
             + (f" ({same} of the {len(figures)} with the plans they run with {name}, so "
                "its figures)" if same else ""))
     main = results.writes.workloads if results.writes else []
-    mine = [w for w, _how in _set_writes(results, rec) if w is not None]
-    costs = [f"{op.upper()} {_range(_overheads(mine, op))} "
+    costs = [f"{op.upper()} {_range(_overheads(rec.writes, op))} "
              f"({name}: {_range(_overheads(main, op))})"
-             for op in ("insert", "copy", "update") if _overheads(mine, op)]
+             for op in ("insert", "copy", "update") if _overheads(rec.writes, op)]
     if costs:
         text += "; write cost per row " + ", ".join(costs)
-    unchanged = _unchanged_tables(results, rec)
-    if unchanged:
-        text += (f"; none of its indexes on {', '.join(f'`{t}`' for t in unchanged)}, whose "
-                 "writes cost what they did before")
     if rec.disk and rec.disk.growth_pct is not None and results.disk:
         text += (f"; disk {pct(rec.disk.growth_pct)} ({name}: {pct(results.disk.growth_pct)})"
                  f", build {rec.disk.build_seconds_total:.1f} s "
@@ -106,28 +101,6 @@ def _set_queries(results: RunResults, rec: RecommendedSet) -> list[tuple[QueryRe
         if mine is not None:
             out.append((mine, q.name in rec.shapes_as_migration))
     return out
-
-
-def _set_writes(results: RunResults, rec: RecommendedSet
-                ) -> list[tuple[WriteWorkload | None, str]]:
-    """The set's figure per write workload, in the run's order, and where it comes from:
-    "measured", "migration" (the same indexes on its table) or "unchanged" (none of the set's
-    indexes there: no figure)."""
-    main = results.writes.workloads if results.writes else []
-    names = [w.name for w in main] + [w.name for w in rec.writes
-                                      if w.name not in {m.name for m in main}]
-    out: list[tuple[WriteWorkload | None, str]] = []
-    for n in names:
-        if n in rec.writes_unchanged:
-            out.append((None, "unchanged"))
-        elif (w := rec.write(n, main)) is not None:
-            out.append((w, "migration" if n in rec.writes_as_migration else "measured"))
-    return out
-
-
-def _unchanged_tables(results: RunResults, rec: RecommendedSet) -> list[str]:
-    main = results.writes.workloads if results.writes else []
-    return list(dict.fromkeys(w.table for w in main if w.name in rec.writes_unchanged))
 
 
 def _set_files(rec: RecommendedSet) -> str:
@@ -216,12 +189,10 @@ def _set_section(results: RunResults, rec: RecommendedSet | None) -> list[str]:
         f"{', '.join(f'`{i}`' for i in rec.indexes)}.{drops} Benefit kept (per-index block): "
         + ", ".join(f"`{k}` {v:.0f}%" for k, v in rec.kept_pct.items()) + ". Ready to apply "
         f"instead of {name}: {_set_files(rec)}, in this folder. Then it was applied to a "
-        "third twin (a copy of the unmigrated one). What runs there as on the migrated twin "
-        f"keeps {name}'s figures and is not timed again: a shape whose plan is the migrated "
-        "twin's for every parameter set of its rounds (*the same plans*), a write workload "
-        "whose table has the same indexes (*the same indexes*); a table with none of the "
-        "set's indexes writes as before the migration (*as before*). The rest was measured "
-        "against the unmigrated twin exactly as the migration was:",
+        "third twin (a copy of the unmigrated one) and measured against the unmigrated twin "
+        "exactly as the migration was; a shape whose plan there is the migrated twin's for "
+        "every parameter set of its rounds runs as it ran with "
+        f"{name}, and keeps {name}'s figures (*the same plans*, not timed again):",
         "",
     ]
     queries = _set_queries(results, rec)
@@ -238,25 +209,16 @@ def _set_section(results: RunResults, rec: RecommendedSet | None) -> list[str]:
             mine = "the same plans" if same else _factor(q)
             lines.append(f"| `{q.name}` | {_factor(full)} | {mine} | {uses} | {expected} |")
         lines.append("")
-    writes = _set_writes(results, rec)
-    if writes:
+    if rec.writes:
         main_w = {w.name: w for w in (results.writes.workloads if results.writes else [])}
         lines += [f"| Workload | {name}: overhead per row (95% CI) | The set (95% CI) "
                   f"| HOT updates: {name} / the set |", "|---|---|---|---|"]
-        for w, how in writes:
-            if w is None:
-                continue
+        for w in rec.writes:
             whole = main_w.get(w.name)
             hot = (f"{whole.after.hot_pct:.0f}% / {w.after.hot_pct:.0f}%"
                    if whole and whole.after and w.after and whole.after.hot_pct is not None
                    and w.after.hot_pct is not None else "–")
-            mine = f"the same indexes on `{w.table}`" if how == "migration" else _overhead(w)
-            lines.append(f"| `{w.name}` | {_overhead(whole)} | {mine} | {hot} |")
-        for w_name in rec.writes_unchanged:
-            whole = main_w.get(w_name)
-            table = f" on `{whole.table}`" if whole else ""
-            lines.append(f"| `{w_name}` | {_overhead(whole)} | as before (none of its indexes"
-                         f"{table}) | – |")
+            lines.append(f"| `{w.name}` | {_overhead(whole)} | {_overhead(w)} | {hot} |")
         lines.append("")
     d, full_d = rec.disk, results.disk
     if d and full_d:

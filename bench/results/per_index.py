@@ -179,12 +179,10 @@ class RecommendedSet(Record):
     """The smallest subset of the migration's indexes that keeps >= `keep_pct` of every
     shape's read benefit, applied to a third twin and measured there like the migration.
 
-    What the third twin does the same way as the migrated one is not timed again: a shape
-    whose plan there equals the migrated twin's for every parameter set of its rounds
-    (`shapes_as_migration`) and a write workload whose table has the same indexes there
-    (`writes_as_migration`) have the migration's figures; a write workload whose table has
-    none of the set's indexes and lost none (`writes_unchanged`) writes as before the
-    migration. `queries` and `writes` hold the figures measured against the unmigrated twin.
+    A shape whose plan there equals the migrated twin's for every parameter set of its rounds
+    (`shapes_as_migration`) runs there as it ran on the migrated twin, and keeps the
+    migration's read figures (not timed again); `queries` holds the shapes timed against the
+    unmigrated twin, `writes` every write workload.
     """
 
     keep_pct: float = 95.0
@@ -200,20 +198,12 @@ class RecommendedSet(Record):
     queries: list[QueryResult] = Field(default_factory=list)  # before = unmigrated twin
     writes: list[WriteWorkload] = Field(default_factory=list)
     shapes_as_migration: list[str] = Field(default_factory=list)  # the same plans
-    writes_as_migration: list[str] = Field(default_factory=list)  # the same indexes
-    writes_unchanged: list[str] = Field(default_factory=list)  # the indexes as before
     seconds: float | None = None
 
     def query(self, name: str, migration: list[QueryResult]) -> QueryResult | None:
         """The set's figure for a shape: measured, or the migration's (the same plans)."""
         source = migration if name in self.shapes_as_migration else self.queries
         return next((q for q in source if q.name == name), None)
-
-    def write(self, name: str, migration: list[WriteWorkload]) -> WriteWorkload | None:
-        """The set's figure for a write workload: measured, or the migration's (the same
-        indexes on its table); None for one unchanged by the set."""
-        source = migration if name in self.writes_as_migration else self.writes
-        return next((w for w in source if w.name == name), None)
 
 
 class PerIndexSection(Record):
