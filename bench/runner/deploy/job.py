@@ -104,10 +104,12 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
                         runs_per_side=cfg.runs_per_side, order=throughput.ORDER)
                     throughput.measure(
                         exe, {"without": target, "with": other},
-                        {"write": _weighted(plan, "write"), "read": _weighted(plan, "read")},
+                        {"read": _weighted(plan, "read"), "write": _weighted(plan, "write")},
                         cfg.clients, cfg.throughput_seconds, cfg.runs_per_side, workdir,
                         cfg.seed, echo, results.throughput,
-                        lambda: _restore_both(target, other, load), on_terminal(cfg.progress))
+                        lambda last: (_restore(target, load) if last
+                                      else _restore_both(target, other, load)),
+                        on_terminal(cfg.progress))
                 save(results, cfg)
 
                 with step(echo, "concurrently, under load"):
@@ -116,9 +118,10 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
                         lambda e: concurrently.run_revision(e, revision, "upgrade"),
                         "concurrently", on_terminal(cfg.progress))
                 _say(echo, results.concurrently)
-                _restore(target, load)
                 save(results, cfg)
 
+                # The load's rows stay: the failure case builds one index alone, and nothing
+                # after it compares this twin with another.
                 with step(echo, "concurrently: the INVALID index case"):
                     results.invalid_index = _invalid_index(
                         target, revision, _smallest(creates, results.seed.rows
