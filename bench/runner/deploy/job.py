@@ -1,7 +1,8 @@
-"""The deploy job, top to bottom: provision -> seed -> traffic tables -> twin -> the migration
-as written under load (twin B) -> throughput without/with the indexes (A vs B) -> the migration
-with CONCURRENTLY under load (twin A) -> its known failure (an INVALID index) -> the as-written
-stall at smaller sizes -> deploy.json, deploy.md.
+"""The deploy job, top to bottom: provision -> seed (the run's scale and the sweep's, in one
+bulk-load window) -> traffic tables -> twin -> the migration as written under load (twin B) ->
+throughput without/with the indexes (A vs B) -> the migration with CONCURRENTLY under load
+(twin A) -> its known failure (an INVALID index) -> the as-written stall at smaller sizes ->
+deploy.json, deploy.md.
 
 pgbench plays the app's traffic (bench.runner.deploy.traffic: the shapes and the write workloads,
 weighted by the workload mix) in every phase; after each load the twin's rows are put back as
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,9 +35,10 @@ from bench.results.deploy import (
     Throughput,
 )
 from bench.results.mix import WorkloadMix, load_mix
-from bench.results.model import ServerInfo, migration_name
+from bench.results.model import SeedRecord, ServerInfo, migration_name
 from bench.runner import cache, catalog, environment, leftovers, migrate, reads
 from bench.runner.app_writes import load_app_writes
+from bench.runner.bulk_mode import bulk_load_mode, bulk_mode_summary
 from bench.runner.deploy import concurrently, pgbench, throughput, traffic
 from bench.runner.deploy.under_load import LoadPlan, engine_for, migrate_under_load
 from bench.runner.progress import Echo, on_terminal, stderr_echo, step
@@ -51,6 +54,11 @@ from bench.runner.seeding import seed_database
 from bench.runner.shapes import Shape, load_shapes
 
 CALIBRATION_SECONDS = 1
+# The sweep's smaller scales need only a steady load when their migration starts and the
+# backlog drained when it stops (their figures are the migration's length and the longest
+# stall): at scale 1 the as-written backlog drains within 0.5 s of the commit, at 0.3 within
+# 0.2 s. So a third of --lead, and at least a second.
+SWEEP_LEAD_SHARE = 1 / 3
 
 
 def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
@@ -69,11 +77,13 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
     workdir = leftovers.scratch_folder("deploy")  # gone even if the harness is killed
     try:
         echo("provision ...")
-        with provision(cfg.dsn, keep=cfg.keep) as target:
+        with provision(cfg.dsn, keep=cfg.keep) as target, ExitStack() as sweep_dbs:
             results.server = _server(target)
             echo(f"provision: scratch database {target.dbname} on the {target.source} server")
             with step(echo, "seed"):
-                results.seed = seed_database(target, _seed_cfg(cfg, cfg.scale), echo)
+                dbs = [(scale, sweep_dbs.enter_context(scratch_database(
+                    target.admin_conninfo, target.source))) for scale in cfg.sweep_scales]
+                results.seed, sweep_seeds = _seed(cfg, target, dbs, echo)
             exe = pgbench.binary(target.source)
             with step(echo, "traffic: pgbench scripts and their lookup tables"):
                 load = _traffic(target, shapes, mix, cfg.seed, cfg)
@@ -127,8 +137,9 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
                         target, revision, _smallest(creates, results.seed.rows
                                                     if results.seed else {}), cfg)
                 save(results, cfg)
-            if cfg.sweep_scales:
-                results.sweep = _sweep(cfg, target, shapes, mix, exe, workdir, results, echo)
+            if dbs:
+                results.sweep = _sweep(cfg, dbs, sweep_seeds, shapes, mix, exe, workdir,
+                                       results, plan, echo)
                 save(results, cfg)
         results.complete = True
     finally:
@@ -185,6 +196,27 @@ def _seed_cfg(cfg: DeployConfig, scale: float) -> RunConfig:
                      app=cfg.app)
 
 
+def _seed(cfg: DeployConfig, target: Target, sweep: list[tuple[float, Target]], echo: Echo
+          ) -> tuple[SeedRecord, list[SeedRecord]]:
+    """The run's database and the sweep's, seeded in one bulk-load window of the embedded
+    server (its two restarts once, not once per database); the sweep's are measured last."""
+    bulk: AbstractContextManager[dict[str, object]] = (
+        bulk_load_mode(target.conninfo) if target.source == "embedded" else nullcontext({}))
+    with bulk as server_settings:
+        main = seed_database(target, _seed_cfg(cfg, cfg.scale), echo, bulk_mode=False)
+        start = time.perf_counter()
+        points = [seed_database(db, _seed_cfg(cfg, scale), lambda _line: None,
+                                bulk_mode=False) for scale, db in sweep]
+        if points:
+            echo(f"seed: the sweep's scales {', '.join(f'{s:g}' for s, _db in sweep)}: "
+                 f"{sum(p.total_rows for p in points):,} rows in "
+                 f"{time.perf_counter() - start:.1f} s")
+    if server_settings:
+        main.server_settings = dict(server_settings)
+        echo(f"seed: {bulk_mode_summary(server_settings)}")
+    return main, points
+
+
 def _traffic(target: Target, shapes: list[Shape], mix: WorkloadMix, seed: int,
              cfg: DeployConfig) -> traffic.Traffic:
     with target.connect(autocommit=True) as conn:
@@ -215,10 +247,11 @@ def _restore_both(a: Target, b: Target, load: traffic.Traffic) -> None:
 
 
 def _plan(cfg: DeployConfig, exe: Path, target: Target, load: traffic.Traffic, workdir: Path,
-          tag: str) -> LoadPlan:
+          tag: str, reads: int | None = None) -> LoadPlan:
     """The load: writes at the mix's rates; reads at the mix's rates too, unless that would
     take more than cfg.read_budget cores on the unmigrated database (measured: one client
-    running the read mix for a second), then scaled down to fit."""
+    running the read mix for a second, or for `reads` reads if given), then scaled down to
+    fit."""
     scripts = load.writes + load.reads
     files = traffic.write_files(scripts, workdir / f"scripts-{tag}")
     plan = LoadPlan(exe, scripts, files, cfg.load_connections, 1.0, cfg.lead_s, cfg.seed,
@@ -226,13 +259,13 @@ def _plan(cfg: DeployConfig, exe: Path, target: Target, load: traffic.Traffic, w
     if not load.reads:
         return plan
     txns = pgbench.run(exe, target.conninfo, _weighted(plan, "read"), 1, CALIBRATION_SECONDS,
-                       workdir, cfg.seed, f"calibrate-{tag}")
+                       workdir, cfg.seed, f"calibrate-{tag}", transactions=reads)
     times = [t.exec_ms for t in txns if t.exec_ms is not None]
     mean_ms = sum(times) / len(times) if times else None
     scale = 1.0
     if mean_ms:
         scale = min(1.0, cfg.read_budget * 1000 / mean_ms / load.read_rate)
-    return replace(plan, read_scale=scale, read_cost_ms=mean_ms)
+    return replace(plan, read_scale=scale, read_cost_ms=mean_ms, read_samples=len(times))
 
 
 def _weighted(plan: LoadPlan, kind: str) -> list[tuple[Path, int]]:
@@ -278,19 +311,22 @@ def _smallest(creates: list[tuple[str, str, str]], rows: dict[str, int]) -> tupl
     return min(creates, key=lambda c: rows.get(c[1], 0))
 
 
-def _sweep(cfg: DeployConfig, target: Target, shapes: list[Shape], mix: WorkloadMix,
-           exe: Path, workdir: Path, results: DeployResults, echo: Echo) -> StallSweep:
+def _sweep(cfg: DeployConfig, dbs: list[tuple[float, Target]], seeds: list[SeedRecord],
+           shapes: list[Shape], mix: WorkloadMix, exe: Path, workdir: Path,
+           results: DeployResults, main: LoadPlan, echo: Echo) -> StallSweep:
     """The migration as written under the same load at smaller sizes, each in a scratch
-    database of its own on the same server; stall against rows, fitted and extrapolated."""
+    database of its own on the same server (seeded with the run's); stall against rows,
+    fitted and extrapolated.
+
+    Each scale's read cost is the mean over as many reads as the run's own scale got in its
+    second (fewer seconds at a smaller scale, the same precision), a second at a larger one."""
     points = []
-    for scale in cfg.sweep_scales:
-        with step(echo, f"sweep: as written at scale {scale:g}"), \
-                scratch_database(target.admin_conninfo, target.source) as db:
-            seed = seed_database(db, _seed_cfg(cfg, scale), lambda _line: None)
+    for (scale, db), seed in zip(dbs, seeds, strict=True):
+        with step(echo, f"sweep: as written at scale {scale:g}"):
             load = _traffic(db, shapes, mix, cfg.seed, cfg)
-            # A shorter lead: only the usual latency before and after is needed here.
-            plan = replace(_plan(cfg, exe, db, load, workdir, f"sweep-{scale:g}"),
-                           lead_s=max(1.0, cfg.lead_s / 2))
+            reads = main.read_samples if main.read_samples and scale < cfg.scale else None
+            plan = replace(_plan(cfg, exe, db, load, workdir, f"sweep-{scale:g}", reads),
+                           lead_s=max(1.0, cfg.lead_s * SWEEP_LEAD_SHARE))
             m = migrate_under_load(plan, db, "as_written", cfg.migration.name,
                                    _as_written(cfg),
                                    f"sweep-{scale:g}", on_terminal(cfg.progress))

@@ -42,6 +42,7 @@ class LoadPlan:
     seed: int
     workdir: Path
     read_cost_ms: float | None = None  # a read's mean time on the unmigrated database
+    read_samples: int | None = None  # ... over this many reads
 
     def scale(self, s: Script) -> float:
         return self.read_scale if s.kind == "read" else 1.0
