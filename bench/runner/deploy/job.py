@@ -54,11 +54,12 @@ from bench.runner.seeding import seed_database
 from bench.runner.shapes import Shape, load_shapes
 
 CALIBRATION_SECONDS = 1
-# The sweep's smaller scales need only a steady load when their migration starts and the
-# backlog drained when it stops (their figures are the migration's length and the longest
-# stall): at scale 1 the as-written backlog drains within 0.5 s of the commit, at 0.3 within
-# 0.2 s. So a third of --lead, and at least a second.
-SWEEP_LEAD_SHARE = 1 / 3
+# A sweep point's figures are its migration's length and its longest stall: its load must be
+# running when the migration starts, and the writes queued behind the migration's locks must
+# have finished when it stops, which under_load.DRAIN_SHARE sees to (at scale 0.3 they did
+# within 0.05 s of the commit). So a sixth of --lead before and after, at least 0.5 s.
+SWEEP_LEAD_SHARE = 1 / 6
+SWEEP_MIN_LEAD_S = 0.5
 
 
 def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
@@ -326,7 +327,7 @@ def _sweep(cfg: DeployConfig, dbs: list[tuple[float, Target]], seeds: list[SeedR
             load = _traffic(db, shapes, mix, cfg.seed, cfg)
             reads = main.read_samples if main.read_samples and scale < cfg.scale else None
             plan = replace(_plan(cfg, exe, db, load, workdir, f"sweep-{scale:g}", reads),
-                           lead_s=max(1.0, cfg.lead_s * SWEEP_LEAD_SHARE))
+                           lead_s=max(SWEEP_MIN_LEAD_S, cfg.lead_s * SWEEP_LEAD_SHARE))
             m = migrate_under_load(plan, db, "as_written", cfg.migration.name,
                                    _as_written(cfg),
                                    f"sweep-{scale:g}", on_terminal(cfg.progress))
