@@ -40,12 +40,15 @@ def load(path: Path) -> DeployResults:
                            f"{e['msg']}") from None
 
 
-def write_report(results: DeployResults, out_dir: Path) -> Path:
-    """Draw the charts and write deploy.md beside them; return deploy.md's path."""
+def write_report(results: DeployResults, out_dir: Path, charts: list[str] | None = None
+                 ) -> Path:
+    """Draw the charts (unless `charts` names the ones already drawn in `out_dir`) and write
+    deploy.md beside them; return deploy.md's path."""
     from bench.report import deploy_charts
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    charts = deploy_charts.draw_all(results, out_dir)
+    if charts is None:
+        charts = deploy_charts.draw_all(results, out_dir)
     path = out_dir / "deploy.md"
     path.write_text(render(results, charts))
     return path

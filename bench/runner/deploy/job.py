@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -76,6 +77,7 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
     results = _new_results(cfg, mix, revision_id)
     wall = time.perf_counter()
     workdir = leftovers.scratch_folder("deploy")  # gone even if the harness is killed
+    charts: Future[list[str]] | None = None
     try:
         echo("provision ...")
         with provision(cfg.dsn, keep=cfg.keep) as target, ExitStack() as sweep_dbs:
@@ -142,6 +144,7 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
                 results.sweep = _sweep(cfg, dbs, sweep_seeds, shapes, mix, exe, workdir,
                                        results, plan, echo)
                 save(results, cfg)
+            charts = _charts_meanwhile(results, cfg.out)  # while the server goes
         results.complete = True
     finally:
         results.wall_seconds = round(time.perf_counter() - wall, 2)
@@ -150,8 +153,32 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
         if results.as_written or results.throughput:
             from bench.report.deploy import write_report
 
-            write_report(results, cfg.out)
+            write_report(results, cfg.out, _drawn(charts))
     return results
+
+
+def _charts_meanwhile(results: DeployResults, out: Path) -> Future[list[str]]:
+    """The charts, drawn on a thread while the databases are dropped and the server stopped
+    (a second or so at scale 1, with nothing left to measure). They show the measured figures
+    only; deploy.md, which gives the run's time, is written after."""
+    from bench.report import deploy_charts
+
+    out.mkdir(parents=True, exist_ok=True)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deploy-charts")
+    try:
+        return pool.submit(deploy_charts.draw_all, results, out)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _drawn(charts: Future[list[str]] | None) -> list[str] | None:
+    """The charts the thread drew; None (draw them now) if it did not get to or failed."""
+    if charts is None:
+        return None
+    try:
+        return charts.result()
+    except Exception:  # drawn again in the foreground, where an error is reported
+        return None
 
 
 def _as_written(cfg: DeployConfig) -> Callable[[sa.Engine], object]:
