@@ -125,20 +125,25 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
                         on_terminal(cfg.progress))
                 save(results, cfg)
 
-                with step(echo, "concurrently, under load"):
-                    results.concurrently = migrate_under_load(
-                        plan, target, "concurrently", revision.name,
-                        lambda e: concurrently.run_revision(e, revision, "upgrade"),
-                        "concurrently", on_terminal(cfg.progress))
-                _say(echo, results.concurrently)
-                save(results, cfg)
-
-                # The load's rows stay: the failure case builds one index alone, and nothing
-                # after it compares this twin with another.
-                with step(echo, "concurrently: the INVALID index case"):
-                    results.invalid_index = _invalid_index(
-                        target, revision, _smallest(creates, results.seed.rows
-                                                    if results.seed else {}), cfg)
+                # The failure case's build waits out its lock_timeout on the as-written twin,
+                # idle by now, while the concurrent build's load starts on the other: two
+                # databases, so neither waits for the other, and the waiting takes no CPU.
+                # The remedy, a build, runs after the concurrent build.
+                index = _smallest(creates, results.seed.rows if results.seed else {})
+                with ThreadPoolExecutor(max_workers=1,
+                                        thread_name_prefix="invalid-index") as pool:
+                    failing = pool.submit(concurrently.fail_build, other, *index,
+                                          cfg.lock_timeout_ms)
+                    with step(echo, "concurrently, under load"):
+                        results.concurrently = migrate_under_load(
+                            plan, target, "concurrently", revision.name,
+                            lambda e: concurrently.run_revision(e, revision, "upgrade"),
+                            "concurrently", on_terminal(cfg.progress))
+                    _say(echo, results.concurrently)
+                    save(results, cfg)
+                    with step(echo, "concurrently: the INVALID index case"):
+                        results.invalid_index = _invalid_index(other, revision,
+                                                               failing.result())
                 save(results, cfg)
             if dbs:
                 results.sweep = _sweep(cfg, dbs, sweep_seeds, shapes, mix, exe, workdir,
@@ -267,10 +272,13 @@ def _prewarm(*twins: Target) -> None:
 
 
 def _restore_both(a: Target, b: Target, load: traffic.Traffic) -> None:
-    """Both twins' rows back, then a quiet disk (the restore's writeback would otherwise
-    slow the commits of the next write-mix runs)."""
-    _restore(a, load)
-    _restore(b, load)
+    """Both twins' rows back, the two at once (one connection each, nothing is measured
+    meanwhile), then a quiet disk (the restore's writeback would otherwise slow the commits of
+    the next write-mix runs). Both are waited for, also on an error or Ctrl-C."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="restore") as pool:
+        done = [pool.submit(_restore, twin, load) for twin in (a, b)]
+        for future in done:
+            future.result()
     settle(a)
 
 
@@ -324,12 +332,11 @@ def _say(echo: Echo, m: MigrationUnderLoad | None) -> None:
              f"{sum(t.slow_during for t in m.tables)} writes over 100 ms")
 
 
-def _invalid_index(target: Target, revision: Path, index: tuple[str, str, str],
-                   cfg: DeployConfig) -> InvalidIndexCase:
+def _invalid_index(target: Target, revision: Path, failure: concurrently.Failure
+                   ) -> InvalidIndexCase:
     engine = engine_for(target)
     try:
-        return concurrently.invalid_index_case(target, engine, revision, *index,
-                                               cfg.lock_timeout_ms)
+        return concurrently.remedy(target, engine, revision, failure)
     finally:
         engine.dispose()
 
