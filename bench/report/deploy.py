@@ -152,9 +152,11 @@ def _load_section(results: DeployResults) -> list[str]:
             "rate they take half a core.")
     lines += [
         f"Each migration runs after {load.lead_seconds:g} s of load, which goes on for "
-        f"{load.lead_seconds:g} s after it ends. Every script is one statement in its own "
-        "transaction; its parameters come from lookup tables picked by pgbench's `random()` "
-        "(see the scripts below).",
+        f"{load.lead_seconds:g} s after it ends"
+        + (f", and at least {load.drain_share:g}x the migration's length (so that the writes "
+           "queued behind its locks have finished)" if load.drain_share else "")
+        + ". Every script is one statement in its own transaction; its parameters come from "
+        "lookup tables picked by pgbench's `random()` (see the scripts below).",
         "",
         "| Script | Kind | Rate (mix) | Weight |",
         "|---|---|---|---|",
@@ -379,11 +381,11 @@ def _throughput_section(results: DeployResults,
         "",
         "The write mix (every write workload, weighted by the mix) and the read mix (every "
         "shape, weighted) at full speed, pgbench without `--rate`, on the two twins: one "
-        "unmigrated, one migrated, the same rows. Per client count and mix the runs alternate "
-        f"between the twins in ABBA order ({t.runs_per_side} runs of {t.seconds_per_run} s "
-        "per twin), so drift of the machine lands on both; after the write mix both twins get "
-        "their rows back and a VACUUM. tps is the mean over the runs; latency is each "
-        "transaction's own time, p50 and p99 over all runs.",
+        f"unmigrated, one migrated, the same rows. In order: {t.order} "
+        f"({t.runs_per_side} runs of {t.seconds_per_run} s per twin), so drift of the machine "
+        "lands on both; after the write mix both twins get their rows back and a VACUUM. tps "
+        "is the mean over the runs; latency is each transaction's own time, p50 and p99 over "
+        "all runs.",
         "",
         *throughput_rows(t),
         "",
@@ -399,7 +401,9 @@ def _sweep_section(results: DeployResults, charts: list[str] | tuple[str, ...]) 
         "## How the stall grows with the data",
         "",
         "The migration as written under the same load at smaller sizes (each in a scratch "
-        "database of its own; the reads scaled to the same budget):",
+        "database of its own; the reads scaled to the same budget"
+        + (f"; {s.lead_seconds:g} s of load before each migration and as long after it, at "
+           "least a quarter of the migration's length" if s.lead_seconds else "") + "):",
         "",
         "| Scale | Rows | Migration as written | Longest write stall |",
         "|---|---|---|---|",
@@ -429,7 +433,7 @@ def _how_section(results: DeployResults) -> list[str]:
         "migration as written runs on one twin under load; the throughput table compares the "
         "unmigrated and the migrated twin; the concurrent build then runs on the other twin "
         "under the same load. After every load each twin gets its rows back (inserted rows "
-        "deleted, updated rows restored, VACUUM).",
+        "deleted, updated rows restored, VACUUM) before it is measured again.",
         "- Latency counts from when a transaction was due under pgbench's `--rate` (pgbench's "
         "per-transaction log, `-l`, minus nothing): it includes the wait for a free connection, "
         "as an app's request waits for its pool. *Own time* is from when it started (the "

@@ -187,6 +187,7 @@ class StallSweep(Record):
     stall_fit: tuple[float, float] | None = None  # (a, b) of the longest stall, ms
     predicted_migration_s: float | None = None
     predicted_stall_ms: float | None = None
+    lead_seconds: float | None = None  # the load before each smaller scale's migration
 
 
 class LoadScript(Record):
@@ -207,7 +208,9 @@ class LoadSpec(Record):
     write_rate_per_s: float
     read_scale: float  # the mix's reads were scaled by this to fit the machine
     read_cost_ms: float | None = None  # a read's mean time on the unmigrated twin, 1 client
+    read_cost_reads: int | None = None  # ... over this many reads
     lead_seconds: float
+    drain_share: float | None = None  # ... and after a migration at least this x its length
     mix_source: str
     scripts: list[LoadScript] = Field(default_factory=list)
 

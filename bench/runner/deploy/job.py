@@ -41,7 +41,12 @@ from bench.runner import cache, catalog, environment, leftovers, migrate, reads
 from bench.runner.app_writes import load_app_writes
 from bench.runner.bulk_mode import bulk_load_mode, bulk_mode_summary
 from bench.runner.deploy import concurrently, pgbench, throughput, traffic
-from bench.runner.deploy.under_load import LoadPlan, engine_for, migrate_under_load
+from bench.runner.deploy.under_load import (
+    DRAIN_SHARE,
+    LoadPlan,
+    engine_for,
+    migrate_under_load,
+)
 from bench.runner.progress import Echo, on_terminal, stderr_echo, step
 from bench.runner.provision import (
     Target,
@@ -315,7 +320,8 @@ def _load_spec(plan: LoadPlan, load: traffic.Traffic, exe: Path, mix: WorkloadMi
         rate_per_s=round(plan.rate, 3), read_rate_per_s=round(load.read_rate * plan.read_scale, 3),
         write_rate_per_s=round(load.write_rate, 3), read_scale=round(plan.read_scale, 4),
         read_cost_ms=round(plan.read_cost_ms, 3) if plan.read_cost_ms else None,
-        lead_seconds=plan.lead_s, mix_source=mix.source,
+        read_cost_reads=plan.read_samples,
+        lead_seconds=plan.lead_s, drain_share=DRAIN_SHARE, mix_source=mix.source,
         scripts=[LoadScript(name=s.name, kind=s.kind, table=s.table,
                             weight=s.weight(plan.scale(s)), rate_per_s=round(s.rate_per_s, 3),
                             sql=s.text) for s in plan.scripts],
@@ -356,19 +362,22 @@ def _sweep(cfg: DeployConfig, dbs: list[tuple[float, Target]], seeds: list[SeedR
     Each scale's read cost is the mean over as many reads as the run's own scale got in its
     second (fewer seconds at a smaller scale, the same precision), a second at a larger one."""
     points = []
+    lead_s = max(SWEEP_MIN_LEAD_S, cfg.lead_s * SWEEP_LEAD_SHARE)
     for (scale, db), seed in zip(dbs, seeds, strict=True):
         with step(echo, f"sweep: as written at scale {scale:g}"):
             load = _traffic(db, shapes, mix, cfg.seed, cfg)
             reads = main.read_samples if main.read_samples and scale < cfg.scale else None
             plan = replace(_plan(cfg, exe, db, load, workdir, f"sweep-{scale:g}", reads),
-                           lead_s=max(SWEEP_MIN_LEAD_S, cfg.lead_s * SWEEP_LEAD_SHARE))
+                           lead_s=lead_s)
             m = migrate_under_load(plan, db, "as_written", cfg.migration.name,
                                    _as_written(cfg),
                                    f"sweep-{scale:g}", on_terminal(cfg.progress))
             points.append(_point(scale, seed.rows, m))
     if results.as_written and results.seed:
         points.append(_point(cfg.scale, results.seed.rows, results.as_written))
-    return fit_sweep(sorted(points, key=lambda p: p.scale), cfg.at_scale)
+    sweep = fit_sweep(sorted(points, key=lambda p: p.scale), cfg.at_scale)
+    sweep.lead_seconds = lead_s
+    return sweep
 
 
 def _point(scale: float, rows: dict[str, int], m: MigrationUnderLoad) -> SweepPoint:

@@ -25,8 +25,9 @@ Side = Literal["without", "with"]
 Mix = Literal["write", "read"]
 
 
-ORDER = ("per client count and mix, runs alternate without/with in ABBA order, the first side "
-         "alternating from one client count to the next")
+ORDER = ("the read mix at every client count, then the write mix; per client count and mix, "
+         "runs alternate without/with in ABBA order, the first side alternating from one "
+         "client count to the next")
 
 
 def order(i: int, runs_per_side: int) -> list[Side]:
