@@ -93,8 +93,14 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
                     target.admin_conninfo, target.source))) for scale in cfg.sweep_scales]
                 results.seed, sweep_seeds = _seed(cfg, target, dbs, echo)
             exe = pgbench.binary(target.source)
-            with step(echo, "traffic: pgbench scripts and their lookup tables"):
+            with step(echo, "traffic: pgbench scripts and their lookup tables"), \
+                    ThreadPoolExecutor(max_workers=1, thread_name_prefix="traffic") as pool:
+                # The sweep's databases get theirs meanwhile, on the other core: nothing is
+                # measured yet.
+                sweep_loads = pool.submit(lambda: [_traffic(db, shapes, mix, cfg.seed, cfg)
+                                                   for _scale, db in dbs])
                 load = _traffic(target, shapes, mix, cfg.seed, cfg)
+                sweep_traffic = sweep_loads.result()
             revision = concurrently.write_revision(cfg.migration, cfg.out)
             results.revision_file = revision.name
             echo(f"concurrently: wrote {cfg.out / revision.name}")
@@ -151,7 +157,7 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
                                                                failing.result())
                 save(results, cfg)
             if dbs:
-                results.sweep = _sweep(cfg, dbs, sweep_seeds, shapes, mix, exe, workdir,
+                results.sweep = _sweep(cfg, dbs, sweep_seeds, sweep_traffic, exe, workdir,
                                        results, plan, echo)
                 save(results, cfg)
             charts = _charts_meanwhile(results, cfg.out)  # while the server goes
@@ -353,19 +359,18 @@ def _smallest(creates: list[tuple[str, str, str]], rows: dict[str, int]) -> tupl
 
 
 def _sweep(cfg: DeployConfig, dbs: list[tuple[float, Target]], seeds: list[SeedRecord],
-           shapes: list[Shape], mix: WorkloadMix, exe: Path, workdir: Path,
-           results: DeployResults, main: LoadPlan, echo: Echo) -> StallSweep:
+           loads: list[traffic.Traffic], exe: Path, workdir: Path, results: DeployResults,
+           main: LoadPlan, echo: Echo) -> StallSweep:
     """The migration as written under the same load at smaller sizes, each in a scratch
-    database of its own on the same server (seeded with the run's); stall against rows,
-    fitted and extrapolated.
+    database of its own on the same server (seeded with the run's, its lookup tables made
+    with the run's); stall against rows, fitted and extrapolated.
 
     Each scale's read cost is the mean over as many reads as the run's own scale got in its
     second (fewer seconds at a smaller scale, the same precision), a second at a larger one."""
     points = []
     lead_s = max(SWEEP_MIN_LEAD_S, cfg.lead_s * SWEEP_LEAD_SHARE)
-    for (scale, db), seed in zip(dbs, seeds, strict=True):
+    for (scale, db), seed, load in zip(dbs, seeds, loads, strict=True):
         with step(echo, f"sweep: as written at scale {scale:g}"):
-            load = _traffic(db, shapes, mix, cfg.seed, cfg)
             reads = main.read_samples if main.read_samples and scale < cfg.scale else None
             plan = replace(_plan(cfg, exe, db, load, workdir, f"sweep-{scale:g}", reads),
                            lead_s=lead_s)
