@@ -315,7 +315,8 @@ def _invalid_section(results: DeployResults) -> list[str]:
         "## When a concurrent build fails: the INVALID index",
         "",
         f"A concurrent build waits for every transaction older than itself. Reproduced on "
-        f"`{case.index}` (`{case.table}`, the smallest table): another session ran "
+        f"`{case.index}` (`{case.table}`, the smallest table)"
+        + (f" on twin `{case.database}`" if case.database else "") + ": another session ran "
         f"`{case.holder_sql}` and left its transaction open; the build ran with "
         f"`lock_timeout = {case.lock_timeout_ms:g}ms`.",
         "",
@@ -426,14 +427,18 @@ def _sweep_section(results: DeployResults, charts: list[str] | tuple[str, ...]) 
 
 
 def _how_section(results: DeployResults) -> list[str]:
+    case, c = results.invalid_index, results.concurrently
+    failing = (" (the failing build on the as-written twin, idle by then, while that load "
+               "starts: it waits for a lock, in another database)"
+               if case and c and case.database and case.database != c.database else "")
     return [
         "## How this was measured",
         "",
         "- The seeded database is copied into twins (`CREATE DATABASE ... TEMPLATE`). The "
         "migration as written runs on one twin under load; the throughput table compares the "
         "unmigrated and the migrated twin; the concurrent build then runs on the other twin "
-        "under the same load. After every load each twin gets its rows back (inserted rows "
-        "deleted, updated rows restored, VACUUM) before it is measured again.",
+        f"under the same load{failing}. After every load each twin gets its rows back "
+        "(inserted rows deleted, updated rows restored, VACUUM) before it is measured again.",
         "- Latency counts from when a transaction was due under pgbench's `--rate` (pgbench's "
         "per-transaction log, `-l`, minus nothing): it includes the wait for a free connection, "
         "as an app's request waits for its pool. *Own time* is from when it started (the "

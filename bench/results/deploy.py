@@ -130,6 +130,7 @@ class InvalidIndexCase(Record):
 
     index: str
     table: str
+    database: str | None = None  # the twin it ran on
     holder_sql: str  # what the long-running transaction did before it sat idle
     lock_timeout_ms: float
     error: str | None  # what the build got; None: it did not fail

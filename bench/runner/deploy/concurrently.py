@@ -359,7 +359,8 @@ def remedy(target: Target, engine: sa.Engine, revision: Path, failure: Failure
     with target.connect(autocommit=True) as conn:
         valid_after = _valid(conn, index)
     return InvalidIndexCase(
-        index=index, table=table, holder_sql="; ".join(holder_statements(table)) + ";",
+        index=index, table=table, database=target.dbname,
+        holder_sql="; ".join(holder_statements(table)) + ";",
         lock_timeout_ms=failure.lock_timeout_ms, error=failure.error,
         failed_after_s=round(failure.failed_after_s, 3) if failure.error else None,
         invalid_detected=failure.invalid, detect_sql=INVALID_SQL,
