@@ -176,15 +176,20 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
 def _charts_meanwhile(results: DeployResults, out: Path) -> Future[list[str]]:
     """The charts, drawn on a thread while the databases are dropped and the server stopped
     (a second or so at scale 1, with nothing left to measure). They show the measured figures
-    only; deploy.md, which gives the run's time, is written after."""
-    from bench.report import deploy_charts
-
+    only; deploy.md, which gives the run's time, is written after. matplotlib is imported on
+    the thread too, where a Ctrl-C cannot cut its import short."""
     out.mkdir(parents=True, exist_ok=True)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deploy-charts")
     try:
-        return pool.submit(deploy_charts.draw_all, results, out)
+        return pool.submit(_draw_charts, results, out)
     finally:
         pool.shutdown(wait=False)
+
+
+def _draw_charts(results: DeployResults, out: Path) -> list[str]:
+    from bench.report import deploy_charts
+
+    return deploy_charts.draw_all(results, out)
 
 
 def _drawn(charts: Future[list[str]] | None) -> list[str] | None:
