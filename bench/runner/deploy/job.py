@@ -11,6 +11,7 @@ they were, so both twins hold the same data for the next phase.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -83,6 +84,7 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
     wall = time.perf_counter()
     workdir = leftovers.scratch_folder("deploy")  # gone even if the harness is killed
     charts: Future[list[str]] | None = None
+    _import_meanwhile("bench.report.deploy_charts")  # matplotlib, while the server starts
     try:
         echo("provision ...")
         with provision(cfg.dsn, keep=cfg.keep) as target, ExitStack() as sweep_dbs:
@@ -171,6 +173,15 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
 
             write_report(results, cfg.out, _drawn(charts))
     return results
+
+
+def _import_meanwhile(module: str) -> None:
+    """Import `module` on a thread (a failure shows where the module is used)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import")
+    try:
+        pool.submit(importlib.import_module, module)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _charts_meanwhile(results: DeployResults, out: Path) -> Future[list[str]]:
