@@ -28,8 +28,9 @@ from bench.runner.provision import Target, settle
 MIGRATION_APP = "pgib-migration"
 # The lead-out lasts at least this share of the migration: writes held up by its locks queue
 # in pgbench and must have finished when the load stops (one cut short is not logged, and a
-# stall would be missed). Measured, the queue drained within 0.04-0.09x of the stall after
-# the commit (0.5 s of 5.7 s at scale 1, 0.05 s of 1 s at 0.3, 0.015 s of 0.35 s at 0.1).
+# stall would be missed). Measured, the queue had drained 0.03-0.07x the migration's length
+# after its commit at scale 1 (0.10-0.50 s after 3.1-7.0 s, 13 runs), 0.04-0.14 s after
+# 0.96-1.66 s at 0.3 and 0.01-0.05 s after 0.35-0.67 s at 0.1.
 DRAIN_SHARE = 0.25
 
 
