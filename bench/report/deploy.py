@@ -402,7 +402,8 @@ def _sweep_section(results: DeployResults, charts: list[str] | tuple[str, ...]) 
         "## How the stall grows with the data",
         "",
         "The migration as written under the same load at smaller sizes (each in a scratch "
-        "database of its own; the reads scaled to the same budget"
+        "database of its own" + (", prewarmed as the run's own" if s.prewarmed else "")
+        + "; the reads scaled to the same budget"
         + (f"; {s.lead_seconds:g} s of load before each migration and as long after it, at "
            "least a quarter of the migration's length" if s.lead_seconds else "") + "):",
         "",

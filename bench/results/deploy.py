@@ -189,6 +189,7 @@ class StallSweep(Record):
     predicted_migration_s: float | None = None
     predicted_stall_ms: float | None = None
     lead_seconds: float | None = None  # the load before each smaller scale's migration
+    prewarmed: bool = False  # each smaller scale's tables and indexes in shared buffers first
 
 
 class LoadScript(Record):

@@ -381,12 +381,16 @@ def _sweep(cfg: DeployConfig, dbs: list[tuple[float, Target]], seeds: list[SeedR
     database of its own on the same server (seeded with the run's, its lookup tables made
     with the run's); stall against rows, fitted and extrapolated.
 
-    Each scale's read cost is the mean over as many reads as the run's own scale got in its
-    second (fewer seconds at a smaller scale, the same precision), a second at a larger one."""
+    Each database is prewarmed first, as the run's own is before its calibration and its
+    migration: the sweep's databases were seeded long before, and their pages are not in
+    shared buffers. Each scale's read cost is the mean over as many reads as the run's own
+    scale got in its second (fewer seconds at a smaller scale, the same precision), a second
+    at a larger one."""
     points = []
     lead_s = max(SWEEP_MIN_LEAD_S, cfg.lead_s * SWEEP_LEAD_SHARE)
     for (scale, db), seed, load in zip(dbs, seeds, loads, strict=True):
         with step(echo, f"sweep: as written at scale {scale:g}"):
+            _prewarm(db)  # as the run's own scale is: every point of the fit starts warm
             reads = main.read_samples if main.read_samples and scale < cfg.scale else None
             plan = replace(_plan(cfg, exe, db, load, workdir, f"sweep-{scale:g}", reads),
                            lead_s=lead_s)
@@ -397,7 +401,7 @@ def _sweep(cfg: DeployConfig, dbs: list[tuple[float, Target]], seeds: list[SeedR
     if results.as_written and results.seed:
         points.append(_point(cfg.scale, results.seed.rows, results.as_written))
     sweep = fit_sweep(sorted(points, key=lambda p: p.scale), cfg.at_scale)
-    sweep.lead_seconds = lead_s
+    sweep.lead_seconds, sweep.prewarmed = lead_s, True
     return sweep
 
 
