@@ -407,11 +407,15 @@ def _sweep_section(results: DeployResults, charts: list[str] | tuple[str, ...]) 
         + (f"; {s.lead_seconds:g} s of load before each migration and as long after it, at "
            "least a quarter of the migration's length" if s.lead_seconds else "") + "):",
         "",
-        "| Scale | Rows | Migration as written | Longest write stall |",
-        "|---|---|---|---|",
     ]
+    rates = any(p.read_rate_per_s is not None for p in s.points)
+    head = " Reads/s of the load (a read's time) |" if rates else ""
+    lines += [f"| Scale | Rows |{head} Migration as written | Longest write stall |",
+              "|---|---|" + ("---|" if rates else "") + "---|---|"]
     for p in s.points:
-        lines.append(f"| {p.scale:g} | {p.rows:,} | {p.migration_seconds:.2f} s | "
+        load = ((f" {p.read_rate_per_s:.1f} ({dur(p.read_cost_ms)}) |"
+                 if p.read_rate_per_s is not None else " – |") if rates else "")
+        lines.append(f"| {p.scale:g} | {p.rows:,} |{load} {p.migration_seconds:.2f} s | "
                      f"{dur(p.longest_stall_ms)} |")
     lines.append("")
     if s.migration_fit and s.stall_fit and s.predicted_stall_ms is not None:

@@ -175,6 +175,8 @@ class SweepPoint(Record):
     migration_seconds: float
     longest_stall_ms: float | None = None  # the slowest write, any table
     stall_ms: dict[str, float] = Field(default_factory=dict)  # the slowest write per table
+    read_rate_per_s: float | None = None  # the load's reads (scaled to the budget) ...
+    read_cost_ms: float | None = None  # ... from a read's mean time at this scale, 1 client
 
 
 class StallSweep(Record):

@@ -160,7 +160,7 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
                 save(results, cfg)
             if dbs:
                 results.sweep = _sweep(cfg, dbs, sweep_seeds, sweep_traffic, exe, workdir,
-                                       results, plan, echo)
+                                       results, plan, load, echo)
                 save(results, cfg)
             charts = _charts_meanwhile(results, cfg.out)  # while the server goes
         results.complete = True
@@ -376,7 +376,7 @@ def _smallest(creates: list[tuple[str, str, str]], rows: dict[str, int]) -> tupl
 
 def _sweep(cfg: DeployConfig, dbs: list[tuple[float, Target]], seeds: list[SeedRecord],
            loads: list[traffic.Traffic], exe: Path, workdir: Path, results: DeployResults,
-           main: LoadPlan, echo: Echo) -> StallSweep:
+           main: LoadPlan, main_load: traffic.Traffic, echo: Echo) -> StallSweep:
     """The migration as written under the same load at smaller sizes, each in a scratch
     database of its own on the same server (seeded with the run's, its lookup tables made
     with the run's); stall against rows, fitted and extrapolated.
@@ -397,19 +397,23 @@ def _sweep(cfg: DeployConfig, dbs: list[tuple[float, Target]], seeds: list[SeedR
             m = migrate_under_load(plan, db, "as_written", cfg.migration.name,
                                    _as_written(cfg),
                                    f"sweep-{scale:g}", on_terminal(cfg.progress))
-            points.append(_point(scale, seed.rows, m))
+            points.append(_point(scale, seed.rows, m, plan, load))
     if results.as_written and results.seed:
-        points.append(_point(cfg.scale, results.seed.rows, results.as_written))
+        points.append(_point(cfg.scale, results.seed.rows, results.as_written, main,
+                             main_load))
     sweep = fit_sweep(sorted(points, key=lambda p: p.scale), cfg.at_scale)
     sweep.lead_seconds, sweep.prewarmed = lead_s, True
     return sweep
 
 
-def _point(scale: float, rows: dict[str, int], m: MigrationUnderLoad) -> SweepPoint:
+def _point(scale: float, rows: dict[str, int], m: MigrationUnderLoad, plan: LoadPlan,
+           load: traffic.Traffic) -> SweepPoint:
     return SweepPoint(scale=scale, rows=sum(rows.values()), table_rows=rows,
                       migration_seconds=m.seconds, longest_stall_ms=m.longest_stall_ms,
                       stall_ms={t.table: t.longest_stall_ms for t in m.tables
-                                if t.longest_stall_ms is not None})
+                                if t.longest_stall_ms is not None},
+                      read_rate_per_s=round(load.read_rate * plan.read_scale, 3),
+                      read_cost_ms=round(plan.read_cost_ms, 3) if plan.read_cost_ms else None)
 
 
 def fit_sweep(points: list[SweepPoint], at_scale: float) -> StallSweep:
