@@ -63,8 +63,8 @@ from bench.runner.shapes import Shape, load_shapes
 CALIBRATION_SECONDS = 1
 # A sweep point's figures are its migration's length and its longest stall: its load must be
 # running when the migration starts, and the writes queued behind the migration's locks must
-# have finished when it stops, which under_load.DRAIN_SHARE sees to (at scale 0.3 they did
-# within 0.05 s of the commit). So a sixth of --lead before and after, at least 0.5 s.
+# have finished when it stops, which under_load.DRAIN_SHARE sees to (at scale 0.3 they had
+# within 0.15 s of the commit). So a sixth of --lead before and after, at least 0.5 s.
 SWEEP_LEAD_SHARE = 1 / 6
 SWEEP_MIN_LEAD_S = 0.5
 
