@@ -310,11 +310,10 @@ def _restore_both(a: Target, b: Target, load: traffic.Traffic) -> None:
 
 
 def _plan(cfg: DeployConfig, exe: Path, target: Target, load: traffic.Traffic, workdir: Path,
-          tag: str, reads: int | None = None) -> LoadPlan:
+          tag: str) -> LoadPlan:
     """The load: writes at the mix's rates; reads at the mix's rates too, unless that would
     take more than cfg.read_budget cores on the unmigrated database (measured: one client
-    running the read mix for a second, or for `reads` reads if given), then scaled down to
-    fit."""
+    running the read mix for a second), then scaled down to fit."""
     scripts = load.writes + load.reads
     files = traffic.write_files(scripts, workdir / f"scripts-{tag}")
     plan = LoadPlan(exe, scripts, files, cfg.load_connections, 1.0, cfg.lead_s, cfg.seed,
@@ -322,7 +321,7 @@ def _plan(cfg: DeployConfig, exe: Path, target: Target, load: traffic.Traffic, w
     if not load.reads:
         return plan
     txns = pgbench.run(exe, target.conninfo, _weighted(plan, "read"), 1, CALIBRATION_SECONDS,
-                       workdir, cfg.seed, f"calibrate-{tag}", transactions=reads)
+                       workdir, cfg.seed, f"calibrate-{tag}")
     times = [t.exec_ms for t in txns if t.exec_ms is not None]
     mean_ms = sum(times) / len(times) if times else None
     scale = 1.0
@@ -383,16 +382,13 @@ def _sweep(cfg: DeployConfig, dbs: list[tuple[float, Target]], seeds: list[SeedR
 
     Each database is prewarmed first, as the run's own is before its calibration and its
     migration: the sweep's databases were seeded long before, and their pages are not in
-    shared buffers. Each scale's read cost is the mean over as many reads as the run's own
-    scale got in its second (fewer seconds at a smaller scale, the same precision), a second
-    at a larger one."""
+    shared buffers. Each scale's read cost is measured for a second, as the run's own is."""
     points = []
     lead_s = max(SWEEP_MIN_LEAD_S, cfg.lead_s * SWEEP_LEAD_SHARE)
     for (scale, db), seed, load in zip(dbs, seeds, loads, strict=True):
         with step(echo, f"sweep: as written at scale {scale:g}"):
             _prewarm(db)  # as the run's own scale is: every point of the fit starts warm
-            reads = main.read_samples if main.read_samples and scale < cfg.scale else None
-            plan = replace(_plan(cfg, exe, db, load, workdir, f"sweep-{scale:g}", reads),
+            plan = replace(_plan(cfg, exe, db, load, workdir, f"sweep-{scale:g}"),
                            lead_s=lead_s)
             m = migrate_under_load(plan, db, "as_written", cfg.migration.name,
                                    _as_written(cfg),

@@ -1,11 +1,10 @@
 """pgbench, the load driver: the binary that ships with the embedded server (or, on a --dsn
 server, the one on PATH), run with the harness's scripts and per-transaction logs.
 
-Two ways to run it: `run()` for a fixed number of seconds (throughput) or transactions (the
-read cost that sets the load), and `Background` for a load that runs until the harness stops
-it (during a migration, whose length nobody knows in advance). Stopping terminates its server
-sessions (found by their application_name), so every client ends and pgbench writes out its
-logs; a transaction cut short that way is not logged.
+Two ways to run it: `run()` for a fixed number of seconds (throughput), and `Background` for a
+load that runs until the harness stops it (during a migration, whose length nobody knows in
+advance). Stopping terminates its server sessions (found by their application_name), so every
+client ends and pgbench writes out its logs; a transaction cut short that way is not logged.
 
 The connection string goes to pgbench through PGDATABASE, never on its command line (where
 `ps` would show a password). Each pgbench is told to the watchdog, which kills it if the harness
@@ -48,12 +47,9 @@ def version(exe: Path) -> str:
 
 
 def _command(exe: Path, scripts: Sequence[tuple[Path, int]], clients: int, seconds: int,
-             log_prefix: Path, seed: int, rate: float | None,
-             transactions: int | None = None) -> list[str]:
-    length = (["--transactions", str(transactions)] if transactions
-              else ["--time", str(seconds)])
+             log_prefix: Path, seed: int, rate: float | None) -> list[str]:
     cmd = [str(exe), "--no-vacuum", "--protocol", PROTOCOL, "--client", str(clients),
-           "--jobs", str(min(clients, 2)), *length, "--log",
+           "--jobs", str(min(clients, 2)), "--time", str(seconds), "--log",
            f"--log-prefix={log_prefix}", f"--random-seed={seed}"]
     if rate:
         cmd += ["--rate", f"{rate:.3f}"]
@@ -81,13 +77,10 @@ def _failure(stderr: str, conninfo: str) -> str:
 
 
 def run(exe: Path, conninfo: str, scripts: Sequence[tuple[Path, int]], clients: int,
-        seconds: int, workdir: Path, seed: int, tag: str, transactions: int | None = None
-        ) -> list[Txn]:
-    """pgbench for `seconds` at full speed (no --rate), or for `transactions` per client if
-    given; its transactions."""
+        seconds: int, workdir: Path, seed: int, tag: str) -> list[Txn]:
+    """pgbench for `seconds` at full speed (no --rate); its transactions."""
     prefix = workdir / f"log-{tag}"
-    with subprocess.Popen(_command(exe, scripts, clients, seconds, prefix, seed, None,
-                                   transactions),
+    with subprocess.Popen(_command(exe, scripts, clients, seconds, prefix, seed, None),
                           env=_env(conninfo, APP_PREFIX + tag), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True) as proc:
         watchdog.watch_process(proc.pid)
