@@ -27,16 +27,16 @@ Mix = Literal["write", "read"]
 
 ORDER = ("the read mix at every client count, then the write mix; per client count and mix, "
          "runs alternate without/with in ABBA order, the first side alternating from one "
-         "client count to the next")
+         "client count to the next; each ABBA pair of runs uses one pgbench seed on both sides")
 
-# Which twin runs first in a setting alternates with the client count, offset by the mix's
-# place here. Run k of a setting gets pgbench seed `seed + k`, and in 1-s runs a seed decides
-# how many calls of the read mix's slow shape a run draws, so the first side decides which
-# seeds each twin gets: the offsets stay those of the write-then-read order, whatever order
-# the mixes run in. (With the read mix's offset flipped, six runs gave it 44-49x at 2 clients
-# against 33-38x in six runs of the old order; within both, a twin's two runs of a setting
-# differed by the same 10-40% run after run.)
-SIDE_OFFSET: dict[str, int] = {"write": 0, "read": 1}
+
+def pair_seed(seed: int, k: int) -> int:
+    """pgbench's --random-seed for run k of a setting: one per ABBA pair, the same on both
+    twins, so both draw the same sequence of transactions. In 1-s runs the seed decides how
+    many calls of the read mix's slow shape a run draws: with a seed per run (seed + k) a
+    twin's two runs of a setting differed by the same 10-40% run after run, and the 2-client
+    read factor read 33-38x or 44-49x depending only on which twin ran first (six runs each)."""
+    return seed + k // 2
 
 
 def order(i: int, runs_per_side: int) -> list[Side]:
@@ -67,7 +67,7 @@ def _measure(exe: Path, twins: dict[Side, Target], mixes: dict[Mix, list[tuple[P
              after_writes: Callable[[bool], None] | None, shown: Bar) -> Throughput:
     result = into
     settle(twins["without"])
-    settings = [(SIDE_OFFSET.get(mix, 0), mix, files, i, c) for mix, files in mixes.items()
+    settings = [(j, mix, files, i, c) for j, (mix, files) in enumerate(mixes.items())
                 for i, c in enumerate(clients)]
     last_write = max((n for n, s in enumerate(settings) if s[1] == "write"), default=-1)
     for n, (j, mix, files, i, c) in enumerate(settings):
@@ -75,7 +75,7 @@ def _measure(exe: Path, twins: dict[Side, Target], mixes: dict[Mix, list[tuple[P
         # The first twin alternates from one client count to the next, for each mix.
         for k, side in enumerate(order(i + j, runs_per_side)):
             runs[side].append(pgbench.run(exe, twins[side].conninfo, files, c, seconds,
-                                          workdir, seed + k, f"{mix}-{c}-{side}-{k}"))
+                                          workdir, pair_seed(seed, k), f"{mix}-{c}-{side}-{k}"))
             shown.update(f"{mix} mix, {c} client(s), run {k + 1} of {2 * runs_per_side}")
         if mix == "write" and after_writes:
             after_writes(n == last_write)
