@@ -26,7 +26,7 @@ class DeployConfig:
     dsn: str | None = None
     keep: bool = False
     app: App = field(default_factory=default_app)
-    lead_s: float = 3.0  # load before and after each migration
+    lead_s: float = 3.0  # load before and after each migration (the sweep's: a sixth)
     throughput_seconds: int = 1  # per pgbench run; runs_per_side runs per side and setting
     runs_per_side: int = 2
     sweep_scales: tuple[float, ...] = (0.1, 0.3)  # as written, at these smaller sizes too
@@ -118,7 +118,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         "PostgreSQL); the harness works only in scratch databases it creates")
     p.add_argument("--keep", action="store_true", help="keep the scratch database")
     p.add_argument("--lead", type=float, default=3.0,
-                   help="seconds of load before and after each migration (default 3)")
+                   help="seconds of load before and after each migration, after it at least "
+                        "a quarter of its length (default 3; the sweep's scales a sixth, at "
+                        "least 0.5)")
     p.add_argument("--throughput-seconds", type=int, default=1,
                    help="seconds per pgbench run in the throughput table (default 1)")
     p.add_argument("--runs", type=int, default=2,

@@ -40,12 +40,15 @@ def load(path: Path) -> DeployResults:
                            f"{e['msg']}") from None
 
 
-def write_report(results: DeployResults, out_dir: Path) -> Path:
-    """Draw the charts and write deploy.md beside them; return deploy.md's path."""
+def write_report(results: DeployResults, out_dir: Path, charts: list[str] | None = None
+                 ) -> Path:
+    """Draw the charts (unless `charts` names the ones already drawn in `out_dir`) and write
+    deploy.md beside them; return deploy.md's path."""
     from bench.report import deploy_charts
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    charts = deploy_charts.draw_all(results, out_dir)
+    if charts is None:
+        charts = deploy_charts.draw_all(results, out_dir)
     path = out_dir / "deploy.md"
     path.write_text(render(results, charts))
     return path
@@ -149,9 +152,11 @@ def _load_section(results: DeployResults) -> list[str]:
             "rate they take half a core.")
     lines += [
         f"Each migration runs after {load.lead_seconds:g} s of load, which goes on for "
-        f"{load.lead_seconds:g} s after it ends. Every script is one statement in its own "
-        "transaction; its parameters come from lookup tables picked by pgbench's `random()` "
-        "(see the scripts below).",
+        f"{load.lead_seconds:g} s after it ends"
+        + (f", and at least {load.drain_share:g}x the migration's length (so that the writes "
+           "queued behind its locks have finished)" if load.drain_share else "")
+        + ". Every script is one statement in its own transaction; its parameters come from "
+        "lookup tables picked by pgbench's `random()` (see the scripts below).",
         "",
         "| Script | Kind | Rate (mix) | Weight |",
         "|---|---|---|---|",
@@ -310,7 +315,8 @@ def _invalid_section(results: DeployResults) -> list[str]:
         "## When a concurrent build fails: the INVALID index",
         "",
         f"A concurrent build waits for every transaction older than itself. Reproduced on "
-        f"`{case.index}` (`{case.table}`, the smallest table): another session ran "
+        f"`{case.index}` (`{case.table}`, the smallest table)"
+        + (f" on twin `{case.database}`" if case.database else "") + ": another session ran "
         f"`{case.holder_sql}` and left its transaction open; the build ran with "
         f"`lock_timeout = {case.lock_timeout_ms:g}ms`.",
         "",
@@ -376,11 +382,11 @@ def _throughput_section(results: DeployResults,
         "",
         "The write mix (every write workload, weighted by the mix) and the read mix (every "
         "shape, weighted) at full speed, pgbench without `--rate`, on the two twins: one "
-        "unmigrated, one migrated, the same rows. Per client count and mix the runs alternate "
-        f"between the twins in ABBA order ({t.runs_per_side} runs of {t.seconds_per_run} s "
-        "per twin), so drift of the machine lands on both; after the write mix both twins get "
-        "their rows back and a VACUUM. tps is the mean over the runs; latency is each "
-        "transaction's own time, p50 and p99 over all runs.",
+        f"unmigrated, one migrated, the same rows. In order: {t.order} "
+        f"({t.runs_per_side} runs of {t.seconds_per_run} s per twin), so drift of the machine "
+        "lands on both; after the write mix both twins get their rows back and a VACUUM. tps "
+        "is the mean over the runs; latency is each transaction's own time, p50 and p99 over "
+        "all runs.",
         "",
         *throughput_rows(t),
         "",
@@ -396,13 +402,20 @@ def _sweep_section(results: DeployResults, charts: list[str] | tuple[str, ...]) 
         "## How the stall grows with the data",
         "",
         "The migration as written under the same load at smaller sizes (each in a scratch "
-        "database of its own; the reads scaled to the same budget):",
+        "database of its own" + (", prewarmed as the run's own" if s.prewarmed else "")
+        + "; the reads scaled to the same budget"
+        + (f"; {s.lead_seconds:g} s of load before each migration and as long after it, at "
+           "least a quarter of the migration's length" if s.lead_seconds else "") + "):",
         "",
-        "| Scale | Rows | Migration as written | Longest write stall |",
-        "|---|---|---|---|",
     ]
+    rates = any(p.read_rate_per_s is not None for p in s.points)
+    head = " Reads/s of the load (a read's time) |" if rates else ""
+    lines += [f"| Scale | Rows |{head} Migration as written | Longest write stall |",
+              "|---|---|" + ("---|" if rates else "") + "---|---|"]
     for p in s.points:
-        lines.append(f"| {p.scale:g} | {p.rows:,} | {p.migration_seconds:.2f} s | "
+        load = ((f" {p.read_rate_per_s:.1f} ({dur(p.read_cost_ms)}) |"
+                 if p.read_rate_per_s is not None else " – |") if rates else "")
+        lines.append(f"| {p.scale:g} | {p.rows:,} |{load} {p.migration_seconds:.2f} s | "
                      f"{dur(p.longest_stall_ms)} |")
     lines.append("")
     if s.migration_fit and s.stall_fit and s.predicted_stall_ms is not None:
@@ -419,14 +432,18 @@ def _sweep_section(results: DeployResults, charts: list[str] | tuple[str, ...]) 
 
 
 def _how_section(results: DeployResults) -> list[str]:
+    case, c = results.invalid_index, results.concurrently
+    failing = (" (the failing build on the as-written twin, idle by then, while that load "
+               "starts: it waits for a lock, in another database)"
+               if case and c and case.database and case.database != c.database else "")
     return [
         "## How this was measured",
         "",
         "- The seeded database is copied into twins (`CREATE DATABASE ... TEMPLATE`). The "
         "migration as written runs on one twin under load; the throughput table compares the "
         "unmigrated and the migrated twin; the concurrent build then runs on the other twin "
-        "under the same load. After every load each twin gets its rows back (inserted rows "
-        "deleted, updated rows restored, VACUUM).",
+        f"under the same load{failing}. After every load each twin gets its rows back "
+        "(inserted rows deleted, updated rows restored, VACUUM) before it is measured again.",
         "- Latency counts from when a transaction was due under pgbench's `--rate` (pgbench's "
         "per-transaction log, `-l`, minus nothing): it includes the wait for a free connection, "
         "as an app's request waits for its pool. *Own time* is from when it started (the "

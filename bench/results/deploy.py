@@ -130,6 +130,7 @@ class InvalidIndexCase(Record):
 
     index: str
     table: str
+    database: str | None = None  # the twin it ran on
     holder_sql: str  # what the long-running transaction did before it sat idle
     lock_timeout_ms: float
     error: str | None  # what the build got; None: it did not fail
@@ -174,6 +175,8 @@ class SweepPoint(Record):
     migration_seconds: float
     longest_stall_ms: float | None = None  # the slowest write, any table
     stall_ms: dict[str, float] = Field(default_factory=dict)  # the slowest write per table
+    read_rate_per_s: float | None = None  # the load's reads (scaled to the budget) ...
+    read_cost_ms: float | None = None  # ... from a read's mean time at this scale, 1 client
 
 
 class StallSweep(Record):
@@ -187,6 +190,8 @@ class StallSweep(Record):
     stall_fit: tuple[float, float] | None = None  # (a, b) of the longest stall, ms
     predicted_migration_s: float | None = None
     predicted_stall_ms: float | None = None
+    lead_seconds: float | None = None  # the load before each smaller scale's migration
+    prewarmed: bool = False  # each smaller scale's tables and indexes in shared buffers first
 
 
 class LoadScript(Record):
@@ -207,7 +212,9 @@ class LoadSpec(Record):
     write_rate_per_s: float
     read_scale: float  # the mix's reads were scaled by this to fit the machine
     read_cost_ms: float | None = None  # a read's mean time on the unmigrated twin, 1 client
+    read_cost_reads: int | None = None  # ... over this many reads
     lead_seconds: float
+    drain_share: float | None = None  # ... and after a migration at least this x its length
     mix_source: str
     scripts: list[LoadScript] = Field(default_factory=list)
 

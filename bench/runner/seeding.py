@@ -27,10 +27,13 @@ from bench.runner.progress import Echo, stderr_echo
 from bench.runner.provision import Target
 
 
-def seed_database(target: Target, cfg: RunConfig, echo: Echo = stderr_echo) -> SeedRecord:
+def seed_database(target: Target, cfg: RunConfig, echo: Echo = stderr_echo, *,
+                  bulk_mode: bool = True) -> SeedRecord:
     """Build the schema, generate and COPY the synthetic rows; what seeding did and how fast.
 
     Generation runs in the loading processes alongside COPY, so "COPY" is generate + load.
+    With `bulk_mode=False` the server is not restarted here: a caller that seeds several
+    databases holds one bulk_load_mode window around them all.
     """
     start = time.perf_counter()
     built = schema.build(target, cfg.app)
@@ -38,7 +41,8 @@ def seed_database(target: Target, cfg: RunConfig, echo: Echo = stderr_echo) -> S
     generator = generator_for(target, cfg)
     echo(f"seed: rows from {data_source(cfg)}")
     bulk: AbstractContextManager[dict[str, Any]] = (
-        bulk_load_mode(target.conninfo) if target.source == "embedded" else nullcontext({}))
+        bulk_load_mode(target.conninfo) if bulk_mode and target.source == "embedded"
+        else nullcontext({}))
     with bulk as server_settings, target.connect(autocommit=True) as conn:
         stats = load(conn, generator, cfg.seed, cfg.scale,
                      progress=cfg.progress and sys.stderr.isatty())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import textwrap
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -283,12 +284,33 @@ def _valid(conn: psycopg.Connection[Any], index: str) -> bool | None:
     return None if row is None else bool(row[0])
 
 
+@dataclass(frozen=True)
+class Failure:
+    """The first half of the INVALID-index case: what the failing build got."""
+
+    index: str
+    table: str
+    create: str
+    lock_timeout_ms: float
+    error: str | None
+    failed_after_s: float
+    invalid: bool
+    rerun_skipped: bool | None
+
+
 def invalid_index_case(target: Target, engine: sa.Engine, revision: Path, index: str,
                        table: str, create: str, lock_timeout_ms: float) -> InvalidIndexCase:
     """Reproduce the failure on one index the revision builds (it exists when this starts):
     drop it, hold a transaction open, build it concurrently under lock_timeout, and see it
     fail and stay INVALID; show that IF NOT EXISTS skips it; then run the revision's upgrade()
     again, which drops the leftover and builds it."""
+    return remedy(target, engine, revision,
+                  fail_build(target, index, table, create, lock_timeout_ms))
+
+
+def fail_build(target: Target, index: str, table: str, create: str,
+               lock_timeout_ms: float) -> Failure:
+    """The failing half: mostly waiting for lock_timeout (no CPU), on a database of its own."""
     with target.connect(autocommit=True) as conn:
         conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(
             sql.Identifier(index)))
@@ -316,8 +338,17 @@ def invalid_index_case(target: Target, engine: sa.Engine, revision: Path, index:
                 rerun_skipped = _valid(conn, index) is False
     finally:
         holder.close()  # the long transaction ends (rolled back)
+    return Failure(index, table, create, lock_timeout_ms, error, failed_after, invalid,
+                   rerun_skipped)
+
+
+def remedy(target: Target, engine: sa.Engine, revision: Path, failure: Failure
+           ) -> InvalidIndexCase:
+    """The remedy half: the revision's upgrade() again (it drops the INVALID leftover and
+    builds the index), timed; the whole case as a record."""
+    index, table, create = failure.index, failure.table, failure.create
     remedy_s = None
-    if invalid:
+    if failure.invalid:
         start = time.perf_counter()
         if is_sql(revision):  # the file's comment says: drop the leftover, run it again
             with target.connect(autocommit=True) as conn:
@@ -328,11 +359,13 @@ def invalid_index_case(target: Target, engine: sa.Engine, revision: Path, index:
     with target.connect(autocommit=True) as conn:
         valid_after = _valid(conn, index)
     return InvalidIndexCase(
-        index=index, table=table, holder_sql="; ".join(holder_statements(table)) + ";",
-        lock_timeout_ms=lock_timeout_ms,
-        error=error, failed_after_s=round(failed_after, 3) if error else None,
-        invalid_detected=invalid, detect_sql=INVALID_SQL, rerun_skipped=rerun_skipped,
+        index=index, table=table, database=target.dbname,
+        holder_sql="; ".join(holder_statements(table)) + ";",
+        lock_timeout_ms=failure.lock_timeout_ms, error=failure.error,
+        failed_after_s=round(failure.failed_after_s, 3) if failure.error else None,
+        invalid_detected=failure.invalid, detect_sql=INVALID_SQL,
+        rerun_skipped=failure.rerun_skipped,
         remedy_sql=[f'DROP INDEX CONCURRENTLY IF EXISTS "{index}";', f"{create};"],
         remedy_seconds=round(remedy_s, 3) if remedy_s is not None else None,
-        valid_after_remedy=valid_after if invalid else None,
+        valid_after_remedy=valid_after if failure.invalid else None,
     )

@@ -1,7 +1,8 @@
-"""The deploy job, top to bottom: provision -> seed -> traffic tables -> twin -> the migration
-as written under load (twin B) -> throughput without/with the indexes (A vs B) -> the migration
-with CONCURRENTLY under load (twin A) -> its known failure (an INVALID index) -> the as-written
-stall at smaller sizes -> deploy.json, deploy.md.
+"""The deploy job, top to bottom: provision -> seed (the run's scale and the sweep's, in one
+bulk-load window) -> traffic tables -> twin -> the migration as written under load (twin B) ->
+throughput without/with the indexes (A vs B) -> the migration with CONCURRENTLY under load
+(twin A) -> its known failure (an INVALID index) -> the as-written stall at smaller sizes ->
+deploy.json, deploy.md.
 
 pgbench plays the app's traffic (bench.runner.deploy.traffic: the shapes and the write workloads,
 weighted by the workload mix) in every phase; after each load the twin's rows are put back as
@@ -10,8 +11,11 @@ they were, so both twins hold the same data for the next phase.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,11 +37,17 @@ from bench.results.deploy import (
     Throughput,
 )
 from bench.results.mix import WorkloadMix, load_mix
-from bench.results.model import ServerInfo, migration_name
+from bench.results.model import SeedRecord, ServerInfo, migration_name
 from bench.runner import cache, catalog, environment, leftovers, migrate, reads
 from bench.runner.app_writes import load_app_writes
+from bench.runner.bulk_mode import bulk_load_mode, bulk_mode_summary
 from bench.runner.deploy import concurrently, pgbench, throughput, traffic
-from bench.runner.deploy.under_load import LoadPlan, engine_for, migrate_under_load
+from bench.runner.deploy.under_load import (
+    DRAIN_SHARE,
+    LoadPlan,
+    engine_for,
+    migrate_under_load,
+)
 from bench.runner.progress import Echo, on_terminal, stderr_echo, step
 from bench.runner.provision import (
     Target,
@@ -51,6 +61,12 @@ from bench.runner.seeding import seed_database
 from bench.runner.shapes import Shape, load_shapes
 
 CALIBRATION_SECONDS = 1
+# A sweep point's figures are its migration's length and its longest stall: its load must be
+# running when the migration starts, and the writes queued behind the migration's locks must
+# have finished when it stops, which under_load.DRAIN_SHARE sees to (at scale 0.3 they had
+# within 0.15 s of the commit). So a sixth of --lead before and after, at least 0.5 s.
+SWEEP_LEAD_SHARE = 1 / 6
+SWEEP_MIN_LEAD_S = 0.5
 
 
 def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
@@ -67,16 +83,26 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
     results = _new_results(cfg, mix, revision_id)
     wall = time.perf_counter()
     workdir = leftovers.scratch_folder("deploy")  # gone even if the harness is killed
+    charts: Future[list[str]] | None = None
+    _import_meanwhile("bench.report.deploy_charts")  # matplotlib, while the server starts
     try:
         echo("provision ...")
-        with provision(cfg.dsn, keep=cfg.keep) as target:
+        with provision(cfg.dsn, keep=cfg.keep) as target, ExitStack() as sweep_dbs:
             results.server = _server(target)
             echo(f"provision: scratch database {target.dbname} on the {target.source} server")
             with step(echo, "seed"):
-                results.seed = seed_database(target, _seed_cfg(cfg, cfg.scale), echo)
+                dbs = [(scale, sweep_dbs.enter_context(scratch_database(
+                    target.admin_conninfo, target.source))) for scale in cfg.sweep_scales]
+                results.seed, sweep_seeds = _seed(cfg, target, dbs, echo)
             exe = pgbench.binary(target.source)
-            with step(echo, "traffic: pgbench scripts and their lookup tables"):
+            with step(echo, "traffic: pgbench scripts and their lookup tables"), \
+                    ThreadPoolExecutor(max_workers=1, thread_name_prefix="traffic") as pool:
+                # The sweep's databases get theirs meanwhile, on the other core: nothing is
+                # measured yet.
+                sweep_loads = pool.submit(lambda: [_traffic(db, shapes, mix, cfg.seed, cfg)
+                                                   for _scale, db in dbs])
                 load = _traffic(target, shapes, mix, cfg.seed, cfg)
+                sweep_traffic = sweep_loads.result()
             revision = concurrently.write_revision(cfg.migration, cfg.out)
             results.revision_file = revision.name
             echo(f"concurrently: wrote {cfg.out / revision.name}")
@@ -104,29 +130,39 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
                         runs_per_side=cfg.runs_per_side, order=throughput.ORDER)
                     throughput.measure(
                         exe, {"without": target, "with": other},
-                        {"write": _weighted(plan, "write"), "read": _weighted(plan, "read")},
+                        {"read": _weighted(plan, "read"), "write": _weighted(plan, "write")},
                         cfg.clients, cfg.throughput_seconds, cfg.runs_per_side, workdir,
                         cfg.seed, echo, results.throughput,
-                        lambda: _restore_both(target, other, load), on_terminal(cfg.progress))
+                        lambda last: (_restore(target, load) if last
+                                      else _restore_both(target, other, load)),
+                        on_terminal(cfg.progress))
                 save(results, cfg)
 
-                with step(echo, "concurrently, under load"):
-                    results.concurrently = migrate_under_load(
-                        plan, target, "concurrently", revision.name,
-                        lambda e: concurrently.run_revision(e, revision, "upgrade"),
-                        "concurrently", on_terminal(cfg.progress))
-                _say(echo, results.concurrently)
-                _restore(target, load)
+                # The failure case's build waits out its lock_timeout on the as-written twin,
+                # idle by now, while the concurrent build's load starts on the other: two
+                # databases, so neither waits for the other, and the waiting takes no CPU.
+                # The remedy, a build, runs after the concurrent build.
+                index = _smallest(creates, results.seed.rows if results.seed else {})
+                with ThreadPoolExecutor(max_workers=1,
+                                        thread_name_prefix="invalid-index") as pool:
+                    failing = pool.submit(concurrently.fail_build, other, *index,
+                                          cfg.lock_timeout_ms)
+                    with step(echo, "concurrently, under load"):
+                        results.concurrently = migrate_under_load(
+                            plan, target, "concurrently", revision.name,
+                            lambda e: concurrently.run_revision(e, revision, "upgrade"),
+                            "concurrently", on_terminal(cfg.progress))
+                    _say(echo, results.concurrently)
+                    save(results, cfg)
+                    with step(echo, "concurrently: the INVALID index case"):
+                        results.invalid_index = _invalid_index(other, revision,
+                                                               failing.result())
                 save(results, cfg)
-
-                with step(echo, "concurrently: the INVALID index case"):
-                    results.invalid_index = _invalid_index(
-                        target, revision, _smallest(creates, results.seed.rows
-                                                    if results.seed else {}), cfg)
+            if dbs:
+                results.sweep = _sweep(cfg, dbs, sweep_seeds, sweep_traffic, exe, workdir,
+                                       results, plan, load, echo)
                 save(results, cfg)
-            if cfg.sweep_scales:
-                results.sweep = _sweep(cfg, target, shapes, mix, exe, workdir, results, echo)
-                save(results, cfg)
+            charts = _charts_meanwhile(results, cfg.out)  # while the server goes
         results.complete = True
     finally:
         results.wall_seconds = round(time.perf_counter() - wall, 2)
@@ -135,8 +171,46 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
         if results.as_written or results.throughput:
             from bench.report.deploy import write_report
 
-            write_report(results, cfg.out)
+            write_report(results, cfg.out, _drawn(charts))
     return results
+
+
+def _import_meanwhile(module: str) -> None:
+    """Import `module` on a thread (a failure shows where the module is used)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import")
+    try:
+        pool.submit(importlib.import_module, module)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _charts_meanwhile(results: DeployResults, out: Path) -> Future[list[str]]:
+    """The charts, drawn on a thread while the databases are dropped and the server stopped
+    (a second or so at scale 1, with nothing left to measure). They show the measured figures
+    only; deploy.md, which gives the run's time, is written after. matplotlib is imported on
+    the thread too, where a Ctrl-C cannot cut its import short."""
+    out.mkdir(parents=True, exist_ok=True)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deploy-charts")
+    try:
+        return pool.submit(_draw_charts, results, out)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _draw_charts(results: DeployResults, out: Path) -> list[str]:
+    from bench.report import deploy_charts
+
+    return deploy_charts.draw_all(results, out)
+
+
+def _drawn(charts: Future[list[str]] | None) -> list[str] | None:
+    """The charts the thread drew; None (draw them now) if it did not get to or failed."""
+    if charts is None:
+        return None
+    try:
+        return charts.result()
+    except Exception:  # drawn again in the foreground, where an error is reported
+        return None
 
 
 def _as_written(cfg: DeployConfig) -> Callable[[sa.Engine], object]:
@@ -182,6 +256,27 @@ def _seed_cfg(cfg: DeployConfig, scale: float) -> RunConfig:
                      app=cfg.app)
 
 
+def _seed(cfg: DeployConfig, target: Target, sweep: list[tuple[float, Target]], echo: Echo
+          ) -> tuple[SeedRecord, list[SeedRecord]]:
+    """The run's database and the sweep's, seeded in one bulk-load window of the embedded
+    server (its two restarts once, not once per database); the sweep's are measured last."""
+    bulk: AbstractContextManager[dict[str, object]] = (
+        bulk_load_mode(target.conninfo) if target.source == "embedded" else nullcontext({}))
+    with bulk as server_settings:
+        main = seed_database(target, _seed_cfg(cfg, cfg.scale), echo, bulk_mode=False)
+        start = time.perf_counter()
+        points = [seed_database(db, _seed_cfg(cfg, scale), lambda _line: None,
+                                bulk_mode=False) for scale, db in sweep]
+        if points:
+            echo(f"seed: the sweep's scales {', '.join(f'{s:g}' for s, _db in sweep)}: "
+                 f"{sum(p.total_rows for p in points):,} rows in "
+                 f"{time.perf_counter() - start:.1f} s")
+    if server_settings:
+        main.server_settings = dict(server_settings)
+        echo(f"seed: {bulk_mode_summary(server_settings)}")
+    return main, points
+
+
 def _traffic(target: Target, shapes: list[Shape], mix: WorkloadMix, seed: int,
              cfg: DeployConfig) -> traffic.Traffic:
     with target.connect(autocommit=True) as conn:
@@ -204,10 +299,13 @@ def _prewarm(*twins: Target) -> None:
 
 
 def _restore_both(a: Target, b: Target, load: traffic.Traffic) -> None:
-    """Both twins' rows back, then a quiet disk (the restore's writeback would otherwise
-    slow the commits of the next write-mix runs)."""
-    _restore(a, load)
-    _restore(b, load)
+    """Both twins' rows back, the two at once (one connection each, nothing is measured
+    meanwhile), then a quiet disk (the restore's writeback would otherwise slow the commits of
+    the next write-mix runs). Both are waited for, also on an error or Ctrl-C."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="restore") as pool:
+        done = [pool.submit(_restore, twin, load) for twin in (a, b)]
+        for future in done:
+            future.result()
     settle(a)
 
 
@@ -229,7 +327,7 @@ def _plan(cfg: DeployConfig, exe: Path, target: Target, load: traffic.Traffic, w
     scale = 1.0
     if mean_ms:
         scale = min(1.0, cfg.read_budget * 1000 / mean_ms / load.read_rate)
-    return replace(plan, read_scale=scale, read_cost_ms=mean_ms)
+    return replace(plan, read_scale=scale, read_cost_ms=mean_ms, read_samples=len(times))
 
 
 def _weighted(plan: LoadPlan, kind: str) -> list[tuple[Path, int]]:
@@ -243,7 +341,8 @@ def _load_spec(plan: LoadPlan, load: traffic.Traffic, exe: Path, mix: WorkloadMi
         rate_per_s=round(plan.rate, 3), read_rate_per_s=round(load.read_rate * plan.read_scale, 3),
         write_rate_per_s=round(load.write_rate, 3), read_scale=round(plan.read_scale, 4),
         read_cost_ms=round(plan.read_cost_ms, 3) if plan.read_cost_ms else None,
-        lead_seconds=plan.lead_s, mix_source=mix.source,
+        read_cost_reads=plan.read_samples,
+        lead_seconds=plan.lead_s, drain_share=DRAIN_SHARE, mix_source=mix.source,
         scripts=[LoadScript(name=s.name, kind=s.kind, table=s.table,
                             weight=s.weight(plan.scale(s)), rate_per_s=round(s.rate_per_s, 3),
                             sql=s.text) for s in plan.scripts],
@@ -260,12 +359,11 @@ def _say(echo: Echo, m: MigrationUnderLoad | None) -> None:
              f"{sum(t.slow_during for t in m.tables)} writes over 100 ms")
 
 
-def _invalid_index(target: Target, revision: Path, index: tuple[str, str, str],
-                   cfg: DeployConfig) -> InvalidIndexCase:
+def _invalid_index(target: Target, revision: Path, failure: concurrently.Failure
+                   ) -> InvalidIndexCase:
     engine = engine_for(target)
     try:
-        return concurrently.invalid_index_case(target, engine, revision, *index,
-                                               cfg.lock_timeout_ms)
+        return concurrently.remedy(target, engine, revision, failure)
     finally:
         engine.dispose()
 
@@ -275,33 +373,43 @@ def _smallest(creates: list[tuple[str, str, str]], rows: dict[str, int]) -> tupl
     return min(creates, key=lambda c: rows.get(c[1], 0))
 
 
-def _sweep(cfg: DeployConfig, target: Target, shapes: list[Shape], mix: WorkloadMix,
-           exe: Path, workdir: Path, results: DeployResults, echo: Echo) -> StallSweep:
+def _sweep(cfg: DeployConfig, dbs: list[tuple[float, Target]], seeds: list[SeedRecord],
+           loads: list[traffic.Traffic], exe: Path, workdir: Path, results: DeployResults,
+           main: LoadPlan, main_load: traffic.Traffic, echo: Echo) -> StallSweep:
     """The migration as written under the same load at smaller sizes, each in a scratch
-    database of its own on the same server; stall against rows, fitted and extrapolated."""
+    database of its own on the same server (seeded with the run's, its lookup tables made
+    with the run's); stall against rows, fitted and extrapolated.
+
+    Each database is prewarmed first, as the run's own is before its calibration and its
+    migration: the sweep's databases were seeded long before, and their pages are not in
+    shared buffers. Each scale's read cost is measured for a second, as the run's own is."""
     points = []
-    for scale in cfg.sweep_scales:
-        with step(echo, f"sweep: as written at scale {scale:g}"), \
-                scratch_database(target.admin_conninfo, target.source) as db:
-            seed = seed_database(db, _seed_cfg(cfg, scale), lambda _line: None)
-            load = _traffic(db, shapes, mix, cfg.seed, cfg)
-            # A shorter lead: only the usual latency before and after is needed here.
+    lead_s = max(SWEEP_MIN_LEAD_S, cfg.lead_s * SWEEP_LEAD_SHARE)
+    for (scale, db), seed, load in zip(dbs, seeds, loads, strict=True):
+        with step(echo, f"sweep: as written at scale {scale:g}"):
+            _prewarm(db)  # as the run's own scale is: every point of the fit starts warm
             plan = replace(_plan(cfg, exe, db, load, workdir, f"sweep-{scale:g}"),
-                           lead_s=max(1.0, cfg.lead_s / 2))
+                           lead_s=lead_s)
             m = migrate_under_load(plan, db, "as_written", cfg.migration.name,
                                    _as_written(cfg),
                                    f"sweep-{scale:g}", on_terminal(cfg.progress))
-            points.append(_point(scale, seed.rows, m))
+            points.append(_point(scale, seed.rows, m, plan, load))
     if results.as_written and results.seed:
-        points.append(_point(cfg.scale, results.seed.rows, results.as_written))
-    return fit_sweep(sorted(points, key=lambda p: p.scale), cfg.at_scale)
+        points.append(_point(cfg.scale, results.seed.rows, results.as_written, main,
+                             main_load))
+    sweep = fit_sweep(sorted(points, key=lambda p: p.scale), cfg.at_scale)
+    sweep.lead_seconds, sweep.prewarmed = lead_s, True
+    return sweep
 
 
-def _point(scale: float, rows: dict[str, int], m: MigrationUnderLoad) -> SweepPoint:
+def _point(scale: float, rows: dict[str, int], m: MigrationUnderLoad, plan: LoadPlan,
+           load: traffic.Traffic) -> SweepPoint:
     return SweepPoint(scale=scale, rows=sum(rows.values()), table_rows=rows,
                       migration_seconds=m.seconds, longest_stall_ms=m.longest_stall_ms,
                       stall_ms={t.table: t.longest_stall_ms for t in m.tables
-                                if t.longest_stall_ms is not None})
+                                if t.longest_stall_ms is not None},
+                      read_rate_per_s=round(load.read_rate * plan.read_scale, 3),
+                      read_cost_ms=round(plan.read_cost_ms, 3) if plan.read_cost_ms else None)
 
 
 def fit_sweep(points: list[SweepPoint], at_scale: float) -> StallSweep:

@@ -26,6 +26,12 @@ from bench.runner.progress import bar
 from bench.runner.provision import Target, settle
 
 MIGRATION_APP = "pgib-migration"
+# The lead-out lasts at least this share of the migration: writes held up by its locks queue
+# in pgbench and must have finished when the load stops (one cut short is not logged, and a
+# stall would be missed). Measured, the queue had drained 0.03-0.07x the migration's length
+# after its commit at scale 1 (0.10-0.50 s after 3.1-7.0 s, 13 runs), 0.04-0.14 s after
+# 0.96-1.66 s at 0.3 and 0.01-0.05 s after 0.35-0.67 s at 0.1.
+DRAIN_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class LoadPlan:
     seed: int
     workdir: Path
     read_cost_ms: float | None = None  # a read's mean time on the unmigrated database
+    read_samples: int | None = None  # ... over this many reads
 
     def scale(self, s: Script) -> float:
         return self.read_scale if s.kind == "read" else 1.0
@@ -104,7 +111,9 @@ def migrate_under_load(plan: LoadPlan, target: Target, method: Method, revision_
                        migrate: Callable[[sa.Engine], object], tag: str,
                        progress: bool = False) -> MigrationUnderLoad:
     """Run `migrate(engine)` on `target` while the load runs there; what the load suffered.
-    With `progress`, a bar on a terminal: lead-in, migration, lead-out."""
+    The load runs plan.lead_s before the migration and as long after it, and at least
+    DRAIN_SHARE of the migration's length. With `progress`, a bar on a terminal: lead-in,
+    migration, lead-out."""
     rows = table_rows(target)
     engine = engine_for(target)
     clock = StatementClock(engine)
@@ -122,7 +131,7 @@ def migrate_under_load(plan: LoadPlan, target: Target, method: Method, revision_
             migrate(engine)
             m1 = time.time()
             shown.update("lead-out: the load alone")
-            time.sleep(plan.lead_s)
+            time.sleep(max(plan.lead_s, DRAIN_SHARE * (m1 - called)))
             txns = load.stop()
             t0 = load.started_at
     finally:

@@ -77,7 +77,7 @@ Params = dict[str, list[dict[str, Any]]]
 PREFETCH = ("scipy.stats", "bench.report.output")
 
 
-def prefetch(modules: tuple[str, ...]) -> None:
+def prefetch(modules: tuple[str, ...]) -> threading.Thread:
     """Import `modules` in a thread. Not a daemon: an interpreter that exits mid-import can
     crash, so an early exit waits for it (a second at most)."""
     def load() -> None:
@@ -85,7 +85,9 @@ def prefetch(modules: tuple[str, ...]) -> None:
             with suppress(ImportError):  # the main thread's own import will say what failed
                 importlib.import_module(name)
 
-    threading.Thread(target=load, name="prefetch").start()
+    thread = threading.Thread(target=load, name="prefetch")
+    thread.start()
+    return thread
 
 
 def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
@@ -94,7 +96,7 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
     migrate.check(cfg.app)
     claims = claims_file.load_for(cfg.migration)
     mix = per_index.load_mix(cfg) if cfg.per_index else None
-    prefetch(PREFETCH)  # while the server starts
+    loading = prefetch(PREFETCH)  # while the server starts
     wall = time.perf_counter()
     results = _new_results(cfg, shapes, claims)
     aa: dict[str, PairedResult] = {}  # filled round by round
@@ -110,6 +112,9 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
 
     try:
         with ExitStack() as stack:
+            # Run last on the way out: a failure's one line must come after anything the
+            # imports log (--debug), not in the middle of it.
+            stack.callback(loading.join)
             found: tuple[Snapshot, Snapshot] | None = None  # --twins: A and B as found
             if cfg.twins:
                 target, other, found = _user_clones(stack, cfg, results, echo)
