@@ -11,7 +11,7 @@ the writes, so the table stays as it was and the workload can be repeated. The u
 statements between two units (the counters and ROLLBACK of one; BEGIN, DROP INDEX, the untimed
 statement and the counters of the next) go to the server in one round trip; each timed
 statement goes alone, one ordinary round trip after the one before it (back to back, in a
-pipeline, a statement runs faster on the server, and the overheads would change with it).
+pipeline, its server time and the overheads would change: benchmarks/write_pacing.py).
 What a statement costs per state: the server's execution time and WAL from EXPLAIN (ANALYZE,
 TIMING OFF, WAL), and for updates whether they were HOT (the transaction's own counters). COPY
 runs COPY_ROWS rows per state and round, timed by the client until the server completes it, WAL
