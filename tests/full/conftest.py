@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,20 @@ from bench.runner.provision import Target, embedded_server, scratch_database
 from bench.runner.seeding import seed_database
 
 SMALL_SCALE = 0.01  # 1,000 leads, about 20,000 rows: seconds, yet every shape has data
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ctrl_c_reaches_child_runs() -> Iterator[None]:
+    """Tests send Ctrl-C to the runs they start. A shell that starts the suite in the
+    background (`make test &`, `nohup`) sets SIGINT to ignored, an ignored signal stays ignored
+    in every child, and the CLI rightly leaves it so: five Ctrl-C tests then saw runs finish
+    with exit 0. A handled signal is reset to the default in a child, so handle it here."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if previous == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture(scope="session")
