@@ -19,7 +19,7 @@ bench: venv
 	$(PY) -m bench run $(ARGS)
 
 ## deploy: the migration under live pgbench traffic: lock stalls as written vs CONCURRENTLY,
-##   throughput at 1-8 clients without/with the indexes; writes reports/deploy/ (~2 minutes)
+##   throughput at 1-8 clients without/with the indexes; writes reports/deploy/ (~75 s on 2 cores)
 deploy: venv
 	$(PY) -m bench deploy $(ARGS)
 
