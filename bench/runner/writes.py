@@ -172,8 +172,12 @@ def _one(conn: Connection, query: str | sql.Composed, params: Any = None) -> Any
     return row[0]
 
 
+# The server's WAL insert position in bytes: WAL is server-wide, so it is read around a COPY.
+WAL_LSN = "SELECT pg_current_wal_insert_lsn() - '0/0'"
+
+
 def _wal_lsn(conn: Connection) -> int:
-    return int(_one(conn, "SELECT pg_current_wal_insert_lsn() - '0/0'"))
+    return int(_one(conn, WAL_LSN))
 
 
 Conns = dict[Side, Connection]

@@ -11,7 +11,6 @@ they were, so both twins hold the same data for the next phase.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -48,6 +47,7 @@ from bench.runner.deploy.under_load import (
     engine_for,
     migrate_under_load,
 )
+from bench.runner.prefetch import prefetch
 from bench.runner.progress import Echo, on_terminal, stderr_echo, step
 from bench.runner.provision import (
     Target,
@@ -84,7 +84,7 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
     wall = time.perf_counter()
     workdir = leftovers.scratch_folder("deploy")  # gone even if the harness is killed
     charts: Future[list[str]] | None = None
-    _import_meanwhile("bench.report.deploy_charts")  # matplotlib, while the server starts
+    loading = prefetch(("bench.report.deploy_charts",))  # matplotlib, while the server starts
     try:
         echo("provision ...")
         with provision(cfg.dsn, keep=cfg.keep) as target, ExitStack() as sweep_dbs:
@@ -168,20 +168,12 @@ def run(cfg: DeployConfig, echo: Echo = stderr_echo) -> DeployResults:
         results.wall_seconds = round(time.perf_counter() - wall, 2)
         save(results, cfg)
         leftovers.remove_scratch_folder(workdir)
+        loading.join()
         if results.as_written or results.throughput:
             from bench.report.deploy import write_report
 
             write_report(results, cfg.out, _drawn(charts))
     return results
-
-
-def _import_meanwhile(module: str) -> None:
-    """Import `module` on a thread (a failure shows where the module is used)."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import")
-    try:
-        pool.submit(importlib.import_module, module)
-    finally:
-        pool.shutdown(wait=False)
 
 
 def _charts_meanwhile(results: DeployResults, out: Path) -> Future[list[str]]:

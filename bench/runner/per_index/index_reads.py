@@ -30,7 +30,14 @@ import psycopg
 
 from bench.results.stats import Looks, Stop, stop_record
 from bench.runner import plans
-from bench.runner.per_index.index_states import State, enter, missing, rolled_back, schedule
+from bench.runner.per_index.index_states import (
+    State,
+    enter,
+    explained,
+    missing,
+    rolled_back,
+    schedule,
+)
 from bench.runner.progress import Bar
 from bench.runner.reads import MIN_ROUNDS
 from bench.runner.records import jsonable
@@ -99,16 +106,11 @@ class Planner:
                 k = param_key(p)
                 if (shape.name, k, key[2]) not in self._plans:
                     batch.setdefault(k, p)
-            conn = self.conn
-            with rolled_back(conn), conn.pipeline():
-                enter(conn, missing(state, self.universe, tables))
-                cursors = {k: conn.execute("EXPLAIN (FORMAT JSON) " + shape.driver_sql, p,
-                                           prepare=False) for k, p in batch.items()}
-                conn.execute("ROLLBACK")
-            for k, cur in cursors.items():
-                self._plans[(shape.name, k, key[2])] = plans.explain_document(
-                    cur.fetchone())["Plan"]
-            self.explained += len(cursors)
+            found = explained(self.conn, missing(state, self.universe, tables),
+                              shape.driver_sql, list(batch.values()))
+            for k, plan in zip(batch, found, strict=True):
+                self._plans[(shape.name, k, key[2])] = plan
+            self.explained += len(found)
         return self._plans[key]
 
 

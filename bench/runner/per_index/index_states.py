@@ -26,6 +26,8 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
+from bench.runner import plans
+
 State = frozenset[str]  # the migration's indexes that are present
 T = TypeVar("T")
 
@@ -69,6 +71,18 @@ def rolled_back(conn: psycopg.Connection[Any]) -> Iterator[None]:
         if conn.info.transaction_status in (TransactionStatus.INTRANS,
                                             TransactionStatus.INERROR):
             conn.execute("ROLLBACK")
+
+
+def explained(conn: psycopg.Connection[Any], drop: list[str], statement: str,
+              param_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The plans (EXPLAIN, FORMAT JSON, Plan) of `statement` for each parameter set, with the
+    indexes in `drop` gone: BEGIN, DROP INDEX, the EXPLAINs and ROLLBACK in one round trip."""
+    with rolled_back(conn), conn.pipeline():
+        enter(conn, drop)
+        cursors = [conn.execute("EXPLAIN (FORMAT JSON) " + statement, params, prepare=False)
+                   for params in param_sets]
+        conn.execute("ROLLBACK")
+    return [plans.explain_document(cur.fetchone())["Plan"] for cur in cursors]
 
 
 @contextmanager

@@ -30,7 +30,7 @@ from psycopg import sql
 
 from bench.runner.per_index.index_states import State, enter, missing, rolled_back, schedule
 from bench.runner.progress import Bar
-from bench.runner.writes import ROWS_PER_TXN, Workload, WriteRound, _explain
+from bench.runner.writes import ROWS_PER_TXN, WAL_LSN, Workload, WriteRound, _explain
 
 Connection = psycopg.Connection[Any]
 Key = tuple[str, int]  # (workload name, state number in that workload's list)
@@ -208,9 +208,6 @@ def _copy_round(conn: Connection, w: Workload, round_index: int,
             wal = _lsn(lsn) - before
         got[j] = WriteRound(n, copied_ms, copied_ms, wal)
     return [got[j] for j in range(len(drops))]
-
-
-WAL_LSN = "SELECT pg_current_wal_insert_lsn() - '0/0'"  # as bench.runner.writes reads it
 
 
 def _lsn(cur: psycopg.Cursor[Any]) -> int:

@@ -25,8 +25,8 @@ from bench.results.stats import RUN_TO_RUN_SD
 from bench.runner import catalog, migrate
 from bench.runner.per_index.attribute import Attribution, ShapeBlock
 from bench.runner.per_index.index_reads import time_states
-from bench.runner.per_index.index_states import State, enter, rolled_back
-from bench.runner.plans import explain_document, fingerprint
+from bench.runner.per_index.index_states import State, explained
+from bench.runner.plans import fingerprint
 
 KEEP = 0.95  # the share of each shape's read benefit the set keeps
 
@@ -165,12 +165,7 @@ def _redundant(a: Attribution, chosen: frozenset[str], notes: list[str]) -> list
 def _plan_without(a: Attribution, b: ShapeBlock, state: State, extra: str,
                   params: dict[str, Any]) -> str:
     drop = [*a.planner.drops(b.shape, state), extra]
-    with rolled_back(a.conn), a.conn.pipeline():  # one round trip
-        enter(a.conn, drop)
-        cur = a.conn.execute("EXPLAIN (FORMAT JSON) " + b.shape.driver_sql, params,
-                             prepare=False)
-        a.conn.execute("ROLLBACK")
-    return fingerprint(explain_document(cur.fetchone())["Plan"])
+    return fingerprint(explained(a.conn, drop, b.shape.driver_sql, [params])[0])
 
 
 def _mean(values: list[float]) -> float:

@@ -9,10 +9,8 @@ other exactly the same way: the A/A control, whose ratios show this run's noise 
 
 from __future__ import annotations
 
-import importlib
-import threading
 import time
-from contextlib import AbstractContextManager, ExitStack, nullcontext, suppress
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -52,6 +50,7 @@ from bench.runner.derived_writes import derived_updates
 from bench.runner.machine_load import LoadMeter
 from bench.runner.params import parameter_sets
 from bench.runner.per_index import job as per_index
+from bench.runner.prefetch import prefetch
 from bench.runner.progress import Echo, on_terminal, stderr_echo, step
 from bench.runner.provision import (
     Target,
@@ -72,22 +71,7 @@ from bench.runner.shapes import Shape, load_shapes
 from bench.runner.writes import WriteBench, table_keys
 
 Params = dict[str, list[dict[str, Any]]]
-# Libraries the job needs only later (the statistics, the report's charts): about a second to
-# import, which a thread spends while the main one waits for the server to start and load.
-PREFETCH = ("scipy.stats", "bench.report.output")
-
-
-def prefetch(modules: tuple[str, ...]) -> threading.Thread:
-    """Import `modules` in a thread. Not a daemon: an interpreter that exits mid-import can
-    crash, so an early exit waits for it (a second at most)."""
-    def load() -> None:
-        for name in modules:
-            with suppress(ImportError):  # the main thread's own import will say what failed
-                importlib.import_module(name)
-
-    thread = threading.Thread(target=load, name="prefetch")
-    thread.start()
-    return thread
+PREFETCH = ("scipy.stats", "bench.report.output")  # the statistics, the report's charts
 
 
 def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
@@ -112,9 +96,7 @@ def run(cfg: RunConfig, echo: Echo = stderr_echo) -> RunResults:
 
     try:
         with ExitStack() as stack:
-            # Run last on the way out: a failure's one line must come after anything the
-            # imports log (--debug), not in the middle of it.
-            stack.callback(loading.join)
+            stack.callback(loading.join)  # last on the way out (prefetch says why)
             found: tuple[Snapshot, Snapshot] | None = None  # --twins: A and B as found
             if cfg.twins:
                 target, other, found = _user_clones(stack, cfg, results, echo)
